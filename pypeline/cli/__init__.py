@@ -1,0 +1,1 @@
+"""The ``pype`` command line."""

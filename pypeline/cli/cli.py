@@ -1,0 +1,67 @@
+"""``pype``: the command-line entry point.
+
+Commands stay thin: parse arguments, call ``build`` / ``run`` / the registry,
+print, and map errors to exit codes (0 ok, 1 run failed, 2 invalid input).
+Subcommands live in their own files and are imported lazily, so ``pype
+--help`` does not import pandas.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+_COMMANDS: dict[str, str] = {
+    "validate": "pypeline.cli.cmd_build:validate",
+    "build": "pypeline.cli.cmd_build:build",
+    "run": "pypeline.cli.cmd_run:run",
+    "graph": "pypeline.cli.cmd_graph:graph",
+    "register-module": "pypeline.cli.cli_registry:register_module",
+    "clear-registry": "pypeline.cli.cli_registry:clear_registry",
+    "auto-register": "pypeline.cli.cli_registry:auto_register",
+    "list-modules": "pypeline.cli.cli_registry:list_modules",
+    "package": "pypeline.cli.cmd_package:package",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name, target in _COMMANDS.items() if _exists(target))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None or not _exists(target):
+            return None
+        module_name, attr = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+
+def _exists(target: str) -> bool:
+    module_name = target.split(":")[0]
+    return importlib.util.find_spec(module_name) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.version_option(package_name="pypeline")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """PYpeline: build and run Talend-style ETL flows."""
+    ctx.obj = {"debug": debug}
+    # Project modules (``modules/*.py``) and dotted paths resolve from the current folder,
+    # as they would for ``python -m``.
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def entry(argv: list[str] | None = None) -> Any:
+    """Programmatic entry point (tests)."""
+    return main.main(args=argv, prog_name="pype", standalone_mode=False)

@@ -1,0 +1,36 @@
+"""``pype validate`` and ``pype build``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pypeline.cli.errors import report_errors
+
+
+@click.command()
+@click.argument("flow", type=click.Path(dir_okay=False, path_type=Path))
+@report_errors
+def validate(flow: Path) -> None:
+    """Check FLOW (a flow YAML) without writing anything."""
+    from pypeline.build.build import validate_flow
+
+    plan = validate_flow(flow)
+    click.echo(
+        f"{flow}: valid: flow '{plan.flow.name}', {len(plan.modules)} modules, "
+        f"{len(plan.subflows)} sub flows, {len(plan.control_edges)} control connections"
+    )
+
+
+@click.command()
+@click.argument("flow", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", default="jobs", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that receives the job folder.")
+@report_errors
+def build(flow: Path, out_dir: Path) -> None:
+    """Validate FLOW and write its job folder under --out."""
+    from pypeline.build.build import build_flow
+
+    folder = build_flow(flow, out_dir)
+    click.echo(f"built {folder}")

@@ -1,0 +1,71 @@
+"""``pype run``: run a job folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pypeline.cli.errors import report_errors
+
+
+def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``("a=1", "b=x")`` -> ``{"a": 1, "b": "x"}``; values are read as YAML scalars."""
+    import yaml
+
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not of the form name=value", param_hint="--set")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        if isinstance(value, (dict, list)) or value is None and raw.strip() not in ("null", "~"):
+            value = raw
+        result[key.strip()] = value
+    return result
+
+
+@click.command()
+@click.argument("job", type=click.Path(path_type=Path))
+@click.option("--context", "env", default="default", show_default=True, help="Context environment to use.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a context variable (repeatable).")
+@click.option("--run-id", default=None, help="Id of this run (default: time stamp + random suffix).")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Size of the thread pool.")
+@click.option("--progress", type=click.Choice(["auto", "live", "plain", "none"]), default="auto",
+              show_default=True, help="Progress display.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True, help="Lowest level of log lines echoed to stderr (the log file gets all).")
+@click.option("--quiet", is_flag=True, help="Echo no log lines to stderr (the log file still gets them).")
+@report_errors
+def run(job: Path, env: str, sets: tuple[str, ...], run_id: str | None, threads: int | None,
+        progress: str, log_level: str, quiet: bool) -> None:
+    """Run JOB, a job folder written by 'pype build'."""
+    from pypeline.run.run import RunOptions, run_job_sync
+
+    options = RunOptions(
+        env=env,
+        overrides=parse_overrides(sets),
+        run_id=run_id,
+        threads=threads,
+        progress=progress,
+        log_level=log_level,
+        echo_logs=not quiet,
+    )
+    result = run_job_sync(job, options)
+    manifest = result.manifest
+    modules = manifest["modules"]
+    click.echo(
+        f"run {result.run_id}: {result.status} ({len(modules)} module runs, "
+        f"{(manifest['duration_ms'] or 0) / 1000:.2f}s); manifest: {result.run_dir / 'manifest.json'}"
+    )
+    if result.status != "success":
+        for error in manifest["errors"][:5]:
+            click.echo(f"error: {error}", err=True)
+        if manifest.get("resume_command"):
+            click.echo(f"resume with: {manifest['resume_command']}", err=True)
+    sys.exit(result.exit_code)

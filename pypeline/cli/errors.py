@@ -1,0 +1,51 @@
+"""Turn exceptions into one clear message and an exit code (DESIGN.md §11).
+
+A :class:`PypelineError` is a user mistake or a failed run: its message is
+printed alone, without a traceback, and its ``exit_code`` is used. Anything
+else is a bug in PYpeline or in a module: one line plus a hint to rerun with
+``--debug``, which shows the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from pypeline.core.errors import PypelineError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def report_errors(fn: F) -> F:
+    """Decorator for click commands: map exceptions to messages and exit codes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))
+        try:
+            return fn(*args, **kwargs)
+        except PypelineError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(
+                f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]

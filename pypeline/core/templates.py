@@ -1,0 +1,77 @@
+"""``{{ ... }}`` templates inside module configs.
+
+A config value may be a string holding templates::
+
+    file_path: "{{context.input_dir}}/{{iter.item}}"
+    min_rows: "{{source_csv__row_count}}"
+
+:func:`find_templates` lists the references a config uses (the build checks
+them); :func:`render` substitutes values (the run does it when a module
+starts). A string that is exactly one template keeps the value's type, so
+``"{{source_csv__row_count}}"`` renders to an ``int``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pypeline.core.references import Reference, parse_reference
+
+TEMPLATE_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+
+
+def iter_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Yield ``(dotted_key, text)`` for every string inside a nested config value."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key in sorted(value, key=str):
+            yield from iter_strings(value[key], f"{path}.{key}" if path else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from iter_strings(item, f"{path}[{index}]")
+
+
+def find_templates(value: Any) -> list[tuple[str, str, Reference]]:
+    """Every template in ``value`` as ``(config_key, raw_text, reference)``.
+
+    Raises:
+        pypeline.core.references.ReferenceSyntaxError: for a template whose name is malformed.
+    """
+    found: list[tuple[str, str, Reference]] = []
+    for key, text in iter_strings(value):
+        for match in TEMPLATE_RE.finditer(text):
+            found.append((key, match.group(1), parse_reference(match.group(1))))
+    return found
+
+
+def has_templates(value: Any) -> bool:
+    """True when any string inside ``value`` holds a template."""
+    return any(TEMPLATE_RE.search(text) for _, text in iter_strings(value))
+
+
+def render(value: Any, lookup: Callable[[str, Reference], Any], path: str = "") -> Any:
+    """Return ``value`` with every template replaced; ``lookup(config_key, ref)`` gives values.
+
+    Returns a new structure; ``value`` is not changed.
+    """
+    if isinstance(value, str):
+        return _render_string(value, lambda ref: lookup(path, ref))
+    if isinstance(value, dict):
+        return {k: render(v, lookup, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, lookup, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _render_string(text: str, lookup: Callable[[Reference], Any]) -> Any:
+    whole = TEMPLATE_RE.fullmatch(text.strip()) if text.strip() == text else None
+    if whole:
+        return lookup(parse_reference(whole.group(1)))
+    return TEMPLATE_RE.sub(lambda m: _as_text(lookup(parse_reference(m.group(1)))), text)
+
+
+def _as_text(value: Any) -> str:
+    return str(value)

@@ -1,0 +1,87 @@
+"""Which execution backends exist, and checking a module's ``execution`` block.
+
+Built-in backends are listed explicitly; plugin packages add backends through
+the entry-point group ``pypeline.executors`` (``name = "pkg.mod:ExecutorClass"``).
+The build validates every module's ``execution`` block here, so an unknown
+backend or a bad option is a build error, not a run-time surprise.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import Any
+
+import jsonschema
+
+from pypeline.core.text import did_you_mean
+from pypeline.executors.base import Executor
+
+log = logging.getLogger(__name__)
+
+EXECUTOR_ENTRY_POINT_GROUP = "pypeline.executors"
+
+BUILTIN_BACKENDS: dict[str, str] = {
+    "local": "pypeline.executors.local:LocalExecutor",
+}
+
+
+@lru_cache(maxsize=1)
+def available_backends() -> dict[str, str]:
+    """Backend name -> ``module:Class`` for built-ins and plugins (built-ins win)."""
+    found = {ep.name: ep.value for ep in entry_points(group=EXECUTOR_ENTRY_POINT_GROUP)}
+    return {**found, **BUILTIN_BACKENDS}
+
+
+@lru_cache(maxsize=None)
+def backend_class(name: str) -> type[Executor]:
+    """Import the executor class of backend ``name``.
+
+    Raises:
+        KeyError: for an unknown backend (message lists the known ones).
+        ImportError: when the backend cannot be imported.
+    """
+    backends = available_backends()
+    if name not in backends:
+        raise KeyError(
+            f"unknown execution backend '{name}'{did_you_mean(name, backends)} "
+            f"(known: {', '.join(sorted(backends))})"
+        )
+    module_name, _, attr = backends[name].partition(":")
+    cls = getattr(import_module(module_name), attr)
+    if not (isinstance(cls, type) and issubclass(cls, Executor)):
+        raise ImportError(f"backend '{name}' ({backends[name]}) is not an Executor subclass")
+    return cls
+
+
+def check_execution_block(block: dict[str, Any], defaults: dict[str, Any] | None = None) -> str | None:
+    """A problem with an ``execution`` block, or ``None`` when it is valid.
+
+    ``defaults`` are the settings' options for that backend (``settings.backends.<name>``).
+    """
+    name = block.get("backend", "local")
+    try:
+        cls = backend_class(name)
+    except KeyError as exc:
+        return str(exc.args[0])
+    except Exception as exc:  # a plugin that fails to import
+        log.warning("backend %s failed to load: %s", name, exc)
+        return f"execution backend '{name}' cannot be loaded: {exc}"
+    options = {**(defaults or {}), **{k: v for k, v in block.items() if k != "backend"}}
+    validator = jsonschema.Draft202012Validator(cls.OPTIONS_SCHEMA)
+    errors = sorted(validator.iter_errors(options), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        where = ".".join(str(p) for p in err.path)
+        if err.validator == "additionalProperties":
+            allowed = sorted(cls.OPTIONS_SCHEMA.get("properties", {}))
+            extra = sorted(set(options) - set(allowed))
+            hint = did_you_mean(extra[0], allowed) if extra else ""
+            return (
+                f"backend '{name}' has no option '{extra[0] if extra else '?'}'{hint} "
+                f"(options: {', '.join(allowed) or 'none'})"
+            )
+        return f"backend '{name}' option {where or '(block)'}: {err.message}"
+    return None

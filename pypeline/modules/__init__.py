@@ -1,0 +1,1 @@
+"""Modules layer: the module SDK, the registry and the built-in modules."""

@@ -1,0 +1,42 @@
+"""``union_mod``: stack up to four inputs, aligning columns by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from pypeline.modules.frames import is_dask
+from pypeline.modules.sdk import BaseModule, RunContext
+
+
+class UnionMod(BaseModule):
+    """Union frames by column name (missing columns become nulls)."""
+
+    TYPE = "mod"
+    DESCRIPTION = "Stacks up to four inputs by column name (union by name)"
+    CATEGORY = "Transforms"
+    INPUT_PORTS = ["input1", "input2", "input3", "input4"]
+    OPTIONAL_INPUTS = ["input3", "input4"]
+    OUTPUT_PORTS = ["output"]
+    GLOBALS = ["row_count"]
+    CONFIG_SCHEMA = {
+        "required": {},
+        "optional": {
+            "distinct": {"type": "bool", "default": False, "description": "Drop duplicate rows"},
+        },
+    }
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        frames = [inputs[p] for p in self.INPUT_PORTS if inputs.get(p) is not None]
+        if any(is_dask(f) for f in frames):
+            import dask.dataframe as dd
+
+            result = dd.concat(frames, join="outer", interleave_partitions=True)
+        else:
+            result = pd.concat(frames, ignore_index=True, join="outer")
+        if self.configs["distinct"]:
+            result = result.drop_duplicates()
+        if not is_dask(result):
+            ctx.set_global("row_count", len(result))
+        return {"output": result}

@@ -1,0 +1,145 @@
+"""``RunContext``: what a running module sees of the run.
+
+The run builds one context per node instance (a module in one iteration) and
+passes it to ``setup``, ``run`` and ``teardown``. Module code uses it to
+
+* log: ``ctx.logger.info("read", rows=n)`` (structlog, tagged with run and node ids);
+* do blocking work off the event loop: ``await ctx.executor.run_in_thread(fn, *args)``
+  on the one process-wide thread pool;
+* share values: ``ctx.set_global("row_count", n)`` and ``ctx.get_global("mod", "row_count")``;
+* know its iteration: ``ctx.iter_item`` / ``ctx.iter_index`` (``None`` outside iterations);
+* report what it did: ``ctx.record_file_read(path)``, ``ctx.record_file_written(path)``,
+  ``ctx.add_stat("rows_dropped", 3)``, ``ctx.emit_event("missing_column", column="x")``.
+
+The context never knows which backend runs the module: a remote backend
+builds its own context on the far side and ships the recorded facts back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pypeline.modules.sdk.globals import GlobalStore
+
+T = TypeVar("T")
+
+EventListener = Callable[[str, str, dict[str, Any]], None]
+"""Called as ``listener(node_id, event_name, attributes)`` for every ``emit_event``."""
+
+
+class ThreadRunner:
+    """Runs blocking callables on a shared :class:`concurrent.futures.Executor`."""
+
+    def __init__(self, pool: Executor | None) -> None:
+        self._pool = pool
+
+    async def run_in_thread(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Await ``fn(*args, **kwargs)`` run on the pool (the default loop pool if none)."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
+        return await loop.run_in_executor(self._pool, call)
+
+
+@dataclass(slots=True)
+class NodeStats:
+    """Facts a module reports about itself, collected into the manifest."""
+
+    files_read: list[str] = field(default_factory=list)
+    files_written: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form."""
+        return {
+            "files_read": list(self.files_read),
+            "files_written": list(self.files_written),
+            "events": list(self.events),
+            "stats": dict(self.extra),
+        }
+
+    def merge(self, other: Mapping[str, Any]) -> None:
+        """Add facts reported by a remote run (the :meth:`to_dict` form)."""
+        self.files_read.extend(other.get("files_read", []))
+        self.files_written.extend(other.get("files_written", []))
+        self.events.extend(other.get("events", []))
+        self.extra.update(other.get("stats", {}))
+
+
+class RunContext:
+    """The run as one module instance sees it (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        module_id: str,
+        node_id: str,
+        globals_store: GlobalStore,
+        executor: ThreadRunner,
+        logger: Any,
+        artifact_manager: Any = None,
+        execution_mode: str = "pandas",
+        iter_path: tuple[int, ...] = (),
+        iter_items: tuple[Any, ...] = (),
+        context_vars: Mapping[str, Any] | None = None,
+        event_listener: EventListener | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.module_id = module_id
+        self.node_id = node_id
+        self.executor = executor
+        self.logger = logger
+        self.artifact_manager = artifact_manager
+        self.execution_mode = execution_mode
+        self.iter_path = iter_path
+        self.iter_items = iter_items
+        self.context_vars: Mapping[str, Any] = dict(context_vars or {})
+        self.stats = NodeStats()
+        self._globals = globals_store
+        self._event_listener = event_listener
+        self.globals_set: dict[str, Any] = {}
+
+    @property
+    def iter_item(self) -> Any:
+        """The innermost iteration's item, or ``None`` outside iterations."""
+        return self.iter_items[-1] if self.iter_items else None
+
+    @property
+    def iter_index(self) -> int | None:
+        """The innermost iteration's index, or ``None`` outside iterations."""
+        return self.iter_path[-1] if self.iter_path else None
+
+    def set_global(self, key: str, value: Any) -> None:
+        """Publish ``value`` as ``{node_id}.{key}``; others read it as ``{{module__key}}``."""
+        self._globals.set(self.node_id, key, value)
+        self.globals_set[key] = value
+
+    def get_global(self, module_id: str, key: str, default: Any = None) -> Any:
+        """Read ``module_id__key`` as seen from this node's iteration (``default`` if unset)."""
+        return self._globals.get(module_id, key, self.iter_path, default=default)
+
+    def record_file_read(self, path: str) -> None:
+        """Note a file this module read (manifest ``files_read``)."""
+        self.stats.files_read.append(str(path))
+
+    def record_file_written(self, path: str) -> None:
+        """Note a file this module wrote (manifest ``files_written``)."""
+        self.stats.files_written.append(str(path))
+
+    def add_stat(self, name: str, value: Any) -> None:
+        """Record a module-specific figure (``rows_dropped``, ``rows_unmatched``, ...)."""
+        self.stats.extra[name] = value
+
+    def emit_event(self, name: str, **attributes: Any) -> None:
+        """Record a warning-level event (missing column, coercion, ...): log, manifest and span."""
+        event = {"name": name, **attributes}
+        self.stats.events.append(event)
+        self.logger.warning(name, **attributes)
+        if self._event_listener is not None:
+            self._event_listener(self.node_id, name, attributes)

@@ -1,0 +1,29 @@
+"""``empty_source``: an empty frame, for no-op flows and tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from pypeline.modules.frames import to_dask
+from pypeline.modules.sdk import BaseModule, RunContext
+
+
+class EmptySource(BaseModule):
+    """Produce an empty frame with the given columns."""
+
+    TYPE = "source"
+    DESCRIPTION = "Produces an empty frame (optionally with named columns)"
+    CATEGORY = "Utility"
+    OUTPUT_PORTS = ["data"]
+    GLOBALS = ["row_count"]
+    CONFIG_SCHEMA = {
+        "required": {},
+        "optional": {"columns": {"type": "list[str]", "default": [], "description": "Column names"}},
+    }
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        frame = pd.DataFrame({c: pd.Series([], dtype="string") for c in self.configs["columns"]})
+        ctx.set_global("row_count", 0)
+        return {"data": to_dask(frame) if ctx.execution_mode == "dask" else frame}

@@ -1,0 +1,1 @@
+"""Run layer: execute a job folder (scheduler, sub flows, templating, artifacts, observability)."""

@@ -1,0 +1,75 @@
+"""``RunServices``: the shared machinery the scheduler and node runner use during one run.
+
+It is built once by the run orchestrator (``run/run.py``) and handed down, so
+that nothing below reaches for globals: the job plan, the mutable run state,
+the global store, the templater, the artifact manager, the executors, the
+thread pool, the log and the progress/telemetry observers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pypeline.executors.base import Executor
+from pypeline.modules.sdk.context import ThreadRunner
+from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.run.artifacts.memory import ArtifactManager
+from pypeline.run.job import JobPlan
+from pypeline.run.observe.logging import RunLog
+from pypeline.run.scheduling.state import NodeRecord, RunState, SubflowRecord
+from pypeline.run.templater.templater import Templater
+
+
+class RunObserver(Protocol):
+    """Receives life-cycle events (progress display, telemetry). Every method is optional."""
+
+    def subflow_started(self, record: SubflowRecord) -> None: ...
+
+    def subflow_finished(self, record: SubflowRecord) -> None: ...
+
+    def node_started(self, record: NodeRecord) -> None: ...
+
+    def node_finished(self, record: NodeRecord) -> None: ...
+
+
+@dataclass(slots=True)
+class ObserverList:
+    """Fans events out to several observers; a failing observer never breaks the run."""
+
+    observers: list[Any] = field(default_factory=list)
+
+    def emit(self, method: str, *args: Any) -> None:
+        for observer in self.observers:
+            handler = getattr(observer, method, None)
+            if handler is None:
+                continue
+            try:
+                handler(*args)
+            except Exception:  # observers are best-effort by design
+                pass
+
+
+@dataclass(slots=True, kw_only=True)
+class RunServices:
+    """See the module docstring."""
+
+    run_id: str
+    job: JobPlan
+    state: RunState
+    globals: GlobalStore
+    templater: Templater
+    artifacts: ArtifactManager
+    executors: dict[str, Executor]
+    threads: ThreadRunner
+    log: RunLog
+    context_vars: dict[str, Any]
+    observers: ObserverList = field(default_factory=ObserverList)
+    on_subflow_done: Callable[[SubflowRecord], Any] | None = None
+    """Called after each successful sub flow instance (checkpoints hook in here)."""
+
+    @property
+    def execution_mode(self) -> str:
+        """``pandas`` or ``dask``."""
+        return str(self.job.settings.get("execution_mode", "pandas"))

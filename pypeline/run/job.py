@@ -1,0 +1,158 @@
+"""Read a job folder back into typed objects, refusing stale or invalid ones.
+
+A job folder is what ``pype build`` wrote (DESIGN.md §9). It is *stale* when
+its flow YAML or dag.json no longer match the flow hash recorded at build
+time (someone edited the folder by hand), and *invalid* when a file is
+missing or unreadable. Both are :class:`JobError` (exit code 2) with a
+message that says to rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pypeline.build.output import DEFAULT_ENV, SCHEMA_VERSION, compute_flow_hash
+from pypeline.build.spec import ControlEdge, DataEdge, ModuleSpec, SubFlow
+from pypeline.core.errors import JobError
+from pypeline.core.text import did_you_mean
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobPlan:
+    """Everything the run needs from a job folder."""
+
+    folder: Path
+    name: str
+    flow_hash: str
+    settings: dict[str, Any]
+    modules: dict[str, ModuleSpec]
+    data_edges: tuple[DataEdge, ...]
+    control_edges: tuple[ControlEdge, ...]
+    subflows: dict[str, SubFlow]
+    subflow_of: dict[str, str]
+    root_subflows: tuple[str, ...]
+    planned_order: tuple[dict[str, Any], ...]
+    environments: tuple[str, ...]
+    outgoing: dict[str, tuple[tuple[int, tuple[ControlEdge, ...]], ...]] = field(default_factory=dict)
+    """Sub flow -> its outgoing control connections grouped by ascending order."""
+    inputs_of: dict[str, tuple[DataEdge, ...]] = field(default_factory=dict)
+    consumers_of: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(module, output port) -> number of data connections reading it."""
+    connected_outputs: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Module -> output ports something reads (data connections and iterate connections)."""
+
+    @property
+    def runs_dir(self) -> Path:
+        """``jobs/<name>/runs``."""
+        return self.folder / "runs"
+
+    def context_path(self, env: str) -> Path:
+        """``jobs/<name>/context/<name>_<env>.json``."""
+        return self.folder / "context" / f"{self.name}_{env}.json"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise JobError(f"{path}: missing from the job folder; rebuild it with 'pype build <flow.yaml>'") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise JobError(f"{path}: unreadable ({exc}); rebuild the job with 'pype build <flow.yaml>'") from None
+
+
+def load_job(folder: str | Path) -> JobPlan:
+    """Load and check a job folder.
+
+    Raises:
+        JobError: missing, invalid or stale folder.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise JobError(f"{root}: no such job folder (build one with 'pype build <flow.yaml>')")
+    metadata_files = sorted(root.glob("*_execution_metadata.json"))
+    if len(metadata_files) != 1:
+        raise JobError(f"{root}: not a job folder (expected one *_execution_metadata.json, found {len(metadata_files)})")
+    metadata = _read_json(metadata_files[0])
+    name = metadata.get("flow_name")
+    if metadata.get("schema_version") != SCHEMA_VERSION or not isinstance(name, str):
+        raise JobError(f"{metadata_files[0]}: unsupported job format; rebuild with this version of pype")
+    dag_path = root / f"{name}_dag.json"
+    yaml_path = root / f"{name}.yaml"
+    try:
+        dag_text = dag_path.read_text(encoding="utf-8")
+        yaml_text = yaml_path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise JobError(f"{exc.filename}: missing from the job folder; rebuild it with 'pype build'") from None
+    if compute_flow_hash(yaml_text, dag_text) != metadata.get("flow_hash"):
+        raise JobError(
+            f"{root}: the job folder is stale: its flow or dag.json changed since it was built; "
+            f"rebuild it with 'pype build <flow.yaml>'"
+        )
+    dag = json.loads(dag_text)
+    modules = {n["id"]: ModuleSpec.from_dict(n) for n in dag["nodes"]}
+    data_edges = tuple(DataEdge.from_dict(e) for e in dag["edges"]["data"])
+    control_edges = tuple(ControlEdge.from_dict(e) for e in dag["edges"]["control"])
+    subflows = {sf["id"]: SubFlow.from_dict(sf) for sf in metadata["subflows"]}
+    subflow_of = dict(metadata["subflow_of"])
+    grouped: dict[str, dict[int, list[ControlEdge]]] = defaultdict(lambda: defaultdict(list))
+    for edge in control_edges:
+        grouped[subflow_of[edge.src]][edge.order].append(edge)
+    outgoing = {
+        sf: tuple((order, tuple(edges)) for order, edges in sorted(by_order.items()))
+        for sf, by_order in grouped.items()
+    }
+    inputs_of: dict[str, list[DataEdge]] = defaultdict(list)
+    consumers: dict[tuple[str, str], int] = defaultdict(int)
+    for edge in data_edges:
+        inputs_of[edge.dst].append(edge)
+        consumers[(edge.src, edge.src_port)] += 1
+    connected: dict[str, set[str]] = defaultdict(set)
+    for module_id, port in consumers:
+        connected[module_id].add(port)
+    for edge in control_edges:
+        if edge.type == "iterate" and edge.port:
+            connected[edge.src].add(edge.port)
+    return JobPlan(
+        folder=root,
+        name=name,
+        flow_hash=metadata["flow_hash"],
+        settings=metadata["settings"],
+        modules=modules,
+        data_edges=data_edges,
+        control_edges=control_edges,
+        subflows=subflows,
+        subflow_of=subflow_of,
+        root_subflows=tuple(metadata["root_subflows"]),
+        planned_order=tuple(metadata["planned_order"]),
+        environments=tuple(metadata.get("environments", [DEFAULT_ENV])),
+        outgoing=outgoing,
+        inputs_of={k: tuple(v) for k, v in inputs_of.items()},
+        consumers_of=dict(consumers),
+        connected_outputs={k: frozenset(v) for k, v in connected.items()},
+    )
+
+
+def load_context(job: JobPlan, env: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The context variables of ``env`` with ``--set`` overrides applied.
+
+    Raises:
+        JobError: for an unknown environment or an override of an undefined variable.
+    """
+    if env not in job.environments:
+        raise JobError(
+            f"unknown context environment '{env}'{did_you_mean(env, job.environments)} "
+            f"(the job defines: {', '.join(job.environments)})"
+        )
+    values: dict[str, Any] = _read_json(job.context_path(env))
+    known = {k for e in job.environments for k in _read_json(job.context_path(e))}
+    for key in overrides:
+        if key not in known:
+            raise JobError(
+                f"--set {key}=...: unknown context variable '{key}'{did_you_mean(key, known)} "
+                f"(defined: {', '.join(sorted(known)) or 'none'})"
+            )
+    return {**values, **overrides}

@@ -1,0 +1,114 @@
+"""Structured JSON logs for a run: every line to ``log.jsonl``, INFO and up to stderr.
+
+Each line is one JSON object with ``timestamp``, ``level``, ``event``,
+``run_id`` and ``node_id`` (``-`` for run-level lines) plus the event's own
+fields. Loggers are built with :func:`structlog.wrap_logger`, never by
+configuring structlog globally, so two runs in one process (tests) do not mix.
+
+Secret values registered with :meth:`RunLog.add_secret` are replaced by
+``***`` in every line before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+
+
+class _Null:
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *a, **k: None
+
+
+class RunLog:
+    """Owns the log file of a run and makes bound loggers that write to it."""
+
+    def __init__(
+        self,
+        run_id: str,
+        path: Path | None,
+        *,
+        echo: TextIO | None = sys.stderr,
+        echo_level: str = "info",
+        echo_fn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.path = path
+        self._file: TextIO | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._echo = echo
+        self._echo_fn = echo_fn
+        self._echo_level = LEVELS.get(echo_level, 20)
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def add_secret(self, value: str) -> None:
+        """Redact ``value`` from every later line."""
+        if value:
+            with self._lock:
+                self._secrets.add(value)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every registered secret value replaced by ``***``."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def _write(self, logger: Any, method: str, event_dict: dict[str, Any]) -> Any:
+        level = method if method in LEVELS else "info"
+        if method == "exception":
+            level = "error"
+        event_dict.setdefault("run_id", self.run_id)
+        event_dict.setdefault("node_id", "-")
+        event_dict["level"] = level
+        line = self.redact(json.dumps(event_dict, default=str, ensure_ascii=False, sort_keys=True))
+        with self._lock:
+            if self._file is not None:
+                self._file.write(line + "\n")
+            if LEVELS[level] >= self._echo_level:
+                if self._echo_fn is not None:
+                    self._echo_fn(line)
+                elif self._echo is not None:
+                    self._echo.write(line + "\n")
+                    self._echo.flush()
+        for listener in self.listeners:
+            listener(event_dict)
+        raise structlog.DropEvent
+
+    def logger(self, **bound: Any) -> Any:
+        """A structlog logger bound to ``run_id`` and ``bound`` (e.g. ``node_id``)."""
+        log = structlog.wrap_logger(
+            _Null(),
+            processors=[
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.processors.format_exc_info,
+                self._write,
+            ],
+            wrapper_class=structlog.make_filtering_bound_logger(10),
+            cache_logger_on_first_use=False,
+        )
+        return log.bind(run_id=self.run_id, **bound)
+
+    def flush(self) -> None:
+        """Flush the log file."""
+        with self._lock:
+            if self._file is not None:
+                self._file.flush()
+
+    def close(self) -> None:
+        """Close the log file."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None

@@ -1,0 +1,69 @@
+"""``manifest.json``: the auditable record of one run (DESIGN.md §10).
+
+Written atomically when the run starts (status ``running``) and when it ends.
+Per module (node): status, attempts, rows in/out, duration, files read and
+written, events, stats, globals, error. Per sub flow instance: status,
+iteration path, reason when skipped. Run level: status, timings, spills,
+errors and, after a failure, the exact command that resumes the run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pypeline.core.jsonio import atomic_write_json
+from pypeline.run.scheduling.state import RunState
+
+MANIFEST_VERSION = 1
+
+
+def manifest_document(
+    *,
+    run_id: str,
+    job_name: str,
+    flow_hash: str,
+    status: str,
+    started: str,
+    ended: str | None,
+    duration_ms: float | None,
+    env: str,
+    execution_mode: str,
+    state: RunState,
+    spills: list[dict[str, Any]],
+    resume_command: str | None,
+    resumed_from: str | None = None,
+    redact: Any = None,
+) -> dict[str, Any]:
+    """The manifest content (plain JSON data)."""
+    nodes = {node_id: record.to_dict() for node_id, record in sorted(state.nodes.items())}
+    subflows = [record.to_dict() for _key, record in sorted(state.subflows.items(), key=lambda kv: (kv[0][0], kv[0][1]))]
+    errors = list(state.errors) + [
+        f"module '{r['node_id']}': {r['error']}" for r in nodes.values() if r["status"] == "failed" and r["error"]
+    ]
+    document = {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": run_id,
+        "flow": job_name,
+        "flow_hash": flow_hash,
+        "status": status,
+        "started": started,
+        "ended": ended,
+        "duration_ms": duration_ms,
+        "context": env,
+        "execution_mode": execution_mode,
+        "resumed_from": resumed_from,
+        "modules": nodes,
+        "subflows": subflows,
+        "skipped_subflows": [s["instance"] for s in subflows if s["status"] in ("skipped", "not_run")],
+        "failed_modules": sorted(n for n, r in nodes.items() if r["status"] == "failed"),
+        "spills": spills,
+        "errors": errors,
+        "resume_command": resume_command,
+    }
+    return redact(document) if redact is not None else document
+
+
+def write_manifest(path: Path, document: dict[str, Any]) -> None:
+    """Atomically write the manifest."""
+    atomic_write_json(path, document)

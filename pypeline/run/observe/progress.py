@@ -1,0 +1,99 @@
+"""Progress on the terminal: a live rich table on a TTY, plain lines otherwise.
+
+The reporter is a run observer: it receives sub flow and module events from
+the scheduler and never affects the run (errors inside it are swallowed by
+the observer list).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from pypeline.run.scheduling.state import NodeRecord, SubflowRecord, subflow_key_str
+
+
+class PlainProgress:
+    """One line per finished sub flow instance and module, for logs and pipes."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def _line(self, text: str) -> None:
+        self.stream.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+        self.stream.flush()
+
+    def subflow_started(self, record: SubflowRecord) -> None:
+        self._line(f"sub flow {subflow_key_str((record.subflow, record.iter_path))} started")
+
+    def subflow_finished(self, record: SubflowRecord) -> None:
+        self._line(f"sub flow {subflow_key_str((record.subflow, record.iter_path))} {record.status}")
+
+    def node_finished(self, record: NodeRecord) -> None:
+        rows = f", {record.rows_out} rows" if record.rows_out is not None else ""
+        self._line(f"  module {record.node_id} {record.status} ({record.duration_ms or 0:.0f} ms{rows})")
+
+    def close(self) -> None:
+        """Nothing to tear down."""
+
+
+class LiveProgress:
+    """A rich live table of sub flows and modules (terminal only)."""
+
+    def __init__(self, title: str) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.console = Console(stderr=False)
+        self.title = title
+        self.subflows: dict[str, str] = {}
+        self.nodes: dict[str, tuple[str, str]] = {}
+        self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
+        self.live.start()
+
+    def _render(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title=self.title, expand=False)
+        table.add_column("sub flow / module")
+        table.add_column("status")
+        table.add_column("detail")
+        for name, status in list(self.subflows.items())[-30:]:
+            table.add_row(f"[bold]{name}[/bold]", _style(status), "")
+        for node_id, (status, detail) in list(self.nodes.items())[-15:]:
+            table.add_row(f"  {node_id}", _style(status), detail)
+        return table
+
+    def _refresh(self) -> None:
+        self.live.update(self._render())
+
+    def print_line(self, line: str) -> None:
+        """Print a log line above the live table."""
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    def subflow_started(self, record: SubflowRecord) -> None:
+        self.subflows[subflow_key_str((record.subflow, record.iter_path))] = "running"
+        self._refresh()
+
+    def subflow_finished(self, record: SubflowRecord) -> None:
+        self.subflows[subflow_key_str((record.subflow, record.iter_path))] = record.status
+        self._refresh()
+
+    def node_started(self, record: NodeRecord) -> None:
+        self.nodes[record.node_id] = ("running", "")
+        self._refresh()
+
+    def node_finished(self, record: NodeRecord) -> None:
+        rows = f"{record.rows_out} rows, " if record.rows_out is not None else ""
+        self.nodes[record.node_id] = (record.status, f"{rows}{record.duration_ms or 0:.0f} ms")
+        self._refresh()
+
+    def close(self) -> None:
+        """Stop the live display."""
+        self.live.stop()
+
+
+def _style(status: str) -> str:
+    colour = {"success": "green", "failed": "red", "running": "yellow", "cancelled": "magenta"}.get(status, "dim")
+    return f"[{colour}]{status}[/{colour}]"

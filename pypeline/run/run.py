@@ -1,0 +1,223 @@
+"""Run orchestrator: job folder -> a finished (or failed) run with its manifest and log.
+
+``run_job`` builds every service of a run (thread pool, log, globals,
+templater, artifacts, executors), hands them to the scheduler, and records
+the outcome. Resources are owned by one :class:`contextlib.AsyncExitStack`,
+so they close in reverse order even when the run fails or is interrupted.
+The CLI calls :func:`run_job_sync` (one ``asyncio.run``); library code awaits
+:func:`run_job`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pypeline.core.errors import JobError
+from pypeline.executors.backends import backend_class
+from pypeline.executors.base import Executor
+from pypeline.modules.sdk.context import ThreadRunner
+from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.run.artifacts.memory import ArtifactManager
+from pypeline.run.execution.services import ObserverList, RunServices
+from pypeline.run.execution.topo import run_subflow
+from pypeline.run.job import JobPlan, load_context, load_job
+from pypeline.run.observe.logging import RunLog
+from pypeline.run.observe.manifest import manifest_document, write_manifest
+from pypeline.run.scheduling.scheduler import Scheduler
+from pypeline.run.scheduling.state import RunState, utc_now
+from pypeline.run.templater.templater import ContextResolver, GlobalResolver, IterResolver, Templater
+
+THREADS_ENV = "PYPELINE_THREADS"
+
+
+@dataclass(slots=True, kw_only=True)
+class RunOptions:
+    """What ``pype run`` passes in."""
+
+    env: str = "default"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+    threads: int | None = None
+    progress: str = "auto"
+    """``auto`` (live on a TTY, plain otherwise), ``live``, ``plain`` or ``none``."""
+    log_level: str = "info"
+    echo_logs: bool = True
+
+
+@dataclass(slots=True, kw_only=True)
+class RunResult:
+    """The outcome of a run."""
+
+    run_id: str
+    status: str
+    run_dir: Path
+    manifest: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        """0 on success, 1 when the run failed."""
+        return 0 if self.status == "success" else 1
+
+
+def new_run_id() -> str:
+    """``20261123T112233-ab12cd``: sortable by time, unique enough."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def thread_count(option: int | None, settings: dict[str, Any]) -> int:
+    """``--threads``, else ``settings.threads``, else ``$PYPELINE_THREADS``, else ``cpu_count*2``."""
+    if option:
+        return option
+    if settings.get("threads"):
+        return int(settings["threads"])
+    env = os.environ.get(THREADS_ENV)
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise JobError(f"{THREADS_ENV}={env!r} is not a whole number") from None
+        if value < 1:
+            raise JobError(f"{THREADS_ENV}={env!r} must be at least 1")
+        return value
+    return (os.cpu_count() or 1) * 2
+
+
+def run_job_sync(job_dir: str | Path, options: RunOptions | None = None) -> RunResult:
+    """Run a job folder from synchronous code (the CLI's one ``asyncio.run``)."""
+    return asyncio.run(run_job(job_dir, options or RunOptions()))
+
+
+async def run_job(job_dir: str | Path, options: RunOptions) -> RunResult:
+    """Run a job folder and return its result.
+
+    Raises:
+        JobError: for a missing, stale or invalid job folder or bad options (nothing runs then).
+    """
+    job = load_job(job_dir)
+    context_vars = load_context(job, options.env, options.overrides)
+    run_id = options.run_id or new_run_id()
+    if not run_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise JobError(f"run id {run_id!r} may only hold letters, digits, '-', '_' and '.'")
+    run_dir = job.runs_dir / run_id
+    if run_dir.exists():
+        raise JobError(f"{run_dir}: a run with id '{run_id}' already exists; choose another --run-id")
+    threads = thread_count(options.threads, job.settings)
+    run_dir.mkdir(parents=True)
+    async with contextlib.AsyncExitStack() as stack:
+        return await _run(job, options, context_vars, run_id, run_dir, threads, stack)
+
+
+async def _run(
+    job: JobPlan,
+    options: RunOptions,
+    context_vars: dict[str, Any],
+    run_id: str,
+    run_dir: Path,
+    threads: int,
+    stack: contextlib.AsyncExitStack,
+) -> RunResult:
+    observers = ObserverList()
+    progress = _make_progress(options.progress, job.name)
+    if progress is not None:
+        stack.callback(progress.close)
+        observers.observers.append(progress)
+    echo_fn = getattr(progress, "print_line", None)
+    log = RunLog(
+        run_id,
+        run_dir / "log.jsonl",
+        echo=sys.stderr if options.echo_logs else None,
+        echo_level=options.log_level,
+        echo_fn=echo_fn if options.echo_logs else None,
+    )
+    stack.callback(log.close)
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pypeline")
+    stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+    asyncio.get_running_loop().set_default_executor(pool)
+    globals_store = GlobalStore()
+    templater = Templater(
+        {"context": ContextResolver(context_vars), "global": GlobalResolver(globals_store), "iter": IterResolver()}
+    )
+    artifacts = ArtifactManager(job.settings.get("spill"))
+    stack.callback(artifacts.close)
+    executors = await _open_executors(job, stack)
+    state = RunState()
+    services = RunServices(
+        run_id=run_id,
+        job=job,
+        state=state,
+        globals=globals_store,
+        templater=templater,
+        artifacts=artifacts,
+        executors=executors,
+        threads=ThreadRunner(pool),
+        log=log,
+        context_vars=context_vars,
+        observers=observers,
+    )
+    logger = log.logger()
+    started, t0 = utc_now(), time.perf_counter()
+    manifest_path = run_dir / "manifest.json"
+
+    def manifest(status: str, ended: str | None) -> dict[str, Any]:
+        return manifest_document(
+            run_id=run_id,
+            job_name=job.name,
+            flow_hash=job.flow_hash,
+            status=status,
+            started=started,
+            ended=ended,
+            duration_ms=None if ended is None else round((time.perf_counter() - t0) * 1000, 3),
+            env=options.env,
+            execution_mode=services.execution_mode,
+            state=state,
+            spills=list(artifacts.spills),
+            resume_command=None,
+        )
+
+    write_manifest(manifest_path, manifest("running", None))
+    logger.info("run_started", job=job.name, env=options.env, threads=threads, mode=services.execution_mode)
+    scheduler = Scheduler(services, run_subflow)
+    timeout = job.settings.get("timeout")
+    try:
+        async with asyncio.timeout(timeout):
+            await scheduler.run()
+    except TimeoutError:
+        state.errors.append(f"the run timed out after {timeout:g}s (settings.timeout)")
+        logger.error("run_timeout", timeout=timeout)
+    status = "failed" if state.failed else "success"
+    document = manifest(status, utc_now())
+    write_manifest(manifest_path, document)
+    logger.info("run_finished", status=status, duration_ms=document["duration_ms"])
+    return RunResult(run_id=run_id, status=status, run_dir=run_dir, manifest=document)
+
+
+async def _open_executors(job: JobPlan, stack: contextlib.AsyncExitStack) -> dict[str, Executor]:
+    names = sorted({str(m.execution.get("backend", "local")) for m in job.modules.values()})
+    executors: dict[str, Executor] = {}
+    for name in names:
+        try:
+            cls = backend_class(name)
+        except KeyError as exc:
+            raise JobError(str(exc.args[0])) from None
+        backend_settings = {**job.settings, "backend_defaults": job.settings.get("backends", {}).get(name, {})}
+        executors[name] = await stack.enter_async_context(cls(backend_settings))
+    return executors
+
+
+def _make_progress(mode: str, title: str) -> Any:
+    from pypeline.run.observe.progress import LiveProgress, PlainProgress
+
+    if mode == "none":
+        return None
+    if mode == "live" or (mode == "auto" and sys.stdout.isatty()):
+        return LiveProgress(title)
+    return PlainProgress()

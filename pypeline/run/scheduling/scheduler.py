@@ -1,0 +1,244 @@
+"""The priority-DFS scheduler: which sub flow instance runs when.
+
+Selection policy
+----------------
+The control graph links sub flows. The scheduler starts every *root* sub
+flow (no incoming control connection) at once, in declaration order. When a
+sub flow instance finishes successfully it *fires* its outgoing control
+connections group by group in ascending ``order``: the connections of one
+order fire concurrently, and the whole downstream of order *k* finishes
+before order *k+1* fires (depth first). A connection's condition is
+evaluated when it fires; false marks the target ``skipped``.
+
+Connection types
+----------------
+``normal``   run the target instance, then its downstream, and wait for all of it.
+``iterate``  for each item of the *from* module's list output, run the target
+             (and everything downstream of it) with the iteration path
+             extended by the item's index; one item after the other.
+``start``    spawn the target as a background task and go on at once; the
+             run waits for every spawned task before it ends.
+
+Instances and the once rule
+---------------------------
+A sub flow *instance* is ``(sub flow id, iteration path)``. An instance runs
+at most once per run: a second connection that reaches an instance already
+started waits for that run instead of starting another. So a sub flow runs
+once per iteration where an iterate connection says so, and otherwise once,
+however many paths lead to it.
+
+State
+-----
+``_instances``  key -> the task running that instance and its downstream
+``_spawned``    tasks of ``start`` connections still to be awaited
+``state``       the :class:`RunState` (records, list outputs, errors, halted)
+
+Failure
+-------
+``fail_strategy: halt``: the first failure sets ``state.halted``, cancels
+every running task (modules' ``teardown`` still runs) and starts nothing
+new. ``continue``: the failed instance's downstream is skipped, every other
+branch runs, and the run reports failure at the end.
+
+Example
+-------
+::
+
+    list_files ──iterate──▶ load_one ─(1)─▶ report
+         └────────(2)──────────────────────▶ summary
+
+    list_files; load_one#0; report#0; load_one#1; report#1; ...; summary
+
+Every instance runs in its own task, so deep chains of control connections
+never nest Python stack frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pypeline.build.spec import ControlEdge
+from pypeline.core.errors import PypelineError
+from pypeline.core.expressions import ExpressionError, evaluate, parse_expression
+from pypeline.core.references import Reference
+from pypeline.modules.sdk.globals import node_id_for
+from pypeline.run.execution.services import RunServices
+from pypeline.run.scheduling.state import SubflowKey, utc_now
+
+SubflowRunner = Callable[[RunServices, str, tuple[int, ...], tuple[Any, ...]], Awaitable[None]]
+
+
+class Scheduler:
+    """Walks the control graph of one run (see the module docstring)."""
+
+    def __init__(self, services: RunServices, run_subflow: SubflowRunner) -> None:
+        self.services = services
+        self.job = services.job
+        self.state = services.state
+        self._run_subflow = run_subflow
+        self._halt = services.job.settings.get("fail_strategy", "halt") == "halt"
+        self._instances: dict[SubflowKey, asyncio.Task[bool]] = {}
+        self._spawned: set[asyncio.Task[Any]] = set()
+        self._conditions = {
+            e.index: parse_expression(e.condition) for e in self.job.control_edges if e.condition
+        }
+
+    async def run(self) -> None:
+        """Run every root sub flow and everything downstream; returns when all is done or halted."""
+        roots = [self._visit(sf, (), ()) for sf in self.job.root_subflows]
+        try:
+            await asyncio.gather(*roots)
+            while self._spawned:
+                pending = list(self._spawned)
+                await asyncio.gather(*pending)
+                self._spawned.difference_update(pending)
+        except asyncio.CancelledError:
+            if not self.state.halted:
+                raise
+        finally:
+            await self._cancel_all()
+        self._mark_unreached()
+
+    # -- instances ------------------------------------------------------------------------------
+
+    async def _visit(self, subflow_id: str, path: tuple[int, ...], items: tuple[Any, ...]) -> bool:
+        """Run instance ``(subflow_id, path)`` and its downstream once; True on success."""
+        key = (subflow_id, path)
+        task = self._instances.get(key)
+        if task is None:
+            if self.state.halted:
+                return False
+            task = asyncio.create_task(self._instance(key, items), name=f"subflow:{subflow_id}{path}")
+            self._instances[key] = task
+        return await asyncio.shield(task) if not task.done() else task.result()
+
+    async def _instance(self, key: SubflowKey, items: tuple[Any, ...]) -> bool:
+        subflow_id, path = key
+        record = self.state.subflow(key)
+        if key in self.state.restored:
+            record.status = "restored"
+        else:
+            record.status = "running"
+            record.started = utc_now()
+            self.services.observers.emit("subflow_started", record)
+            try:
+                await self._run_subflow(self.services, subflow_id, path, items)
+            except asyncio.CancelledError:
+                record.status = "cancelled"
+                record.ended = utc_now()
+                self.services.observers.emit("subflow_finished", record)
+                raise
+            except PypelineError as exc:
+                return self._failed(key, exc.format_message())
+            except Exception as exc:  # a bug below us: still a failed sub flow, not a crash
+                return self._failed(key, f"{type(exc).__name__}: {exc}")
+            record.status = "success"
+            record.ended = utc_now()
+            self.services.observers.emit("subflow_finished", record)
+            if self.services.on_subflow_done is not None:
+                await self.services.on_subflow_done(record)
+        ok = True
+        for _order, edges in self.job.outgoing.get(subflow_id, ()):
+            if self.state.halted:
+                return False
+            results = await asyncio.gather(*(self._fire(edge, path, items) for edge in edges))
+            ok = ok and all(results)
+        return ok
+
+    def _failed(self, key: SubflowKey, error: str) -> bool:
+        record = self.state.subflow(key)
+        record.status = "failed"
+        record.error = error
+        record.ended = utc_now()
+        self.services.observers.emit("subflow_finished", record)
+        self.services.log.logger().error("subflow_failed", subflow=key[0], iter_path=list(key[1]), error=error)
+        if self._halt:
+            self._start_halt()
+        else:
+            self._skip_downstream(key[0], key[1], f"upstream sub flow '{key[0]}' failed")
+        return False
+
+    def _start_halt(self) -> None:
+        if self.state.halted:
+            return
+        self.state.halted = True
+        current = asyncio.current_task()
+        for task in [*self._instances.values(), *self._spawned]:
+            if task is not current and not task.done():
+                task.cancel()
+
+    async def _cancel_all(self) -> None:
+        pending = [t for t in [*self._instances.values(), *self._spawned] if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # -- control connections --------------------------------------------------------------------
+
+    async def _fire(self, edge: ControlEdge, path: tuple[int, ...], items: tuple[Any, ...]) -> bool:
+        target = self.job.subflow_of[edge.dst]
+        if edge.condition:
+            try:
+                passed = evaluate(self._conditions[edge.index], lambda ref: self._lookup(ref, path, items))
+            except (ExpressionError, KeyError) as exc:
+                message = f"control connection '{edge}': condition cannot be evaluated: {exc}"
+                self.state.errors.append(message)
+                self.services.log.logger().error("condition_failed", edge=str(edge), error=str(exc))
+                self._skip(target, path, "condition could not be evaluated")
+                if self._halt:
+                    self._start_halt()
+                return False
+            if not passed:
+                self.services.log.logger().info("condition_false", edge=str(edge), target=target)
+                self._skip(target, path, f"condition {edge.condition!r} was false")
+                return True
+        if edge.type == "start":
+            task = asyncio.create_task(self._visit(target, path, items), name=f"start:{target}")
+            self._spawned.add(task)
+            return True
+        if edge.type == "iterate":
+            node_id = node_id_for(edge.src, path)
+            values = self.state.lists.get((node_id, edge.port or ""), [])
+            ok = True
+            for index, item in enumerate(values):
+                if self.state.halted:
+                    return False
+                ok = await self._visit(target, (*path, index), (*items, item)) and ok
+            return ok
+        return await self._visit(target, path, items)
+
+    def _lookup(self, ref: Reference, path: tuple[int, ...], items: tuple[Any, ...]) -> Any:
+        if ref.kind == "context":
+            return self.services.context_vars[ref.name]
+        if ref.kind == "iter":
+            if not path:
+                raise KeyError("iter.* outside an iteration")
+            return items[-1] if ref.name == "item" else path[-1]
+        return self.services.globals.get(ref.module, ref.name, path)
+
+    # -- skipped and unreached instances --------------------------------------------------------
+
+    def _skip(self, subflow_id: str, path: tuple[int, ...], reason: str) -> None:
+        record = self.state.subflow((subflow_id, path))
+        if record.status == "pending":
+            record.status = "skipped"
+            record.reason = reason
+            self._skip_downstream(subflow_id, path, f"upstream sub flow '{subflow_id}' was skipped")
+
+    def _skip_downstream(self, subflow_id: str, path: tuple[int, ...], reason: str) -> None:
+        for _order, edges in self.job.outgoing.get(subflow_id, ()):
+            for edge in edges:
+                if edge.type != "iterate":
+                    self._skip(self.job.subflow_of[edge.dst], path, reason)
+
+    def _mark_unreached(self) -> None:
+        """Record sub flows the run never reached (halted before them) as not run."""
+        reached = {key[0] for key in self.state.subflows}
+        for subflow_id in self.job.subflows:
+            if subflow_id not in reached:
+                record = self.state.subflow((subflow_id, ()))
+                record.status = "not_run"
+                record.reason = "the run halted before reaching it" if self.state.halted else "never triggered"

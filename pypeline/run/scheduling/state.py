@@ -1,0 +1,125 @@
+"""``RunState``: the mutable bookkeeping of one run, owned by the scheduler.
+
+Specs (the job plan) never change during a run; everything that does lives
+here, typed:
+
+* ``subflows``: one :class:`SubflowRecord` per sub flow *instance*, keyed by
+  ``(sub flow id, iteration path)``; status ``running``, ``success``,
+  ``failed``, ``skipped``, ``cancelled`` (``restored`` for instances a resumed
+  run did not repeat);
+* ``nodes``: one :class:`NodeRecord` per node id (``module`` or ``module#i``);
+* ``lists``: the list outputs that drive iterate connections, keyed by
+  ``(node id, port)`` (they cross sub flow boundaries, so checkpoints keep them);
+* ``errors``: run-level problems (a condition that cannot be evaluated, a timeout).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+SubflowKey = tuple[str, tuple[int, ...]]
+
+
+def utc_now() -> str:
+    """ISO-8601 UTC timestamp with milliseconds."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+
+
+def subflow_key_str(key: SubflowKey) -> str:
+    """``load`` or ``load#0#2`` (stable text form for manifests and checkpoints)."""
+    return key[0] + "".join(f"#{i}" for i in key[1])
+
+
+@dataclass(slots=True)
+class NodeRecord:
+    """What happened to one node (a module in one iteration)."""
+
+    node_id: str
+    module_id: str
+    subflow: str
+    iter_path: tuple[int, ...]
+    backend: str = "local"
+    status: str = "pending"
+    attempts: int = 0
+    rows_in: int | None = None
+    rows_out: int | None = None
+    started: str | None = None
+    ended: str | None = None
+    duration_ms: float | None = None
+    error: str | None = None
+    globals: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest entry."""
+        return {
+            "node_id": self.node_id,
+            "module_id": self.module_id,
+            "subflow": self.subflow,
+            "iter_path": list(self.iter_path),
+            "backend": self.backend,
+            "status": self.status,
+            "attempts": self.attempts,
+            "retries": max(0, self.attempts - 1),
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "started": self.started,
+            "ended": self.ended,
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+            "globals": self.globals,
+            **self.facts,
+        }
+
+
+@dataclass(slots=True)
+class SubflowRecord:
+    """What happened to one sub flow instance."""
+
+    subflow: str
+    iter_path: tuple[int, ...]
+    status: str = "pending"
+    started: str | None = None
+    ended: str | None = None
+    error: str | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest entry."""
+        return {
+            "instance": subflow_key_str((self.subflow, self.iter_path)),
+            "subflow": self.subflow,
+            "iter_path": list(self.iter_path),
+            "status": self.status,
+            "started": self.started,
+            "ended": self.ended,
+            "error": self.error,
+            "reason": self.reason,
+        }
+
+
+@dataclass(slots=True)
+class RunState:
+    """All mutable state of a run (see the module docstring)."""
+
+    subflows: dict[SubflowKey, SubflowRecord] = field(default_factory=dict)
+    nodes: dict[str, NodeRecord] = field(default_factory=dict)
+    lists: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    restored: set[SubflowKey] = field(default_factory=set)
+    halted: bool = False
+
+    def subflow(self, key: SubflowKey) -> SubflowRecord:
+        """The record of ``key``, created on first use."""
+        record = self.subflows.get(key)
+        if record is None:
+            record = SubflowRecord(subflow=key[0], iter_path=key[1])
+            self.subflows[key] = record
+        return record
+
+    @property
+    def failed(self) -> bool:
+        """True when anything failed."""
+        return bool(self.errors) or any(r.status == "failed" for r in self.subflows.values())

@@ -1,0 +1,112 @@
+"""Resolve ``{{...}}`` templates in module configs when the module starts.
+
+A :class:`Templater` holds one :class:`Resolver` per reference kind
+(``context``, ``global``, ``iter``, ``secret``). The run registers the first
+three; the Vault integration registers a ``secret`` resolver. Resolution
+happens when a module instance starts, so a config may use a global set by an
+earlier sub flow, and inside an iteration it sees that iteration's values.
+
+Every unknown name is a :class:`TemplateError` that names the module, the
+config key and the name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pypeline.core.errors import PypelineError, TemplateError
+from pypeline.core.references import Reference
+from pypeline.core.templates import render
+from pypeline.modules.sdk.globals import GlobalStore
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a template is resolved: which module, in which iteration."""
+
+    module_id: str
+    iter_path: tuple[int, ...] = ()
+    iter_items: tuple[Any, ...] = ()
+
+
+class Resolver(Protocol):
+    """Gives the value of one kind of reference. Raises ``KeyError`` for an unknown name."""
+
+    def resolve(self, ref: Reference, scope: Scope) -> Any: ...
+
+    def known_names(self, scope: Scope) -> list[str]: ...
+
+
+class ContextResolver:
+    """``{{context.x}}`` from the selected environment and ``--set`` overrides."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = dict(values)
+
+    def resolve(self, ref: Reference, scope: Scope) -> Any:
+        return self.values[ref.name]
+
+    def known_names(self, scope: Scope) -> list[str]:
+        return [f"context.{k}" for k in self.values]
+
+
+class GlobalResolver:
+    """``{{module__var}}`` from the run's global store, seen from the current iteration."""
+
+    def __init__(self, store: GlobalStore) -> None:
+        self.store = store
+
+    def resolve(self, ref: Reference, scope: Scope) -> Any:
+        return self.store.get(ref.module, ref.name, scope.iter_path)
+
+    def known_names(self, scope: Scope) -> list[str]:
+        return [key.split("#")[0].replace(".", "__", 1) for key in self.store.snapshot()]
+
+
+class IterResolver:
+    """``{{iter.item}}`` / ``{{iter.index}}``: the innermost iteration."""
+
+    def resolve(self, ref: Reference, scope: Scope) -> Any:
+        if not scope.iter_path:
+            raise KeyError(str(ref))
+        return scope.iter_items[-1] if ref.name == "item" else scope.iter_path[-1]
+
+    def known_names(self, scope: Scope) -> list[str]:
+        return ["iter.item", "iter.index"] if scope.iter_path else []
+
+
+class Templater:
+    """Renders configs with the registered resolvers (see the module docstring)."""
+
+    def __init__(self, resolvers: Mapping[str, Resolver] | None = None) -> None:
+        self.resolvers: dict[str, Resolver] = dict(resolvers or {})
+
+    def register(self, kind: str, resolver: Resolver) -> None:
+        """Add or replace the resolver of ``kind`` (``secret`` for Vault)."""
+        self.resolvers[kind] = resolver
+
+    def lookup(self, ref: Reference, scope: Scope, key: str = "") -> Any:
+        """The value of one reference.
+
+        Raises:
+            TemplateError: for an unknown name or kind.
+        """
+        resolver = self.resolvers.get(ref.kind)
+        if resolver is None:
+            hint = " (no secret store is configured: set VAULT_ADDR and VAULT_TOKEN)" if ref.kind == "secret" else ""
+            raise TemplateError(scope.module_id, key, f"{ref}{hint}")
+        try:
+            return resolver.resolve(ref, scope)
+        except KeyError:
+            if ref.kind == "iter":
+                raise TemplateError(scope.module_id, key, f"{ref} (the module does not run inside an iteration)") from None
+            raise TemplateError(scope.module_id, key, str(ref), known=resolver.known_names(scope)) from None
+        except PypelineError:
+            raise
+
+    def render(self, configs: dict[str, Any], scope: Scope) -> dict[str, Any]:
+        """A copy of ``configs`` with every template resolved."""
+        result: dict[str, Any] = render(configs, lambda key, ref: self.lookup(ref, scope, key))
+        return result
