@@ -9,7 +9,7 @@ import click
 from pypeline.cli.errors import report_errors
 
 
-def _registry() -> "Registry":  # noqa: F821 - imported lazily
+def _registry() -> Registry:  # noqa: F821 - imported lazily
     from pypeline.modules.registry import Registry
 
     return Registry()

@@ -24,7 +24,7 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
-        if isinstance(value, (dict, list)) or value is None and raw.strip() not in ("null", "~"):
+        if isinstance(value, (dict, list)) or (value is None and raw.strip() not in ("null", "~")):
             value = raw
         result[key.strip()] = value
     return result

@@ -22,6 +22,10 @@ from pypeline.core.references import Reference, parse_reference
 TEMPLATE_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
+class KeepTemplate(Exception):
+    """Raised by a ``lookup`` to leave a template as written (e.g. secrets for a remote side)."""
+
+
 def iter_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     """Yield ``(dotted_key, text)`` for every string inside a nested config value."""
     if isinstance(value, str):
@@ -69,8 +73,18 @@ def render(value: Any, lookup: Callable[[str, Reference], Any], path: str = "") 
 def _render_string(text: str, lookup: Callable[[Reference], Any]) -> Any:
     whole = TEMPLATE_RE.fullmatch(text.strip()) if text.strip() == text else None
     if whole:
-        return lookup(parse_reference(whole.group(1)))
-    return TEMPLATE_RE.sub(lambda m: _as_text(lookup(parse_reference(m.group(1)))), text)
+        try:
+            return lookup(parse_reference(whole.group(1)))
+        except KeepTemplate:
+            return text
+
+    def substitute(match: re.Match[str]) -> str:
+        try:
+            return _as_text(lookup(parse_reference(match.group(1))))
+        except KeepTemplate:
+            return match.group(0)
+
+    return TEMPLATE_RE.sub(substitute, text)
 
 
 def _as_text(value: Any) -> str:

@@ -9,7 +9,7 @@ backend or a bad option is a build error, not a run-time surprise.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
@@ -35,7 +35,7 @@ def available_backends() -> dict[str, str]:
     return {**found, **BUILTIN_BACKENDS}
 
 
-@lru_cache(maxsize=None)
+@cache
 def backend_class(name: str) -> type[Executor]:
     """Import the executor class of backend ``name``.
 

@@ -35,10 +35,12 @@ class ModuleTask:
     options: dict[str, Any] = field(default_factory=dict)
     """The module's ``execution`` block (backend options), merged over settings defaults."""
     attempt: int = 1
-    secret_values: tuple[str, ...] = ()
-    """Secret values inside ``configs``; remote backends must never ship them (they re-resolve)."""
     raw_configs: dict[str, Any] = field(default_factory=dict)
-    """The configs with templates unresolved (what a remote side re-renders)."""
+    """The configs as built, templates unresolved."""
+    remote_configs: dict[str, Any] | None = None
+    """For remote backends: the configs with every template resolved *except* secrets
+    (``{{vault...}}`` stays as written; the far side resolves it). This, never
+    ``configs``, is what may be put in a payload."""
 
 
 class ExecutorState(enum.Enum):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
 
 from pypeline.modules.sdk.base import BaseModule
@@ -22,7 +22,7 @@ class ModuleImportError(ImportError):
     """The dotted path does not lead to a BaseModule subclass; the message says why."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_module_class(path: str) -> type[BaseModule]:
     """Import and return the module class at ``path`` (cached).
 

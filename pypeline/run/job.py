@@ -75,7 +75,9 @@ def load_job(folder: str | Path) -> JobPlan:
         raise JobError(f"{root}: no such job folder (build one with 'pype build <flow.yaml>')")
     metadata_files = sorted(root.glob("*_execution_metadata.json"))
     if len(metadata_files) != 1:
-        raise JobError(f"{root}: not a job folder (expected one *_execution_metadata.json, found {len(metadata_files)})")
+        raise JobError(
+            f"{root}: not a job folder (expected one *_execution_metadata.json, found {len(metadata_files)})"
+        )
     metadata = _read_json(metadata_files[0])
     name = metadata.get("flow_name")
     if metadata.get("schema_version") != SCHEMA_VERSION or not isinstance(name, str):

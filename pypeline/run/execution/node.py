@@ -114,6 +114,10 @@ async def run_node(
                 options={**settings.get("backends", {}).get(backend, {}), **spec.execution},
                 attempt=attempt,
                 raw_configs=spec.configs,
+                remote_configs=(
+                    None if backend == "local"
+                    else services.templater.render(spec.configs, scope, resolve_secrets=False)
+                ),
             )
             try:
                 if spec.timeout:

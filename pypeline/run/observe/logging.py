@@ -45,7 +45,7 @@ class RunLog:
         self._file: TextIO | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            self._file = open(path, "a", encoding="utf-8")
         self._echo = echo
         self._echo_fn = echo_fn
         self._echo_level = LEVELS.get(echo_level, 20)

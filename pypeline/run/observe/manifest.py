@@ -37,7 +37,7 @@ def manifest_document(
 ) -> dict[str, Any]:
     """The manifest content (plain JSON data)."""
     nodes = {node_id: record.to_dict() for node_id, record in sorted(state.nodes.items())}
-    subflows = [record.to_dict() for _key, record in sorted(state.subflows.items(), key=lambda kv: (kv[0][0], kv[0][1]))]
+    subflows = [record.to_dict() for _key, record in sorted(state.subflows.items(), key=lambda kv: kv[0])]
     errors = list(state.errors) + [
         f"module '{r['node_id']}': {r['error']}" for r in nodes.values() if r["status"] == "failed" and r["error"]
     ]

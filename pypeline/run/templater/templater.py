@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from pypeline.core.errors import PypelineError, TemplateError
 from pypeline.core.references import Reference
-from pypeline.core.templates import render
+from pypeline.core.templates import KeepTemplate, render
 from pypeline.modules.sdk.globals import GlobalStore
 
 
@@ -101,12 +101,23 @@ class Templater:
             return resolver.resolve(ref, scope)
         except KeyError:
             if ref.kind == "iter":
-                raise TemplateError(scope.module_id, key, f"{ref} (the module does not run inside an iteration)") from None
+                reason = f"{ref} (the module does not run inside an iteration)"
+                raise TemplateError(scope.module_id, key, reason) from None
             raise TemplateError(scope.module_id, key, str(ref), known=resolver.known_names(scope)) from None
         except PypelineError:
             raise
 
-    def render(self, configs: dict[str, Any], scope: Scope) -> dict[str, Any]:
-        """A copy of ``configs`` with every template resolved."""
-        result: dict[str, Any] = render(configs, lambda key, ref: self.lookup(ref, scope, key))
+    def render(self, configs: dict[str, Any], scope: Scope, *, resolve_secrets: bool = True) -> dict[str, Any]:
+        """A copy of ``configs`` with every template resolved.
+
+        With ``resolve_secrets=False`` secret templates stay as written: that is
+        the form a remote backend receives, resolving secrets on its own side.
+        """
+
+        def lookup(key: str, ref: Reference) -> Any:
+            if ref.kind == "secret" and not resolve_secrets:
+                raise KeepTemplate
+            return self.lookup(ref, scope, key)
+
+        result: dict[str, Any] = render(configs, lookup)
         return result
