@@ -1,0 +1,1 @@
+"""Build layer: load a flow YAML, plan it, write the job folder."""

@@ -1,0 +1,37 @@
+"""Build orchestrator: load -> plan -> output (the spec's orchestrator pattern).
+
+>>> plan = validate_flow("examples/sample_etl/flow.yaml")      # doctest: +SKIP
+>>> build_flow("examples/sample_etl/flow.yaml", "jobs")        # doctest: +SKIP
+PosixPath('jobs/sample_etl')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pypeline.build.load.flow_loader import load_flow
+from pypeline.build.output import write_job
+from pypeline.build.plan.planner import plan_flow
+from pypeline.build.spec import Plan
+from pypeline.modules.registry import Registry
+
+DEFAULT_JOBS_DIR = "jobs"
+
+
+def validate_flow(path: str | Path, registry: Registry | None = None) -> Plan:
+    """Load and plan a flow without writing anything.
+
+    Raises:
+        FlowError: the first problem, with file and line.
+    """
+    return plan_flow(load_flow(path, registry))
+
+
+def build_flow(path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registry: Registry | None = None) -> Path:
+    """Validate a flow and write its job folder; return the folder.
+
+    Raises:
+        FlowError: the first problem, with file and line; nothing is written then.
+    """
+    plan = validate_flow(path, registry)
+    return write_job(plan, out_dir)

@@ -1,0 +1,1 @@
+"""Load phase: YAML syntax, JSON Schema, module resolution, configs."""

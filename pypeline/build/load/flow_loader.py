@@ -1,0 +1,140 @@
+"""Load phase: YAML -> schema -> modules -> configs, into a :class:`FlowSpec`.
+
+Each step raises the first problem it finds as a :class:`FlowError` naming the
+file, the line and the module id; nothing is written while loading.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pypeline.build.load.schema_check import validate_against_schema
+from pypeline.build.load.yaml_source import YamlDocument, pointer_join, read_yaml_file
+from pypeline.build.spec import FlowSpec, ModuleSpec, merge_settings
+from pypeline.core.errors import ConfigError, ModuleResolutionError, PlanError
+from pypeline.core.text import did_you_mean
+from pypeline.executors.backends import check_execution_block
+from pypeline.modules.registry import ModuleNotFound, Registry
+from pypeline.modules.sdk.config import ConfigProblem, resolve_configs
+
+
+def load_flow(path: str | Path, registry: Registry | None = None) -> FlowSpec:
+    """Read and check a flow YAML file.
+
+    Raises:
+        FlowError: the first problem found, with file and line.
+    """
+    doc = read_yaml_file(path)
+    return load_document(doc, registry or Registry())
+
+
+def load_document(doc: YamlDocument, registry: Registry) -> FlowSpec:
+    """Check an already parsed document (see :func:`load_flow`)."""
+    validate_against_schema(doc)
+    data: dict[str, Any] = doc.data
+    settings = merge_settings(data.get("settings"))
+    modules = _load_modules(doc, data["modules"], registry, settings)
+    connections = data.get("connections") or {}
+    data_raw = tuple(
+        (text, doc.line_of(f"/connections/data/{i}")) for i, text in enumerate(connections.get("data") or [])
+    )
+    control_raw = tuple(
+        (item, doc.line_of(f"/connections/control/{i}")) for i, item in enumerate(connections.get("control") or [])
+    )
+    context = {env: dict(values or {}) for env, values in (data.get("context") or {}).items()}
+    return FlowSpec(
+        path=doc.path,
+        name=data["flow"]["name"],
+        meta=dict(data["flow"]),
+        settings=settings,
+        context=context,
+        modules=modules,
+        raw_data_connections=data_raw,
+        raw_control_connections=control_raw,
+        source_text=doc.text,
+    )
+
+
+def _load_modules(
+    doc: YamlDocument, items: list[dict[str, Any]], registry: Registry, settings: dict[str, Any]
+) -> tuple[ModuleSpec, ...]:
+    seen: dict[str, int | None] = {}
+    specs: list[ModuleSpec] = []
+    for index, item in enumerate(items):
+        pointer = f"/modules/{index}"
+        line = doc.line_of(pointer)
+        module_id = item["id"]
+        if module_id in seen:
+            raise PlanError(
+                f"module id '{module_id}' is used twice (first at line {seen[module_id]})",
+                path=doc.path,
+                line=doc.line_of(pointer + "/id"),
+                expected="unique module ids",
+            )
+        seen[module_id] = line
+        specs.append(_load_module(doc, item, pointer, registry, settings))
+    return tuple(specs)
+
+
+def _load_module(
+    doc: YamlDocument, item: dict[str, Any], pointer: str, registry: Registry, settings: dict[str, Any]
+) -> ModuleSpec:
+    module_id = item["id"]
+    try:
+        info = registry.resolve(item["name"])
+    except ModuleNotFound as exc:
+        raise ModuleResolutionError(
+            f"module '{module_id}': {exc.reason}{did_you_mean(item['name'], exc.candidates)}",
+            path=doc.path,
+            line=doc.line_of(pointer + "/name"),
+            expected="a registered module name (see 'pype list-modules') or a dotted import path",
+        ) from None
+    cls = info.cls
+    configs_given = item.get("configs") or {}
+    try:
+        configs = resolve_configs(cls.CONFIG_SCHEMA, configs_given)
+    except ConfigProblem as exc:
+        key_pointer = pointer + "/configs"
+        if exc.section and exc.key in (configs_given.get(exc.section) or {}):
+            key_pointer = pointer_join(f"{key_pointer}/{exc.section}", exc.key)
+        raise ConfigError(
+            f"module '{module_id}' ({item['name']}): {exc.message}",
+            path=doc.path,
+            line=doc.line_of(key_pointer),
+            expected=exc.expected,
+        ) from None
+    execution = dict(item.get("execution") or {"backend": "local"})
+    backend = execution.get("backend", "local")
+    problem = check_execution_block(execution, settings["backends"].get(backend))
+    if problem:
+        raise ConfigError(
+            f"module '{module_id}': {problem}", path=doc.path, line=doc.line_of(pointer + "/execution")
+        )
+    if settings["execution_mode"] == "dask" and not cls.SUPPORTS_DASK:
+        raise ConfigError(
+            f"module '{module_id}' ({item['name']}) does not support execution_mode: dask",
+            path=doc.path,
+            line=doc.line_of(pointer),
+            expected="execution_mode: pandas, or another module",
+        )
+    declared = cls.declared_globals(configs)
+    return ModuleSpec(
+        id=module_id,
+        name=item["name"],
+        module_path=info.module_path,
+        type=cls.TYPE,
+        version=cls.VERSION,
+        category=cls.CATEGORY,
+        description=cls.DESCRIPTION,
+        input_ports=tuple(cls.INPUT_PORTS),
+        optional_inputs=tuple(cls.OPTIONAL_INPUTS),
+        output_ports=tuple(cls.OUTPUT_PORTS),
+        list_outputs=tuple(cls.LIST_OUTPUTS),
+        globals=None if declared is None else tuple(declared),
+        configs=configs,
+        execution=execution,
+        retries=item.get("retries"),
+        timeout=item.get("timeout"),
+        line=doc.line_of(pointer),
+    )

@@ -1,0 +1,157 @@
+"""Validate flow data against ``flow.schema.json`` with messages that name the YAML line.
+
+jsonschema reports every violation; we keep the one that comes first in the
+file (so fixing errors top to bottom works) and rephrase the common
+validators (unknown key, missing key, wrong type, not one of) into the
+"what, where, expected" shape of every PYpeline message.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from pypeline.build.load.yaml_source import YamlDocument, pointer_join
+from pypeline.core.errors import FlowSchemaError
+from pypeline.core.text import did_you_mean
+
+SCHEMA_RESOURCE = "schema/flow.schema.json"
+
+_JSON_TYPES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+@lru_cache(maxsize=1)
+def flow_schema() -> dict[str, Any]:
+    """The flow JSON Schema shipped inside the package."""
+    text = files("pypeline").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = flow_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def validate_against_schema(doc: YamlDocument) -> None:
+    """Raise the first (by line) schema violation of ``doc`` as a :class:`FlowSchemaError`."""
+    if not isinstance(doc.data, dict):
+        raise FlowSchemaError(
+            f"the flow must be a mapping, got {_kind(doc.data)}",
+            path=doc.path,
+            line=doc.line_of(""),
+            expected="a mapping with the keys 'flow', 'modules' and optionally 'settings', 'context', 'connections'",
+        )
+    errors = list(_validator().iter_errors(doc.data))
+    if not errors:
+        return
+    errors = [_leaf(e) for e in errors]
+    errors.sort(key=lambda e: (doc.line_of(_pointer(e)) or 0, _pointer(e)))
+    first = errors[0]
+    what, expected, pointer = _describe(first)
+    more = len(errors) - 1
+    if more:
+        what += f" (and {more} more schema problem{'s' if more > 1 else ''})"
+    raise FlowSchemaError(
+        what,
+        path=doc.path,
+        line=doc.line_of(pointer),
+        pointer=_dotted(pointer) or "(top level)",
+        expected=expected,
+    )
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    """For ``oneOf`` failures, prefer the most specific sub-error."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        candidates = [e for e in error.context if e.validator != "type"] or list(error.context)
+        return max(candidates, key=lambda e: len(e.absolute_path))
+    return error
+
+
+def _pointer(error: ValidationError) -> str:
+    pointer = ""
+    for part in error.absolute_path:
+        pointer = pointer_join(pointer, part)
+    return pointer
+
+
+def _dotted(pointer: str) -> str:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text
+
+
+def _describe(error: ValidationError) -> tuple[str, str | None, str]:
+    pointer = _pointer(error)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        key = extra[0] if extra else "?"
+        return (
+            f"unknown key '{key}'{did_you_mean(key, allowed)}",
+            "one of: " + ", ".join(allowed) if allowed else None,
+            pointer_join(pointer, key) if extra else pointer,
+        )
+    if error.validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+        return f"missing required key '{missing}'", None, pointer
+    if error.validator == "type":
+        wanted = error.validator_value
+        wanted_list = wanted if isinstance(wanted, list) else [wanted]
+        return (
+            f"wrong type: got {_kind(error.instance)}",
+            " or ".join(_JSON_TYPES.get(t, t) for t in wanted_list),
+            pointer,
+        )
+    if error.validator == "enum":
+        choices = error.validator_value
+        return (
+            f"{error.instance!r} is not allowed{did_you_mean(str(error.instance), map(str, choices))}",
+            "one of: " + ", ".join(repr(c) for c in choices),
+            pointer,
+        )
+    if error.validator == "pattern":
+        description = schema.get("description")
+        return f"{error.instance!r} is not a valid value", description or f"a match of {schema.get('pattern')}", pointer
+    if error.validator == "propertyNames":
+        return f"invalid name {error.instance!r}", "letters, digits and underscores, starting with a letter", pointer
+    if error.validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        return f"value {error.instance!r} is out of range", f"{error.validator} {error.validator_value}", pointer
+    if error.validator == "minItems":
+        return "the list is empty", f"at least {error.validator_value} item", pointer
+    if error.validator == "const":
+        return f"{error.instance!r} is not allowed", repr(error.validator_value), pointer
+    return error.message, None, pointer
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    return f"the string {value!r}" if isinstance(value, str) else type(value).__name__

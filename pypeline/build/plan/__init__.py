@@ -1,0 +1,1 @@
+"""Plan phase: connections, categories, sub flows, valves, cycles, waves."""

@@ -1,0 +1,250 @@
+"""Parse connection strings and mappings into typed edges, and check them.
+
+Data connections are written ``"a.port - b.port"``. Control connections are
+written as a string ``"a (order|condition) b"`` (``"a (1|) b"``,
+``"a (Last|a__row_count > 0) b"``) or as a mapping::
+
+    - {from: list_files, to: load_one, type: iterate, order: 1}
+
+Checks here: ids and ports exist, every input port is fed at most once and
+required ones at least once, the category table of DESIGN.md §2, order 0
+reserved, conditions parse, iterate connections leave a list output.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pypeline.build.spec import CONTROL_TYPES, ControlEdge, DataEdge, FlowSpec, ModuleSpec
+from pypeline.core.errors import PlanError
+from pypeline.core.expressions import ExpressionError, parse_expression
+from pypeline.core.text import did_you_mean
+
+_DATA_RE = re.compile(r"^\s*([^\s.]+)\.(\S+)\s+-\s+([^\s.]+)\.(\S+)\s*$")
+_CONTROL_RE = re.compile(r"^\s*([^\s(]+)\s*\((.*)\)\s*([^\s()]+)\s*$", re.DOTALL)
+
+DATA_OUT = ("source", "mod")
+DATA_IN = ("mod", "sink")
+CONTROL_OUT = ("source", "sink", "solo")
+CONTROL_IN = ("source", "solo")
+LAST = "Last"
+
+
+def parse_data_edges(flow: FlowSpec, modules: dict[str, ModuleSpec]) -> tuple[DataEdge, ...]:
+    """Parse and check every data connection.
+
+    Raises:
+        PlanError: naming the connection, the rule and the line.
+    """
+    edges: list[DataEdge] = []
+    fed: dict[tuple[str, str], DataEdge] = {}
+    for text, line in flow.raw_data_connections:
+        match = _DATA_RE.match(text)
+        if not match:
+            raise PlanError(
+                f"data connection {text!r} is not of the form 'module.port - module.port'",
+                path=flow.path,
+                line=line,
+                expected="e.g. 'source_csv.data - filter.input'",
+            )
+        src, src_port, dst, dst_port = match.groups()
+        edge = DataEdge(src=src, src_port=src_port, dst=dst, dst_port=dst_port, line=line)
+        _check_end(flow, modules, edge, src, src_port, "output", line)
+        _check_end(flow, modules, edge, dst, dst_port, "input", line)
+        src_type, dst_type = modules[src].type, modules[dst].type
+        if src_type not in DATA_OUT:
+            raise PlanError(
+                f"data connection '{edge}': '{src}' is a {src_type} module, which has no data output",
+                path=flow.path, line=line, expected="a source or mod (transform) on the left",
+            )
+        if dst_type not in DATA_IN:
+            raise PlanError(
+                f"data connection '{edge}': '{dst}' is a {dst_type} module, which takes no data input",
+                path=flow.path, line=line, expected="a mod (transform) or sink on the right",
+            )
+        if src == dst:
+            raise PlanError(f"data connection '{edge}' connects '{src}' to itself", path=flow.path, line=line)
+        if (dst, dst_port) in fed:
+            raise PlanError(
+                f"input port '{dst}.{dst_port}' is fed twice: by '{fed[(dst, dst_port)]}' "
+                f"(line {fed[(dst, dst_port)].line}) and by '{edge}'",
+                path=flow.path, line=line, expected="one connection per input port (use union_mod to merge)",
+            )
+        fed[(dst, dst_port)] = edge
+        edges.append(edge)
+    for spec in modules.values():
+        for port in spec.input_ports:
+            if port not in spec.optional_inputs and (spec.id, port) not in fed:
+                raise PlanError(
+                    f"module '{spec.id}' ({spec.name}): input port '{port}' is not connected",
+                    path=flow.path,
+                    line=spec.line,
+                    expected=f"a data connection 'some_module.port - {spec.id}.{port}'",
+                )
+    return tuple(edges)
+
+
+def _check_end(
+    flow: FlowSpec,
+    modules: dict[str, ModuleSpec],
+    edge: DataEdge,
+    module_id: str,
+    port: str,
+    side: str,
+    line: int | None,
+) -> None:
+    if module_id not in modules:
+        raise PlanError(
+            f"data connection '{edge}': unknown module '{module_id}'{did_you_mean(module_id, modules)}",
+            path=flow.path, line=line,
+        )
+    spec = modules[module_id]
+    ports = spec.output_ports if side == "output" else spec.input_ports
+    if port not in ports:
+        listed = ", ".join(ports) if ports else "none"
+        raise PlanError(
+            f"data connection '{edge}': module '{module_id}' ({spec.name}) has no {side} port "
+            f"'{port}'{did_you_mean(port, ports)}",
+            path=flow.path, line=line, expected=f"one of its {side} ports: {listed}",
+        )
+
+
+def parse_control_edges(
+    flow: FlowSpec, modules: dict[str, ModuleSpec], subflow_of: dict[str, str]
+) -> tuple[ControlEdge, ...]:
+    """Parse and check every control connection; ``order: Last`` becomes max(order)+1 per sub flow.
+
+    Raises:
+        PlanError: naming the connection, the rule and the line.
+    """
+    parsed: list[dict[str, Any]] = []
+    for index, (item, line) in enumerate(flow.raw_control_connections):
+        fields = _control_fields(flow, item, line)
+        fields.update(index=index, line=line)
+        _check_control(flow, modules, subflow_of, fields)
+        parsed.append(fields)
+    max_order: dict[str, int] = {}
+    for fields in parsed:
+        if fields["order"] != LAST:
+            key = subflow_of[fields["src"]]
+            max_order[key] = max(max_order.get(key, 0), fields["order"])
+    edges = []
+    for fields in parsed:
+        if fields["order"] == LAST:
+            fields["order"] = max_order.get(subflow_of[fields["src"]], 0) + 1
+        edges.append(ControlEdge(**fields))
+    return tuple(edges)
+
+
+def _control_fields(flow: FlowSpec, item: Any, line: int | None) -> dict[str, Any]:
+    if isinstance(item, str):
+        match = _CONTROL_RE.match(item)
+        if not match:
+            raise PlanError(
+                f"control connection {item!r} is not of the form 'from (order|condition) to'",
+                path=flow.path, line=line, expected="e.g. 'load (1|) report' or 'load (2|load__row_count > 0) mail'",
+            )
+        src, valve, dst = match.groups()
+        order_text, _, condition = valve.partition("|")
+        order_text = order_text.strip()
+        order: int | str
+        if order_text == LAST:
+            order = LAST
+        elif order_text == "":
+            order = 1
+        else:
+            try:
+                order = int(order_text)
+            except ValueError:
+                raise PlanError(
+                    f"control connection {item!r}: order {order_text!r} is not a whole number or 'Last'",
+                    path=flow.path, line=line, expected="an order 1, 2, ... or Last",
+                ) from None
+        return {
+            "src": src, "dst": dst, "order": order, "condition": condition.strip() or None,
+            "type": "normal", "port": None,
+        }
+    order = item.get("order", 1)
+    condition = item.get("condition")
+    return {
+        "src": item["from"], "dst": item["to"], "order": order,
+        "condition": condition.strip() if isinstance(condition, str) and condition.strip() else None,
+        "type": item.get("type", "normal"), "port": item.get("port"),
+    }
+
+
+def _check_control(
+    flow: FlowSpec, modules: dict[str, ModuleSpec], subflow_of: dict[str, str], fields: dict[str, Any]
+) -> None:
+    src, dst, line = fields["src"], fields["dst"], fields["line"]
+    shown = f"{src} ({fields['order']}|{fields['condition'] or ''}) {dst}"
+    for module_id in (src, dst):
+        if module_id not in modules:
+            raise PlanError(
+                f"control connection '{shown}': unknown module '{module_id}'{did_you_mean(module_id, modules)}",
+                path=flow.path, line=line,
+            )
+    if isinstance(fields["order"], int) and fields["order"] < 1:
+        raise PlanError(
+            f"control connection '{shown}': order {fields['order']} is reserved for data connections",
+            path=flow.path, line=line, expected="an order of 1 or more, or Last",
+        )
+    if fields["type"] not in CONTROL_TYPES:
+        raise PlanError(
+            f"control connection '{shown}': unknown type {fields['type']!r}",
+            path=flow.path, line=line, expected="normal, iterate or start",
+        )
+    if subflow_of[src] == subflow_of[dst]:
+        raise PlanError(
+            f"control connection '{shown}': '{src}' and '{dst}' are in the same sub flow "
+            f"('{subflow_of[src]}'); control connections link different sub flows, data connections "
+            "already order modules inside one",
+            path=flow.path, line=line, expected="remove this control connection",
+        )
+    src_spec, dst_spec = modules[src], modules[dst]
+    if src_spec.type not in CONTROL_OUT:
+        raise PlanError(
+            f"control connection '{shown}': '{src}' is a {src_spec.type} module; a control connection "
+            "starts at a source, sink or solo module (DESIGN.md §2)",
+            path=flow.path, line=line,
+        )
+    if dst_spec.type not in CONTROL_IN:
+        raise PlanError(
+            f"control connection '{shown}': '{dst}' is a {dst_spec.type} module; a control connection "
+            "ends at a source or solo module, the start of a sub flow (DESIGN.md §2)",
+            path=flow.path, line=line,
+        )
+    if fields["condition"]:
+        try:
+            parse_expression(fields["condition"])
+        except ExpressionError as exc:
+            raise PlanError(
+                f"control connection '{shown}': bad condition: {exc}", path=flow.path, line=line
+            ) from None
+    if fields["type"] == "iterate":
+        lists = src_spec.list_outputs
+        if not lists:
+            raise PlanError(
+                f"control connection '{shown}': an iterate connection needs a list output, and "
+                f"'{src}' ({src_spec.name}) has none",
+                path=flow.path, line=line, expected="a module with a list output such as file_list",
+            )
+        port = fields["port"]
+        if port is None:
+            if len(lists) > 1:
+                raise PlanError(
+                    f"control connection '{shown}': '{src}' has several list outputs ({', '.join(lists)})",
+                    path=flow.path, line=line, expected="a 'port:' naming one of them",
+                )
+            fields["port"] = lists[0]
+        elif port not in lists:
+            raise PlanError(
+                f"control connection '{shown}': '{port}' is not a list output of '{src}'{did_you_mean(port, lists)}",
+                path=flow.path, line=line, expected="one of: " + ", ".join(lists),
+            )
+    elif fields["port"] is not None:
+        raise PlanError(
+            f"control connection '{shown}': 'port' is only meaningful for type iterate",
+            path=flow.path, line=line,
+        )

@@ -1,0 +1,146 @@
+"""Sub flows, topological waves, cycle detection and the planned order.
+
+* **Sub flows** are the connected components of the data graph
+  (DESIGN.md §1). A sub flow is named after its first module in declaration
+  order, so ids are stable and readable.
+* **Waves** come from :class:`graphlib.TopologicalSorter`: wave *k* holds the
+  modules whose inputs are all produced in waves < *k*, sorted by id. They
+  show the plan; at run time a module starts as soon as its own inputs are
+  ready.
+* **Cycles** in the data graph or in the control graph (between sub flows)
+  are build errors that name the cycle.
+* **Planned order** simulates the priority-DFS the scheduler runs: roots in
+  declaration order, then for each sub flow its outgoing control
+  connections by ascending order, depth first::
+
+      load ─(1)─▶ clean ─(1)─▶ report
+        └──(2)─▶ archive            planned: load, clean, report, archive
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections import defaultdict
+from typing import Any
+
+from pypeline.build.spec import ControlEdge, DataEdge, FlowSpec, ModuleSpec, SubFlow
+from pypeline.core.errors import CycleError
+
+
+def find_subflows(modules: dict[str, ModuleSpec], data_edges: tuple[DataEdge, ...]) -> dict[str, str]:
+    """Map each module id to its sub flow id (the first declared module of its component)."""
+    parent = {m: m for m in modules}
+    rank = {m: i for i, m in enumerate(modules)}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for edge in data_edges:
+        a, b = find(edge.src), find(edge.dst)
+        if a != b:
+            # the root is always the earlier declared module: ids stay stable
+            if rank[a] < rank[b]:
+                parent[b] = a
+            else:
+                parent[a] = b
+    return {m: find(m) for m in modules}
+
+
+def build_subflows(
+    flow: FlowSpec, modules: dict[str, ModuleSpec], data_edges: tuple[DataEdge, ...], subflow_of: dict[str, str]
+) -> dict[str, SubFlow]:
+    """The sub flows with their waves, in declaration order of their first module.
+
+    Raises:
+        CycleError: when data connections form a cycle.
+    """
+    members: dict[str, list[str]] = defaultdict(list)
+    for module_id in modules:
+        members[subflow_of[module_id]].append(module_id)
+    preds: dict[str, set[str]] = {m: set() for m in modules}
+    for edge in data_edges:
+        preds[edge.dst].add(edge.src)
+    result: dict[str, SubFlow] = {}
+    for sf_id, ids in members.items():
+        sorter = graphlib.TopologicalSorter({m: preds[m] for m in ids})
+        try:
+            sorter.prepare()
+        except graphlib.CycleError as exc:
+            cycle = list(exc.args[1])
+            lines = sorted({e.line for e in data_edges if e.src in cycle and e.dst in cycle and e.line})
+            raise CycleError(
+                "data connections form a cycle: " + " -> ".join(reversed(cycle)),
+                path=flow.path,
+                line=lines[0] if lines else None,
+                expected="a data graph without cycles",
+            ) from None
+        waves: list[tuple[str, ...]] = []
+        while sorter.is_active():
+            ready = tuple(sorted(sorter.get_ready()))
+            waves.append(ready)
+            sorter.done(*ready)
+        result[sf_id] = SubFlow(id=sf_id, modules=tuple(sorted(ids)), waves=tuple(waves))
+    return result
+
+
+def check_control_cycles(flow: FlowSpec, control_edges: tuple[ControlEdge, ...], subflow_of: dict[str, str]) -> None:
+    """Raise when control connections form a cycle between sub flows.
+
+    Raises:
+        CycleError: naming the sub flows of the cycle and a line.
+    """
+    graph: dict[str, set[str]] = defaultdict(set)
+    for edge in control_edges:
+        graph[subflow_of[edge.dst]].add(subflow_of[edge.src])
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        cycle = list(exc.args[1])
+        in_cycle = set(cycle)
+        lines = sorted(
+            e.line for e in control_edges if subflow_of[e.src] in in_cycle and subflow_of[e.dst] in in_cycle and e.line
+        )
+        raise CycleError(
+            "control connections form a cycle between sub flows: " + " -> ".join(reversed(cycle)),
+            path=flow.path,
+            line=lines[0] if lines else None,
+            expected="control connections without cycles",
+        ) from None
+
+
+def root_subflows(
+    subflows: dict[str, SubFlow], control_edges: tuple[ControlEdge, ...], subflow_of: dict[str, str]
+) -> tuple[str, ...]:
+    """Sub flows without incoming control connections, in declaration order."""
+    targets = {subflow_of[e.dst] for e in control_edges}
+    return tuple(sf for sf in subflows if sf not in targets)
+
+
+def planned_order(
+    roots: tuple[str, ...], control_edges: tuple[ControlEdge, ...], subflow_of: dict[str, str]
+) -> tuple[dict[str, Any], ...]:
+    """The priority-DFS visiting order of sub flows (first visits only), iteratively.
+
+    Each entry: ``{"subflow", "depth", "via"}`` where ``via`` describes the control
+    connection that first reaches it (``None`` for roots).
+    """
+    outgoing: dict[str, list[ControlEdge]] = defaultdict(list)
+    for edge in control_edges:
+        outgoing[subflow_of[edge.src]].append(edge)
+    for edges in outgoing.values():
+        edges.sort(key=lambda e: (e.order, e.index))
+    order: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    stack: list[tuple[str, int, str | None]] = [(r, 0, None) for r in reversed(roots)]
+    while stack:
+        sf, depth, via = stack.pop()
+        if sf in seen:
+            continue
+        seen.add(sf)
+        order.append({"subflow": sf, "depth": depth, "via": via})
+        for edge in reversed(outgoing.get(sf, [])):
+            stack.append((subflow_of[edge.dst], depth + 1, str(edge)))
+    return tuple(order)

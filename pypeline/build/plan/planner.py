@@ -1,0 +1,46 @@
+"""Plan phase orchestrator: FlowSpec -> Plan.
+
+Order of checks (each raises the first problem as a :class:`PlanError`):
+data connections (ids, ports, categories, fan-in) -> sub flows and data
+cycles -> control connections (categories, same sub flow, valves, iterate
+lists) -> control cycles -> template and condition names -> planned order.
+"""
+
+from __future__ import annotations
+
+from pypeline.build.plan.connections import parse_control_edges, parse_data_edges
+from pypeline.build.plan.graph import (
+    build_subflows,
+    check_control_cycles,
+    find_subflows,
+    planned_order,
+    root_subflows,
+)
+from pypeline.build.plan.references import check_references
+from pypeline.build.spec import FlowSpec, Plan
+
+
+def plan_flow(flow: FlowSpec) -> Plan:
+    """Plan a loaded flow.
+
+    Raises:
+        PlanError: the first rule the flow breaks, with file and line.
+    """
+    modules = {m.id: m for m in flow.modules}
+    data_edges = parse_data_edges(flow, modules)
+    subflow_of = find_subflows(modules, data_edges)
+    subflows = build_subflows(flow, modules, data_edges, subflow_of)
+    control_edges = parse_control_edges(flow, modules, subflow_of)
+    check_control_cycles(flow, control_edges, subflow_of)
+    check_references(flow, modules, control_edges)
+    roots = root_subflows(subflows, control_edges, subflow_of)
+    return Plan(
+        flow=flow,
+        modules=modules,
+        data_edges=data_edges,
+        control_edges=control_edges,
+        subflows=subflows,
+        subflow_of=subflow_of,
+        root_subflows=roots,
+        planned_order=planned_order(roots, control_edges, subflow_of),
+    )

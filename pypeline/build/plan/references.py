@@ -1,0 +1,67 @@
+"""Check the names templates and conditions use (DESIGN.md §6).
+
+* ``context.X`` must be defined by at least one environment of ``context:``;
+* ``MODULE__VAR`` must name a module of the flow and, when that module
+  declares its globals, one of them (case-insensitive);
+* ``vault.PATH#KEY`` is only checked for its spelling (secrets exist at run time).
+"""
+
+from __future__ import annotations
+
+from pypeline.build.spec import ControlEdge, FlowSpec, ModuleSpec
+from pypeline.core.errors import PlanError
+from pypeline.core.expressions import parse_expression
+from pypeline.core.references import Reference, ReferenceSyntaxError
+from pypeline.core.templates import find_templates
+from pypeline.core.text import did_you_mean
+
+
+def check_references(flow: FlowSpec, modules: dict[str, ModuleSpec], control_edges: tuple[ControlEdge, ...]) -> None:
+    """Raise a :class:`PlanError` for the first unknown name.
+
+    Raises:
+        PlanError: naming the module and config key (or the connection) and the unknown name.
+    """
+    context_names = {name for env in flow.context.values() for name in env}
+    lower_ids = {m.lower(): m for m in modules}
+    for spec in modules.values():
+        try:
+            found = find_templates(spec.configs)
+        except ReferenceSyntaxError as exc:
+            raise PlanError(f"module '{spec.id}': bad template: {exc}", path=flow.path, line=spec.line) from None
+        for key, _raw, ref in found:
+            problem = _problem(ref, context_names, lower_ids, modules)
+            if problem:
+                raise PlanError(
+                    f"module '{spec.id}', config '{key}': {problem}", path=flow.path, line=spec.line
+                )
+    for edge in control_edges:
+        if not edge.condition:
+            continue
+        for ref in parse_expression(edge.condition).references:
+            problem = _problem(ref, context_names, lower_ids, modules)
+            if problem:
+                raise PlanError(f"control connection '{edge}': {problem}", path=flow.path, line=edge.line)
+
+
+def _problem(
+    ref: Reference, context_names: set[str], lower_ids: dict[str, str], modules: dict[str, ModuleSpec]
+) -> str | None:
+    if ref.kind == "context" and ref.name not in context_names:
+        defined = ", ".join(sorted(context_names)) or "none"
+        return (
+            f"unknown context variable '{ref.name}'{did_you_mean(ref.name, context_names)} "
+            f"(defined: {defined}; add it under 'context:')"
+        )
+    if ref.kind == "global":
+        module_id = lower_ids.get(ref.module.lower())
+        if module_id is None:
+            return f"'{ref}' names an unknown module '{ref.module}'{did_you_mean(ref.module, modules)}"
+        declared = modules[module_id].globals
+        if declared is not None and ref.name.lower() not in {g.lower() for g in declared}:
+            listed = ", ".join(declared) or "none"
+            return (
+                f"module '{module_id}' sets no global '{ref.name}'{did_you_mean(ref.name, declared)} "
+                f"(its globals: {listed})"
+            )
+    return None
