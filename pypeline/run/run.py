@@ -92,12 +92,23 @@ def thread_count(option: int | None, settings: dict[str, Any]) -> int:
 
 
 def run_job_sync(job_dir: str | Path, options: RunOptions | None = None) -> RunResult:
-    """Run a job folder from synchronous code (the CLI's one ``asyncio.run``)."""
-    return asyncio.run(run_job(job_dir, options or RunOptions()))
+    """Run a job folder from synchronous code (the CLI's one ``asyncio.run``).
+
+    The event loop is the run's own, so the run's thread pool also becomes the
+    loop's default executor (``asyncio.to_thread`` and ``run_in_executor(None, ...)``
+    in module code use the same pool).
+    """
+    return asyncio.run(run_job(job_dir, options or RunOptions(), own_loop=True))
 
 
-async def run_job(job_dir: str | Path, options: RunOptions) -> RunResult:
+async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = False) -> RunResult:
     """Run a job folder and return its result.
+
+    Args:
+        job_dir: the job folder ``pype build`` wrote.
+        options: what ``pype run`` passes in.
+        own_loop: True when the caller made the event loop for this run alone (then the
+            run's pool becomes its default executor; a caller's loop is left alone).
 
     Raises:
         JobError: for a missing, stale or invalid job folder or bad options (nothing runs then).
@@ -113,7 +124,7 @@ async def run_job(job_dir: str | Path, options: RunOptions) -> RunResult:
     threads = thread_count(options.threads, job.settings)
     run_dir.mkdir(parents=True)
     async with contextlib.AsyncExitStack() as stack:
-        return await _run(job, options, context_vars, run_id, run_dir, threads, stack)
+        return await _run(job, options, context_vars, run_id, run_dir, threads, stack, own_loop)
 
 
 async def _run(
@@ -124,6 +135,7 @@ async def _run(
     run_dir: Path,
     threads: int,
     stack: contextlib.AsyncExitStack,
+    own_loop: bool = False,
 ) -> RunResult:
     observers = ObserverList()
     progress = _make_progress(options.progress, job.name)
@@ -141,7 +153,8 @@ async def _run(
     stack.callback(log.close)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pypeline")
     stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-    asyncio.get_running_loop().set_default_executor(pool)
+    if own_loop:
+        asyncio.get_running_loop().set_default_executor(pool)
     globals_store = GlobalStore()
     templater = Templater(
         {"context": ContextResolver(context_vars), "global": GlobalResolver(globals_store), "iter": IterResolver()}

@@ -38,6 +38,12 @@ class ThreadRunner:
     def __init__(self, pool: Executor | None) -> None:
         self._pool = pool
 
+    @property
+    def max_workers(self) -> int | None:
+        """Size of the pool (``--threads`` / ``settings.threads`` / ``PYPELINE_THREADS``), if known."""
+        size = getattr(self._pool, "_max_workers", None)
+        return size if isinstance(size, int) else None
+
     async def run_in_thread(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` run on the pool (the default loop pool if none)."""
         loop = asyncio.get_running_loop()

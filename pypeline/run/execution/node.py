@@ -172,10 +172,7 @@ async def run_node(
 def _render_configs(
     services: RunServices, spec: ModuleSpec, scope: Scope, node_id: str, attempt: int, backend: str
 ) -> dict[str, Any]:
-    try:
-        configs = services.templater.render(spec.configs, scope)
-    except TemplateError as exc:
-        raise ModuleError(node_id, exc.format_message(), attempt=attempt, backend=backend) from None
+    configs = services.templater.render(spec.configs, scope)  # TemplateError names module and key
     if configs != spec.configs:
         cls = load_module_class(spec.module_path)
         known = {**cls.CONFIG_SCHEMA.get("optional", {}), **cls.CONFIG_SCHEMA.get("required", {})}

@@ -23,22 +23,38 @@ Instances and the once rule
 ---------------------------
 A sub flow *instance* is ``(sub flow id, iteration path)``. An instance runs
 at most once per run: a second connection that reaches an instance already
-started waits for that run instead of starting another. So a sub flow runs
-once per iteration where an iterate connection says so, and otherwise once,
-however many paths lead to it.
+started waits for that run instead of starting another (it does not wait
+for the instance's other incoming connections: the first trigger starts it).
+So a sub flow runs once per iteration where an iterate connection says so,
+and otherwise once, however many paths lead to it.
+
+The iteration scope of an iterate connection is its target and everything
+reachable only through it (``scopes.py``); a sub flow reached both from
+inside and from outside a scope is not repeated per item.
 
 State
 -----
 ``_instances``  key -> the task running that instance and its downstream
 ``_spawned``    tasks of ``start`` connections still to be awaited
+``_scopes``     iterate connection index -> the sub flows it repeats
 ``state``       the :class:`RunState` (records, list outputs, errors, halted)
+
+Each instance also carries its *frames*: for every element of its iteration
+path, the iterate connection that produced it (see ``scopes.py``).
 
 Failure
 -------
 ``fail_strategy: halt``: the first failure sets ``state.halted``, cancels
-every running task (modules' ``teardown`` still runs) and starts nothing
-new. ``continue``: the failed instance's downstream is skipped, every other
-branch runs, and the run reports failure at the end.
+every running task once (modules' ``teardown`` still runs; a task is never
+cancelled twice, so a teardown in progress is not interrupted) and starts
+nothing new. ``continue``: the failed instance's downstream is skipped (with
+a reason in the manifest), every other branch runs, and the run reports
+failure at the end. A condition that cannot be evaluated counts as a
+failure of the connection: its target is skipped and, under ``halt``, the
+run halts.
+
+When the run ends, instances that were triggered but never started are
+recorded as ``not_run``, and sub flows the run never reached as well.
 
 Example
 -------
@@ -65,9 +81,11 @@ from pypeline.core.expressions import ExpressionError, evaluate, parse_expressio
 from pypeline.core.references import Reference
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.execution.services import RunServices
+from pypeline.run.scheduling.scopes import frames_for, iteration_scopes
 from pypeline.run.scheduling.state import SubflowKey, utc_now
 
 SubflowRunner = Callable[[RunServices, str, tuple[int, ...], tuple[Any, ...]], Awaitable[None]]
+Frames = tuple[int, ...]
 
 
 class Scheduler:
@@ -84,161 +102,210 @@ class Scheduler:
         self._conditions = {
             e.index: parse_expression(e.condition) for e in self.job.control_edges if e.condition
         }
+        self._scopes = iteration_scopes(self.job.control_edges, self.job.subflow_of)
+        self._logger = services.log.logger()
 
     async def run(self) -> None:
         """Run every root sub flow and everything downstream; returns when all is done or halted."""
-        roots = [self._visit(sf, (), ()) for sf in self.job.root_subflows]
         try:
-            await asyncio.gather(*roots)
-            while self._spawned:
-                pending = list(self._spawned)
-                await asyncio.gather(*pending)
-                self._spawned.difference_update(pending)
-        except asyncio.CancelledError:
-            if not self.state.halted:
-                raise
+            roots = [self._visit(sf, (), (), ()) for sf in self.job.root_subflows]
+            try:
+                await asyncio.gather(*roots)
+                while self._spawned:
+                    pending = list(self._spawned)
+                    await asyncio.gather(*pending)
+                    self._spawned.difference_update(pending)
+            except asyncio.CancelledError:
+                if not self.state.halted:
+                    raise
+            finally:
+                await self._cancel_all()
         finally:
-            await self._cancel_all()
-        self._mark_unreached()
+            self._mark_unreached()
 
     # -- instances ------------------------------------------------------------------------------
 
-    async def _visit(self, subflow_id: str, path: tuple[int, ...], items: tuple[Any, ...]) -> bool:
+    async def _visit(self, subflow_id: str, path: tuple[int, ...], items: tuple[Any, ...], frames: Frames) -> bool:
         """Run instance ``(subflow_id, path)`` and its downstream once; True on success."""
         key = (subflow_id, path)
         task = self._instances.get(key)
         if task is None:
             if self.state.halted:
                 return False
-            task = asyncio.create_task(self._instance(key, items), name=f"subflow:{subflow_id}{path}")
+            self.state.subflow(key)
+            task = asyncio.create_task(self._instance(key, items, frames), name=f"subflow:{subflow_id}{path}")
             self._instances[key] = task
         return await asyncio.shield(task) if not task.done() else task.result()
 
-    async def _instance(self, key: SubflowKey, items: tuple[Any, ...]) -> bool:
+    async def _instance(self, key: SubflowKey, items: tuple[Any, ...], frames: Frames) -> bool:
         subflow_id, path = key
         record = self.state.subflow(key)
         if key in self.state.restored:
             record.status = "restored"
         else:
             record.status = "running"
+            record.reason = None
             record.started = utc_now()
             self.services.observers.emit("subflow_started", record)
             try:
                 await self._run_subflow(self.services, subflow_id, path, items)
             except asyncio.CancelledError:
                 record.status = "cancelled"
+                record.reason = "the run halted" if self.state.halted else "the run was cancelled or timed out"
                 record.ended = utc_now()
                 self.services.observers.emit("subflow_finished", record)
                 raise
             except PypelineError as exc:
-                return self._failed(key, exc.format_message())
+                return self._failed(key, frames, exc.format_message())
             except Exception as exc:  # a bug below us: still a failed sub flow, not a crash
-                return self._failed(key, f"{type(exc).__name__}: {exc}")
+                return self._failed(key, frames, f"{type(exc).__name__}: {exc}")
             record.status = "success"
             record.ended = utc_now()
             self.services.observers.emit("subflow_finished", record)
             if self.services.on_subflow_done is not None:
-                await self.services.on_subflow_done(record)
+                try:
+                    await self.services.on_subflow_done(record)
+                except PypelineError as exc:
+                    return self._failed(key, frames, exc.format_message())
         ok = True
         for _order, edges in self.job.outgoing.get(subflow_id, ()):
             if self.state.halted:
                 return False
-            results = await asyncio.gather(*(self._fire(edge, path, items) for edge in edges))
-            ok = ok and all(results)
+            if len(edges) == 1:
+                ok = await self._fire(edges[0], path, items, frames) and ok
+            else:
+                results = await asyncio.gather(*(self._fire(edge, path, items, frames) for edge in edges))
+                ok = ok and all(results)
         return ok
 
-    def _failed(self, key: SubflowKey, error: str) -> bool:
+    def _failed(self, key: SubflowKey, frames: Frames, error: str) -> bool:
         record = self.state.subflow(key)
         record.status = "failed"
         record.error = error
         record.ended = utc_now()
         self.services.observers.emit("subflow_finished", record)
-        self.services.log.logger().error("subflow_failed", subflow=key[0], iter_path=list(key[1]), error=error)
+        self._logger.error("subflow_failed", subflow=key[0], iter_path=list(key[1]), error=error)
         if self._halt:
             self._start_halt()
         else:
-            self._skip_downstream(key[0], key[1], f"upstream sub flow '{key[0]}' failed")
+            self._skip_downstream(key, frames, f"upstream sub flow '{_instance_name(key)}' failed")
         return False
 
     def _start_halt(self) -> None:
         if self.state.halted:
             return
         self.state.halted = True
+        self._logger.warning("run_halting", reason="a sub flow failed and fail_strategy is halt")
         current = asyncio.current_task()
         for task in [*self._instances.values(), *self._spawned]:
-            if task is not current and not task.done():
-                task.cancel()
+            if task is not current:
+                _cancel_once(task)
 
     async def _cancel_all(self) -> None:
         pending = [t for t in [*self._instances.values(), *self._spawned] if not t.done()]
         for task in pending:
-            task.cancel()
+            _cancel_once(task)
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
     # -- control connections --------------------------------------------------------------------
 
-    async def _fire(self, edge: ControlEdge, path: tuple[int, ...], items: tuple[Any, ...]) -> bool:
+    async def _fire(self, edge: ControlEdge, path: tuple[int, ...], items: tuple[Any, ...], frames: Frames) -> bool:
         target = self.job.subflow_of[edge.dst]
+        t_path, t_items, t_frames = frames_for(target, path, items, frames, self._scopes)
         if edge.condition:
             try:
                 passed = evaluate(self._conditions[edge.index], lambda ref: self._lookup(ref, path, items))
-            except (ExpressionError, KeyError) as exc:
+            except ExpressionError as exc:
                 message = f"control connection '{edge}': condition cannot be evaluated: {exc}"
                 self.state.errors.append(message)
-                self.services.log.logger().error("condition_failed", edge=str(edge), error=str(exc))
-                self._skip(target, path, "condition could not be evaluated")
+                self._logger.error("condition_failed", edge=str(edge), error=str(exc))
+                self._skip(target, t_path, t_frames, f"the condition of '{edge}' could not be evaluated")
                 if self._halt:
                     self._start_halt()
                 return False
             if not passed:
-                self.services.log.logger().info("condition_false", edge=str(edge), target=target)
-                self._skip(target, path, f"condition {edge.condition!r} was false")
+                self._logger.info("condition_false", edge=str(edge), target=target, iter_path=list(path))
+                self._skip(target, t_path, t_frames, f"condition {edge.condition!r} was false")
                 return True
         if edge.type == "start":
-            task = asyncio.create_task(self._visit(target, path, items), name=f"start:{target}")
+            task = asyncio.create_task(self._visit(target, t_path, t_items, t_frames), name=f"start:{target}")
             self._spawned.add(task)
             return True
         if edge.type == "iterate":
-            node_id = node_id_for(edge.src, path)
-            values = self.state.lists.get((node_id, edge.port or ""), [])
+            values = self.state.lists.get((node_id_for(edge.src, path), edge.port or ""), [])
             ok = True
             for index, item in enumerate(values):
                 if self.state.halted:
                     return False
-                ok = await self._visit(target, (*path, index), (*items, item)) and ok
+                ok = await self._visit(
+                    target, (*t_path, index), (*t_items, item), (*t_frames, edge.index)
+                ) and ok
             return ok
-        return await self._visit(target, path, items)
+        return await self._visit(target, t_path, t_items, t_frames)
 
     def _lookup(self, ref: Reference, path: tuple[int, ...], items: tuple[Any, ...]) -> Any:
+        """The value of a name in a condition, seen from iteration ``path``.
+
+        Raises:
+            ExpressionError: for a name that has no value (passed through by ``evaluate``).
+        """
         if ref.kind == "context":
+            if ref.name not in self.services.context_vars:
+                raise ExpressionError(f"unknown context variable '{ref.name}'")
             return self.services.context_vars[ref.name]
         if ref.kind == "iter":
             if not path:
-                raise KeyError("iter.* outside an iteration")
+                raise ExpressionError(f"'{ref}' is used outside an iteration")
             return items[-1] if ref.name == "item" else path[-1]
-        return self.services.globals.get(ref.module, ref.name, path)
+        try:
+            return self.services.globals.get(ref.module, ref.name, path)
+        except KeyError:
+            raise ExpressionError(
+                f"the global '{ref}' was not set (module '{ref.module}' has not set '{ref.name}')"
+            ) from None
 
     # -- skipped and unreached instances --------------------------------------------------------
 
-    def _skip(self, subflow_id: str, path: tuple[int, ...], reason: str) -> None:
-        record = self.state.subflow((subflow_id, path))
-        if record.status == "pending":
+    def _skip(self, subflow_id: str, path: tuple[int, ...], frames: Frames, reason: str) -> None:
+        key = (subflow_id, path)
+        record = self.state.subflow(key)
+        if record.status == "pending" and key not in self._instances:
             record.status = "skipped"
             record.reason = reason
-            self._skip_downstream(subflow_id, path, f"upstream sub flow '{subflow_id}' was skipped")
+            self._skip_downstream(key, frames, f"upstream sub flow '{_instance_name(key)}' was skipped")
 
-    def _skip_downstream(self, subflow_id: str, path: tuple[int, ...], reason: str) -> None:
+    def _skip_downstream(self, key: SubflowKey, frames: Frames, reason: str) -> None:
+        """Skip what ``key``'s connections would have triggered (an iterate target is recorded
+        once, at the trigger's level: its per-item instances never exist)."""
+        subflow_id, path = key
         for _order, edges in self.job.outgoing.get(subflow_id, ()):
             for edge in edges:
-                if edge.type != "iterate":
-                    self._skip(self.job.subflow_of[edge.dst], path, reason)
+                target = self.job.subflow_of[edge.dst]
+                t_path, _items, t_frames = frames_for(target, path, path, frames, self._scopes)
+                self._skip(target, t_path, t_frames, reason)
 
     def _mark_unreached(self) -> None:
-        """Record sub flows the run never reached (halted before them) as not run."""
+        """Record instances triggered but never started, and sub flows never reached, as not run."""
+        halted = "the run halted before it started" if self.state.halted else "the run ended before it started"
+        for key, record in self.state.subflows.items():
+            if record.status == "pending" and key in self._instances:
+                record.status = "not_run"
+                record.reason = halted
         reached = {key[0] for key in self.state.subflows}
         for subflow_id in self.job.subflows:
             if subflow_id not in reached:
                 record = self.state.subflow((subflow_id, ()))
                 record.status = "not_run"
                 record.reason = "the run halted before reaching it" if self.state.halted else "never triggered"
+
+
+def _cancel_once(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` unless it is done or already being cancelled (a second cancel would
+    interrupt the teardowns the first one started)."""
+    if not task.done() and not task.cancelling():
+        task.cancel()
+
+
+def _instance_name(key: SubflowKey) -> str:
+    return key[0] + "".join(f"#{i}" for i in key[1])
