@@ -26,7 +26,7 @@ from pypeline.executors.backends import backend_class
 from pypeline.executors.base import Executor
 from pypeline.modules.sdk.context import ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
-from pypeline.run.artifacts.memory import ArtifactManager
+from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.execution.services import ObserverList, RunServices
 from pypeline.run.execution.topo import run_subflow
 from pypeline.run.job import JobPlan, load_context, load_job
@@ -159,7 +159,7 @@ async def _run(
     templater = Templater(
         {"context": ContextResolver(context_vars), "global": GlobalResolver(globals_store), "iter": IterResolver()}
     )
-    artifacts = ArtifactManager(job.settings.get("spill"))
+    artifacts = ArtifactManager(job.settings.get("spill"), logger=log.logger())
     stack.callback(artifacts.close)
     executors = await _open_executors(job, stack)
     state = RunState()

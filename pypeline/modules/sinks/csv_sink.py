@@ -2,16 +2,21 @@
 
 The file is written under a temporary name next to the target and renamed on
 success, so a failed or killed run never leaves a partial file under the
-final name. In dask mode the partitions are streamed into one file
-(``single_file: true``, the default) or written as one file per partition
-into a folder, without computing the whole frame in memory.
+final name. In dask mode every partition is written to its own part file in
+one pass (``pypeline.modules.partitioned``), never computing the whole frame;
+with ``single_file: true`` (the default) the parts are then appended in order
+into one file, otherwise the folder of parts is the output. The row count
+comes from the same pass.
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 from pypeline.modules.frames import is_dask
+from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
 
 
@@ -45,22 +50,27 @@ class CsvSink(BaseModule):
         c = self.configs
         options = {"sep": c["delimiter"], "encoding": c["encoding"], "header": c["header"], "index": False}
         with atomic_output_path(path) as tmp:
-            if is_dask(frame):
-                if c["single_file"]:
-                    return _stream_dask_csv(frame, str(tmp), options)
-                tmp.mkdir()
-                frame.to_csv(str(tmp / "part-*.csv"), **options)
-                return int(frame.map_partitions(len).sum().compute())
-            frame.to_csv(tmp, **options)
-            return len(frame)
+            if not is_dask(frame):
+                frame.to_csv(tmp, **options)
+                return len(frame)
+            if not c["single_file"]:
+                return write_partitions(frame, tmp, lambda part, p, i: part.to_csv(p, **options), ".csv")
+            parts = parts_folder(tmp)
+            try:
+                rows = write_partitions(frame, parts, _part_writer(options), ".csv")
+                concat_parts(sorted(parts.iterdir()), tmp)
+            finally:
+                shutil.rmtree(parts, ignore_errors=True)
+            return rows
 
 
-def _stream_dask_csv(frame: Any, path: str, options: dict[str, Any]) -> int:
-    """Write dask partitions one after another into one file (bounded memory)."""
-    rows = 0
-    with open(path, "w", encoding=options["encoding"], newline="") as fh:
-        for index in range(frame.npartitions):
-            part = frame.get_partition(index).compute()
-            part.to_csv(fh, **{**options, "header": options["header"] and index == 0})
-            rows += len(part)
-    return rows
+def _part_writer(options: dict[str, Any]) -> Any:
+    """Partition 0 carries the header (and any byte-order mark); the others continue the file."""
+
+    def write(part: Any, path: Path, index: int) -> None:
+        if index == 0:
+            part.to_csv(path, **options)
+        else:
+            part.to_csv(path, **{**options, "header": False, "encoding": continuation_encoding(options["encoding"])})
+
+    return write

@@ -1,10 +1,18 @@
-"""``text_sink``: write one column of a frame as lines of a text file, atomically."""
+"""``text_sink``: write one column of a frame as lines of a text file, atomically.
+
+In dask mode each partition is written to a part file in one pass and the
+parts are appended in order (``pypeline.modules.partitioned``): the frame is
+never computed whole.
+"""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 from pypeline.modules.frames import is_dask
+from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
 
 
@@ -36,11 +44,26 @@ class TextSink(BaseModule):
         return {}
 
     def _write(self, series: Any, path: str) -> int:
-        rows = 0
-        parts = (series.get_partition(i).compute() for i in range(series.npartitions)) if is_dask(series) else [series]
-        with atomic_output_path(path) as tmp, open(tmp, "w", encoding=self.configs["encoding"]) as fh:
-            for part in parts:
-                for value in part.astype("string").fillna(""):
-                    fh.write(f"{value}\n")
-                    rows += 1
-        return rows
+        encoding = self.configs["encoding"]
+        with atomic_output_path(path) as tmp:
+            if not is_dask(series):
+                _write_lines(series, tmp, encoding)
+                return len(series)
+            parts = parts_folder(tmp)
+            try:
+                rows = write_partitions(
+                    series,
+                    parts,
+                    lambda part, p, i: _write_lines(part, p, encoding if i == 0 else continuation_encoding(encoding)),
+                    ".txt",
+                )
+                concat_parts(sorted(parts.iterdir()), tmp)
+            finally:
+                shutil.rmtree(parts, ignore_errors=True)
+            return rows
+
+
+def _write_lines(series: Any, path: Path, encoding: str) -> None:
+    with open(path, "w", encoding=encoding, newline="\n") as fh:
+        for value in series.astype("string").fillna(""):
+            fh.write(f"{value}\n")

@@ -1,13 +1,24 @@
-"""``text_source``: read text files as a frame of lines (one column, ``line``)."""
+"""``text_source``: read text files as a frame of lines (one column, ``line``).
+
+In ``execution_mode: dask`` the files are read lazily: each file is cut into
+blocks of about ``blocksize`` bytes at line ends (one block per file for
+encodings whose newline is not the byte ``\\n``, such as UTF-16), and each
+block becomes one partition, decoded when a sink computes it. The
+``row_count`` global is then not set: counting the lines would read every
+file an extra time (see docs/dask-mode.md).
+"""
 
 from __future__ import annotations
 
+import codecs
 from typing import Any
 
 import pandas as pd
 
-from pypeline.modules.frames import expand_paths, to_dask
+from pypeline.modules.frames import expand_paths
 from pypeline.modules.sdk import BaseModule, RunContext
+
+_BYTE_NEWLINE_ENCODINGS = {"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "iso8859-15", "cp1252"}
 
 
 class TextSource(BaseModule):
@@ -24,21 +35,26 @@ class TextSource(BaseModule):
             "encoding": {"type": "str", "default": "utf-8"},
             "column": {"type": "str", "default": "line", "description": "Name of the output column"},
             "skip_empty": {"type": "bool", "default": False, "description": "Drop empty lines"},
+            "blocksize": {"type": "str", "default": "64MB", "description": "dask mode: bytes per partition"},
         },
     }
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         files = expand_paths(self.configs["file_path"])
+        if ctx.execution_mode == "dask":
+            frame = await ctx.executor.run_in_thread(self._read_dask, files)
+            for path in files:
+                ctx.record_file_read(path)
+            ctx.set_global("files_read", len(files))
+            return {"data": frame}
         lines: list[str] = []
         for path in files:
             lines.extend(await ctx.executor.run_in_thread(self._read, path))
             ctx.record_file_read(path)
-        if self.configs["skip_empty"]:
-            lines = [line for line in lines if line.strip()]
-        frame = pd.DataFrame({self.configs["column"]: pd.Series(lines, dtype="string")})
+        frame = _lines_frame(lines, self.configs["column"], self.configs["skip_empty"])
         ctx.set_global("row_count", len(frame))
         ctx.set_global("files_read", len(files))
-        return {"data": to_dask(frame) if ctx.execution_mode == "dask" else frame}
+        return {"data": frame}
 
     def _read(self, path: str) -> list[str]:
         try:
@@ -48,3 +64,41 @@ class TextSource(BaseModule):
             raise ValueError(
                 f"{path}: cannot decode byte at position {exc.start} as {self.configs['encoding']}"
             ) from exc
+
+    def _read_dask(self, files: list[str]) -> Any:
+        import dask
+        import dask.dataframe as dd
+        from dask.bytes import read_bytes
+        from dask.utils import parse_bytes
+
+        c = self.configs
+        encoding = c["encoding"]
+        split = codecs.lookup(encoding).name in _BYTE_NEWLINE_ENCODINGS
+        blocksize = parse_bytes(c["blocksize"]) if split else None
+        _sample, blocks, paths = read_bytes(
+            files, delimiter=b"\n", blocksize=blocksize, sample=False, include_path=True
+        )
+        parts = [
+            dask.delayed(_decode_block)(block, path, encoding, c["column"], c["skip_empty"])
+            for path, file_blocks in zip(paths, blocks, strict=True)
+            for block in file_blocks
+        ]
+        meta = _lines_frame([], c["column"], False)
+        if not parts:
+            return dd.from_pandas(meta, npartitions=1)
+        return dd.from_delayed(parts, meta=meta, verify_meta=False)
+
+
+def _decode_block(data: bytes, path: str, encoding: str, column: str, skip_empty: bool) -> pd.DataFrame:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: cannot decode a byte as {encoding}: {exc.reason}") from exc
+    lines = text.splitlines()
+    return _lines_frame(lines, column, skip_empty)
+
+
+def _lines_frame(lines: list[str], column: str, skip_empty: bool) -> pd.DataFrame:
+    if skip_empty:
+        lines = [line for line in lines if line.strip()]
+    return pd.DataFrame({column: pd.Series(lines, dtype="string")})

@@ -1,68 +1,72 @@
-"""In-memory artifacts: the run's handles to the data that flows on data connections.
+"""In-memory artifacts: a frame held in RAM, or a plain value.
 
-Every value an output port produces is registered with the
-:class:`ArtifactManager` and handed to consumers from there; nothing else in
-the runtime holds frames. Frames become :class:`MemoryArtifact`; other
-values (lists for iterate, scalars) become :class:`ValueArtifact`.
+:class:`MemoryArtifact` holds a pandas or dask frame and converts it on
+demand (``to_pandas`` computes a dask frame, ``to_dask`` partitions a pandas
+frame). :class:`ValueArtifact` holds what is not a frame: the lists that
+drive iterate connections, scalars.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from pypeline.run.artifacts.artifact import DataArtifact, is_dask, is_frame
+from pypeline.run.artifacts.sizeof import estimate
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-@runtime_checkable
-class DataArtifact(Protocol):
-    """Opaque handle to tabular data with materialisation helpers."""
-
-    def to_pandas(self) -> pd.DataFrame: ...
-
-    def to_dask(self) -> Any: ...
-
-    @property
-    def n_rows(self) -> int | None: ...
-
-    @property
-    def uri(self) -> str: ...
-
-
-def is_frame(value: Any) -> bool:
-    """True for pandas and dask DataFrames."""
-    if isinstance(value, pd.DataFrame):
-        return True
-    return type(value).__module__.startswith("dask") and hasattr(value, "npartitions") and hasattr(value, "columns")
+__all__ = ["DataArtifact", "MemoryArtifact", "ValueArtifact", "is_frame"]
 
 
 class MemoryArtifact:
     """A pandas or dask frame held in RAM."""
 
-    def __init__(self, frame: Any) -> None:
-        self._frame = frame
+    def __init__(self, frame: Any, rows: int | None = None) -> None:
+        self._frame: Any = frame
+        self._rows = rows
         self._uri = f"memory://{uuid.uuid4().hex[:12]}"
 
     def to_pandas(self) -> pd.DataFrame:
-        if isinstance(self._frame, pd.DataFrame):
-            return self._frame
-        return self._frame.compute()
+        """The frame itself, or a dask frame computed."""
+        frame = self._require()
+        return frame.compute() if is_dask(frame) else frame
 
     def to_dask(self) -> Any:
-        if isinstance(self._frame, pd.DataFrame):
-            from pypeline.modules.frames import to_dask
+        """The frame itself, or a pandas frame split into partitions."""
+        frame = self._require()
+        if is_dask(frame):
+            return frame
+        from pypeline.modules.frames import to_dask
 
-            return to_dask(self._frame)
-        return self._frame
+        return to_dask(frame)
 
     @property
     def n_rows(self) -> int | None:
-        return len(self._frame) if isinstance(self._frame, pd.DataFrame) else None
+        """``len`` of a pandas frame; ``None`` for a lazy dask frame."""
+        if self._rows is None and self._frame is not None and not is_dask(self._frame):
+            self._rows = len(self._frame)
+        return self._rows
 
     @property
     def uri(self) -> str:
+        """``memory://<id>``."""
         return self._uri
+
+    @property
+    def holds_dask(self) -> bool:
+        """True when the frame held is a dask frame."""
+        return is_dask(self._require())
+
+    def delete(self) -> None:
+        """Drop the reference to the frame (the artifact is unusable afterwards)."""
+        self._frame = None
+
+    def _require(self) -> Any:
+        if self._frame is None:
+            raise RuntimeError(f"artifact {self._uri} was released and cannot be read again")
+        return self._frame
 
 
 class ValueArtifact:
@@ -73,39 +77,23 @@ class ValueArtifact:
 
     @property
     def n_rows(self) -> int | None:
-        return len(self.value) if isinstance(self.value, list) else None
+        """The length of a list value."""
+        return estimate(self.value).rows
 
     @property
     def uri(self) -> str:
+        """``value://``."""
         return "value://"
 
+    def delete(self) -> None:
+        """Drop the value."""
+        self.value = None
 
-class ArtifactManager:
-    """Registers port values and hands them to consumers; thread-safe."""
 
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        self.config = dict(config or {})
-        self._lock = threading.Lock()
-        self.spills: list[dict[str, Any]] = []
+def __getattr__(name: str) -> Any:
+    # ArtifactManager lived here before the Parquet spill; keep old imports working.
+    if name == "ArtifactManager":
+        from pypeline.run.artifacts.manager import ArtifactManager
 
-    def register(self, obj: Any) -> MemoryArtifact | ValueArtifact:
-        """Wrap ``obj`` in an artifact (frames in RAM, anything else as a value)."""
-        if is_frame(obj):
-            return MemoryArtifact(obj)
-        return ValueArtifact(obj)
-
-    def adopt(self, art: Any) -> Any:
-        """Return ``art`` unchanged; helper for symmetric caller code."""
-        return art
-
-    def materialize(self, art: Any, execution_mode: str) -> Any:
-        """The value a module receives: a frame of the mode's kind, or the plain value."""
-        if isinstance(art, ValueArtifact):
-            return art.value
-        return art.to_dask() if execution_mode == "dask" else art.to_pandas()
-
-    def release(self, art: Any) -> None:
-        """Forget an artifact nobody will read again (frees memory)."""
-
-    def close(self) -> None:
-        """Remove everything the manager created on disk (nothing for RAM artifacts)."""
+        return ArtifactManager
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

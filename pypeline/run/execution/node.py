@@ -27,7 +27,7 @@ from pypeline.modules.loader import load_module_class
 from pypeline.modules.sdk.config import ConfigProblem, check_values
 from pypeline.modules.sdk.context import RunContext
 from pypeline.modules.sdk.globals import node_id_for
-from pypeline.run.artifacts.memory import is_frame
+from pypeline.run.artifacts.artifact import is_frame
 from pypeline.run.execution.services import RunServices
 from pypeline.run.scheduling.state import NodeRecord, utc_now
 from pypeline.run.templater.templater import Scope

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from pypeline.executors.base import Executor
 from pypeline.modules.sdk.context import ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
-from pypeline.run.artifacts.memory import ArtifactManager
+from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.job import JobPlan
 from pypeline.run.observe.logging import RunLog
 from pypeline.run.scheduling.state import NodeRecord, RunState, SubflowRecord

@@ -40,15 +40,14 @@ async def run_subflow(
         (m, port): count for (m, port), count in job.consumers_of.items() if m in subflow.modules
     } if len(subflow.modules) > 1 else {}
     tasks: dict[str, asyncio.Task[None]] = {}
+    made: list[Any] = []
 
     async def node_task(module_id: str) -> None:
         spec = job.modules[module_id]
         in_edges = job.inputs_of.get(module_id, ())
         for edge in in_edges:
             await tasks[edge.src]
-        inputs = {
-            edge.dst_port: artifacts.materialize(produced[edge.src][edge.src_port], mode) for edge in in_edges
-        }
+        inputs = {edge.dst_port: await artifacts.fetch(produced[edge.src][edge.src_port], mode) for edge in in_edges}
         outputs = await run_node(services, spec, inputs, iter_path, iter_items)
         inputs.clear()
         node_id = node_id_for(module_id, iter_path)
@@ -57,7 +56,8 @@ async def run_subflow(
             if port in spec.list_outputs:
                 services.state.lists[(node_id, port)] = list(value) if value is not None else []
             if (module_id, port) in job.consumers_of:
-                registered[port] = artifacts.register(value)
+                registered[port] = await artifacts.store(value, name=f"{node_id}.{port}")
+                made.append(registered[port])
         produced[module_id] = registered
         for edge in in_edges:
             key = (edge.src, edge.src_port)
@@ -73,9 +73,8 @@ async def run_subflow(
     except BaseExceptionGroup as group_error:
         raise _first_module_error(group_error) from None
     finally:
-        for ports in produced.values():
-            for art in ports.values():
-                artifacts.release(art)
+        for art in made:
+            artifacts.release(art, final=True)
 
 
 def _first_module_error(group_error: BaseExceptionGroup[BaseException]) -> BaseException:

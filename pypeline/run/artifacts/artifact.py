@@ -1,0 +1,58 @@
+"""The artifact protocol: one opaque handle for the data on a data connection.
+
+A module's output port value is registered with the run's
+:class:`~pypeline.run.artifacts.manager.ArtifactManager`, which decides
+where it lives (RAM or a Parquet spill file) and hands back a
+:class:`DataArtifact`. Consumers get the data back through the manager in the
+run's execution mode: ``to_pandas()`` in ``pandas`` mode, ``to_dask()`` in
+``dask`` mode. ``n_rows`` is the row count when it is known without
+computing (``None`` for a lazy dask frame nobody counted), ``uri`` says where
+the data lives (``memory://<id>`` or ``file:///...``).
+
+Implementations: :class:`~pypeline.run.artifacts.memory.MemoryArtifact`,
+:class:`~pypeline.run.artifacts.parquet.ParquetArtifact`; non-tabular values
+(the lists behind iterate connections, scalars) are held by
+:class:`~pypeline.run.artifacts.memory.ValueArtifact`, outside the protocol.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@runtime_checkable
+class DataArtifact(Protocol):
+    """Opaque handle to tabular data with materialisation helpers."""
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The data as a pandas frame (computes a dask frame, reads a spill file)."""
+        ...
+
+    def to_dask(self) -> Any:
+        """The data as a dask frame (lazy: a spill file is read partition by partition)."""
+        ...
+
+    @property
+    def n_rows(self) -> int | None:
+        """Row count when known without computing, else ``None``."""
+        ...
+
+    @property
+    def uri(self) -> str:
+        """Where the data lives."""
+        ...
+
+
+def is_frame(value: Any) -> bool:
+    """True for pandas and dask DataFrames (dask is never imported to decide)."""
+    if is_dask(value):
+        return hasattr(value, "npartitions") and hasattr(value, "columns")
+    return any(c.__name__ == "DataFrame" and c.__module__.startswith("pandas") for c in type(value).__mro__)
+
+
+def is_dask(value: Any) -> bool:
+    """True for a dask collection (frame or series)."""
+    return type(value).__module__.startswith("dask")
