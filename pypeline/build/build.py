@@ -7,6 +7,9 @@ PosixPath('jobs/sample_etl')
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pypeline.build.load.flow_loader import load_flow
@@ -18,13 +21,32 @@ from pypeline.modules.registry import Registry
 DEFAULT_JOBS_DIR = "jobs"
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for the duration of a build.
+
+    A build allocates many small objects and frees almost none, so the
+    collector would scan an ever larger heap again and again for nothing: on a
+    10,000-module flow that is a fifth of the build time, and growth turns
+    superlinear. Reference counting still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def validate_flow(path: str | Path, registry: Registry | None = None) -> Plan:
     """Load and plan a flow without writing anything.
 
     Raises:
         FlowError: the first problem, with file and line.
     """
-    return plan_flow(load_flow(path, registry))
+    with gc_paused():
+        return plan_flow(load_flow(path, registry))
 
 
 def build_flow(path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registry: Registry | None = None) -> Path:
@@ -33,5 +55,6 @@ def build_flow(path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registr
     Raises:
         FlowError: the first problem, with file and line; nothing is written then.
     """
-    plan = validate_flow(path, registry)
-    return write_job(plan, out_dir)
+    with gc_paused():
+        plan = validate_flow(path, registry)
+        return write_job(plan, out_dir)

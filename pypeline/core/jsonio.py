@@ -12,13 +12,111 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from json.encoder import encode_basestring as _encode_string
 from pathlib import Path
 from typing import Any
 
 
 def canonical_json(obj: Any) -> str:
-    """Serialise ``obj`` with sorted keys, two-space indent and a final newline."""
-    return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False, default=_default) + "\n"
+    """Serialise ``obj`` with sorted keys, two-space indent and a final newline.
+
+    The bytes are exactly those of ``json.dumps(obj, sort_keys=True, indent=2,
+    ensure_ascii=False)``; the standard library only uses its C encoder when
+    ``indent`` is None, so for large documents (a 10,000-module ``dag.json``)
+    this walks the structure itself and leaves strings to the C escaper.
+    """
+    parts: list[str] = []
+    try:
+        _encode(obj, "\n", parts)
+    except _NonStringKey:
+        return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False, default=_default) + "\n"
+    parts.append("\n")
+    return "".join(parts)
+
+
+class _NonStringKey(Exception):
+    """A mapping key that is not a string: let the standard encoder handle the whole document."""
+
+
+def _encode(obj: Any, newline: str, parts: list[str]) -> None:
+    scalar = _SCALARS.get(type(obj))
+    if scalar is not None:
+        parts.append(scalar(obj))
+    elif isinstance(obj, dict):
+        _encode_dict(obj, newline, parts)
+    elif isinstance(obj, (list, tuple)):
+        _encode_list(obj, newline, parts)
+    elif isinstance(obj, str):
+        parts.append(_encode_string(obj))
+    elif isinstance(obj, bool) or obj is None:
+        parts.append("true" if obj is True else "false" if obj is False else "null")
+    elif isinstance(obj, int):
+        parts.append(int.__repr__(obj))
+    elif isinstance(obj, float):
+        parts.append(_float(obj))
+    else:
+        _encode(_default(obj), newline, parts)
+
+
+def _encode_dict(obj: dict[Any, Any], newline: str, parts: list[str]) -> None:
+    if not obj:
+        parts.append("{}")
+        return
+    inner = newline + "  "
+    separator = "{" + inner
+    following = "," + inner
+    try:
+        items = sorted(obj.items())
+    except TypeError:
+        raise _NonStringKey from None
+    for key, value in items:
+        if type(key) is not str:
+            raise _NonStringKey
+        scalar = _SCALARS.get(type(value))
+        if scalar is not None:
+            parts.append(separator + _encode_string(key) + ": " + scalar(value))
+        else:
+            parts.append(separator + _encode_string(key) + ": ")
+            _encode(value, inner, parts)
+        separator = following
+    parts.append(newline + "}")
+
+
+def _encode_list(obj: list[Any] | tuple[Any, ...], newline: str, parts: list[str]) -> None:
+    if not obj:
+        parts.append("[]")
+        return
+    inner = newline + "  "
+    separator = "[" + inner
+    following = "," + inner
+    for value in obj:
+        scalar = _SCALARS.get(type(value))
+        if scalar is not None:
+            parts.append(separator + scalar(value))
+        else:
+            parts.append(separator)
+            _encode(value, inner, parts)
+        separator = following
+    parts.append(newline + "]")
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value == float("inf"):
+        return "Infinity"
+    if value == float("-inf"):
+        return "-Infinity"
+    return float.__repr__(value)
+
+
+_SCALARS: dict[type, Any] = {
+    str: _encode_string,
+    int: int.__repr__,
+    float: _float,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda _: "null",
+}
 
 
 def _default(obj: Any) -> Any:

@@ -6,6 +6,7 @@ file, the line and the module id; nothing is written while loading.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +57,28 @@ def load_document(doc: YamlDocument, registry: Registry) -> FlowSpec:
     )
 
 
+class _ExecutionChecks:
+    """``check_execution_block`` once per distinct block: most modules share one (or none)."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+        self.seen: dict[str, str | None] = {}
+
+    def problem(self, execution: dict[str, Any]) -> str | None:
+        backend = execution.get("backend", "local")
+        defaults = self.settings["backends"].get(backend)
+        key = json.dumps([execution, defaults], sort_keys=True, default=str)
+        if key not in self.seen:
+            self.seen[key] = check_execution_block(execution, defaults)
+        return self.seen[key]
+
+
 def _load_modules(
     doc: YamlDocument, items: list[dict[str, Any]], registry: Registry, settings: dict[str, Any]
 ) -> tuple[ModuleSpec, ...]:
     seen: dict[str, int | None] = {}
     specs: list[ModuleSpec] = []
+    checks = _ExecutionChecks(settings)
     for index, item in enumerate(items):
         pointer = f"/modules/{index}"
         line = doc.line_of(pointer)
@@ -73,12 +91,17 @@ def _load_modules(
                 expected="unique module ids",
             )
         seen[module_id] = line
-        specs.append(_load_module(doc, item, pointer, registry, settings))
+        specs.append(_load_module(doc, item, pointer, registry, settings, checks))
     return tuple(specs)
 
 
 def _load_module(
-    doc: YamlDocument, item: dict[str, Any], pointer: str, registry: Registry, settings: dict[str, Any]
+    doc: YamlDocument,
+    item: dict[str, Any],
+    pointer: str,
+    registry: Registry,
+    settings: dict[str, Any],
+    checks: _ExecutionChecks,
 ) -> ModuleSpec:
     module_id = item["id"]
     try:
@@ -105,8 +128,7 @@ def _load_module(
             expected=exc.expected,
         ) from None
     execution = dict(item.get("execution") or {"backend": "local"})
-    backend = execution.get("backend", "local")
-    problem = check_execution_block(execution, settings["backends"].get(backend))
+    problem = checks.problem(execution)
     if problem:
         raise ConfigError(
             f"module '{module_id}': {problem}", path=doc.path, line=doc.line_of(pointer + "/execution")

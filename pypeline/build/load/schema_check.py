@@ -1,9 +1,12 @@
 """Validate flow data against ``flow.schema.json`` with messages that name the YAML line.
 
-jsonschema reports every violation; we keep the one that comes first in the
-file (so fixing errors top to bottom works) and rephrase the common
-validators (unknown key, missing key, wrong type, not one of) into the
-"what, where, expected" shape of every PYpeline message.
+Two validators share the one schema file. A valid flow (the common case) is
+only checked by a validator that fastjsonschema compiles to Python code once
+per process, several times faster than jsonschema on a 10,000-module flow.
+When that check fails, jsonschema reports every violation; we keep the one
+that comes first in the file (so fixing errors top to bottom works) and
+rephrase the common validators (unknown key, missing key, wrong type, not one
+of) into the "what, where, expected" shape of every PYpeline message.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
@@ -48,6 +52,14 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
+@lru_cache(maxsize=1)
+def _fast_check() -> Any:
+    # fastjsonschema knows drafts 4, 6 and 7; the schema uses no 2020-12-only keyword
+    # (``$defs`` is only reached through ``$ref`` JSON pointers), which a test pins.
+    schema = {**flow_schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
+    return fastjsonschema.compile(schema)
+
+
 def validate_against_schema(doc: YamlDocument) -> None:
     """Raise the first (by line) schema violation of ``doc`` as a :class:`FlowSchemaError`."""
     if not isinstance(doc.data, dict):
@@ -57,9 +69,15 @@ def validate_against_schema(doc: YamlDocument) -> None:
             line=doc.line_of(""),
             expected="a mapping with the keys 'flow', 'modules' and optionally 'settings', 'context', 'connections'",
         )
-    errors = list(_validator().iter_errors(doc.data))
-    if not errors:
+    try:
+        _fast_check()(doc.data)
+    except fastjsonschema.JsonSchemaException as exc:
+        fast_problem = str(exc)
+    else:
         return
+    errors = list(_validator().iter_errors(doc.data))
+    if not errors:  # the two validators disagree: still refuse, with the fast one's words
+        raise FlowSchemaError(fast_problem, path=doc.path, line=doc.line_of(""))
     errors = [_leaf(e) for e in errors]
     errors.sort(key=lambda e: (doc.line_of(_pointer(e)) or 0, _pointer(e)))
     first = errors[0]
