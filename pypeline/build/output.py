@@ -96,7 +96,7 @@ def render_job(plan: Plan) -> dict[str, str]:
     return files
 
 
-def job_folder(out_dir: str | Path, name: str) -> Path:
+def job_folder(out_dir: str | Path, name: str, flow_path: str | None = None) -> Path:
     """``out_dir/name``, refusing names that would escape ``out_dir``.
 
     Raises:
@@ -105,13 +105,15 @@ def job_folder(out_dir: str | Path, name: str) -> Path:
     base = Path(out_dir).resolve()
     target = (base / name).resolve()
     if name in ("", ".", "..") or "/" in name or "\\" in name or target.parent != base:
-        raise FlowError(f"flow name {name!r} would write outside {out_dir}", expected="a plain folder name")
+        raise FlowError(
+            f"flow name {name!r} would write outside {out_dir}", path=flow_path, expected="a plain folder name"
+        )
     return target
 
 
 def write_job(plan: Plan, out_dir: str | Path) -> Path:
     """Write the job folder under ``out_dir`` and return its path."""
-    folder = job_folder(out_dir, plan.flow.name)
+    folder = job_folder(out_dir, plan.flow.name, plan.flow.path)
     files = render_job(plan)
     for relative, text in files.items():
         atomic_write_text(folder / relative, text)

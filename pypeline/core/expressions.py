@@ -139,10 +139,13 @@ def _vet(node: ast.AST, refs: list[Reference]) -> None:
             _vet(elt, refs)
         return
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS or node.keywords:
-            raise ExpressionError(
-                "only these functions may be called: " + ", ".join(sorted(_FUNCTIONS))
-            )
+        allowed = ", ".join(sorted(_FUNCTIONS))
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError(f"calling a {type(node.func).__name__} is not allowed (callable: {allowed})")
+        if node.func.id not in _FUNCTIONS:
+            raise ExpressionError(f"'{node.func.id}' may not be called (callable: {allowed})")
+        if node.keywords:
+            raise ExpressionError(f"keyword arguments are not allowed in a call of '{node.func.id}'")
         for arg in node.args:
             _vet(arg, refs)
         return

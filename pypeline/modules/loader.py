@@ -19,7 +19,15 @@ from pypeline.modules.sdk.base import BaseModule
 
 
 class ModuleImportError(ImportError):
-    """The dotted path does not lead to a BaseModule subclass; the message says why."""
+    """The dotted path does not lead to a BaseModule subclass; the message says why.
+
+    ``missing`` is True when nothing importable is at the path (as opposed to
+    something that imports but is not a module class).
+    """
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 @cache
@@ -35,16 +43,16 @@ def load_module_class(path: str) -> type[BaseModule]:
     if python_module is not None:
         return _class_in(python_module, path)
     if "." not in path:
-        raise ModuleImportError(f"no Python module named '{path}'")
+        raise ModuleImportError(f"no Python module named '{path}'", missing=True)
     module_name, attr = path.rsplit(".", 1)
     python_module = _try_import(module_name)
     if python_module is None:
-        raise ModuleImportError(f"no Python module named '{module_name}'")
+        raise ModuleImportError(f"no Python module named '{module_name}'", missing=True)
     obj = getattr(python_module, attr, None)
     if obj is None:
-        raise ModuleImportError(f"'{module_name}' has no attribute '{attr}'")
+        raise ModuleImportError(f"'{module_name}' has no attribute '{attr}'", missing=True)
     if not (inspect.isclass(obj) and issubclass(obj, BaseModule)):
-        raise ModuleImportError(f"'{path}' is not a BaseModule subclass")
+        raise ModuleImportError(f"'{path}' is not a BaseModule subclass (module classes extend pypeline.BaseModule)")
     return obj
 
 
@@ -56,9 +64,9 @@ def _try_import(name: str) -> ModuleType | None:
         # A module that exists but fails to import its own dependencies is an error to show.
         if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
             return None
-        raise ModuleImportError(f"importing '{name}' failed: {exc}") from exc
+        raise ModuleImportError(f"importing '{name}' failed: {exc}", missing=True) from exc
     except Exception as exc:
-        raise ModuleImportError(f"importing '{name}' failed: {type(exc).__name__}: {exc}") from exc
+        raise ModuleImportError(f"importing '{name}' failed: {type(exc).__name__}: {exc}", missing=True) from exc
 
 
 def _class_in(python_module: ModuleType, path: str) -> type[BaseModule]:
@@ -77,7 +85,7 @@ def _class_in(python_module: ModuleType, path: str) -> type[BaseModule]:
     if len(found) == 1:
         return found[0]
     if not found:
-        raise ModuleImportError(f"'{path}' defines no BaseModule subclass")
+        raise ModuleImportError(f"'{path}' defines no BaseModule subclass (module classes extend pypeline.BaseModule)")
     names = ", ".join(sorted(c.__name__ for c in found))
     raise ModuleImportError(
         f"'{path}' defines several BaseModule subclasses ({names}); name one as '{path}.ClassName'"

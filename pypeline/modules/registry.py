@@ -64,11 +64,13 @@ class ModuleInfo:
 class ModuleNotFound(LookupError):
     """No module of that name; ``candidates`` feeds "did you mean"."""
 
-    def __init__(self, name: str, reason: str, candidates: list[str]) -> None:
+    def __init__(self, name: str, reason: str, candidates: list[str], *, kind: str = "unknown") -> None:
         super().__init__(reason)
         self.name = name
         self.reason = reason
         self.candidates = candidates
+        self.kind = kind
+        """``unknown`` (no such name), ``import`` (the path does not import) or ``invalid`` (bad declarations)."""
 
 
 def validate_module_class(cls: type[BaseModule]) -> list[str]:
@@ -153,11 +155,16 @@ class Registry:
         try:
             cls = load_module_class(path)
         except ModuleImportError as exc:
-            reason = f"module '{name}' cannot be loaded from '{path}': {exc}"
-            raise ModuleNotFound(name, reason, self.known_names() if source == "import" else []) from exc
+            if source == "import":
+                reason = str(exc) if f"'{path}'" in str(exc) else f"cannot import '{path}': {exc}"
+            else:
+                reason = f"module '{name}' ({source}) cannot be loaded from '{path}': {exc}"
+            raise ModuleNotFound(name, reason, [], kind="import" if exc.missing else "invalid") from exc
         problems = validate_module_class(cls)
         if problems:
-            raise ModuleNotFound(name, f"module '{name}' ({path}) is not valid: " + "; ".join(problems), [])
+            raise ModuleNotFound(
+                name, f"module class {class_path(cls)} is not valid: " + "; ".join(problems), [], kind="invalid"
+            )
         return ModuleInfo(name=name, module_path=class_path(cls), source=source, cls=cls)
 
     # -- writing -----------------------------------------------------------------------------

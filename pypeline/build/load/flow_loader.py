@@ -19,6 +19,13 @@ from pypeline.executors.backends import check_execution_block
 from pypeline.modules.registry import ModuleNotFound, Registry
 from pypeline.modules.sdk.config import ConfigProblem, resolve_configs
 
+_RESOLUTION_HINTS = {
+    "unknown": "a registered module name (see 'pype list-modules') or a dotted import path",
+    "import": "an importable dotted path to a BaseModule subclass "
+    "(is its package installed, or its file in the project's modules/ folder?)",
+    "invalid": "a BaseModule subclass whose declarations follow the SDK (docs/flow-format.md, 'Writing a module')",
+}
+
 
 def load_flow(path: str | Path, registry: Registry | None = None) -> FlowSpec:
     """Read and check a flow YAML file.
@@ -111,7 +118,7 @@ def _load_module(
             f"module '{module_id}': {exc.reason}{did_you_mean(item['name'], exc.candidates)}",
             path=doc.path,
             line=doc.line_of(pointer + "/name"),
-            expected="a registered module name (see 'pype list-modules') or a dotted import path",
+            expected=_RESOLUTION_HINTS[exc.kind],
         ) from None
     cls = info.cls
     configs_given = item.get("configs") or {}

@@ -78,11 +78,12 @@ def validate_against_schema(doc: YamlDocument) -> None:
     errors = list(_validator().iter_errors(doc.data))
     if not errors:  # the two validators disagree: still refuse, with the fast one's words
         raise FlowSchemaError(fast_problem, path=doc.path, line=doc.line_of(""))
-    errors = [_leaf(e) for e in errors]
-    errors.sort(key=lambda e: (doc.line_of(_pointer(e)) or 0, _pointer(e)))
-    first = errors[0]
-    what, expected, pointer = _describe(first)
-    more = len(errors) - 1
+    problems = sorted(
+        (doc.line_of(pointer) or 0, priority, pointer, what, expected)
+        for what, expected, pointer, priority in map(_explain, errors)
+    )
+    _, _, pointer, what, expected = problems[0]
+    more = len(problems) - 1
     if more:
         what += f" (and {more} more schema problem{'s' if more > 1 else ''})"
     raise FlowSchemaError(
@@ -94,12 +95,33 @@ def validate_against_schema(doc: YamlDocument) -> None:
     )
 
 
-def _leaf(error: ValidationError) -> ValidationError:
-    """For ``oneOf`` failures, prefer the most specific sub-error."""
-    if error.validator in ("oneOf", "anyOf") and error.context:
+# Of several problems on one line, an unknown key explains a missing one ("flwo:" for "flow:").
+_PRIORITY = {"additionalProperties": 0, "required": 1}
+
+
+def _explain(error: ValidationError) -> tuple[str, str | None, str, int]:
+    """``(what, expected, pointer, priority)`` of one violation, descending into ``oneOf``."""
+    while error.validator in ("oneOf", "anyOf") and error.context:
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        here = [e for e in error.context if list(e.absolute_path) == list(error.absolute_path)]
+        if schema.get("description") and len(here) == len(error.context):
+            # every alternative failed on the value itself: say what the value should be
+            return f"{_shown(error.instance)} is not a valid value", schema["description"], _pointer(error), 5
+        if all(e.validator == "type" for e in here) and len(here) == len(error.context):
+            wanted = [_JSON_TYPES.get(t, t) for e in here for t in _as_list(e.validator_value)]
+            return f"wrong type: got {_kind(error.instance)}", " or ".join(wanted), _pointer(error), 5
         candidates = [e for e in error.context if e.validator != "type"] or list(error.context)
-        return max(candidates, key=lambda e: len(e.absolute_path))
-    return error
+        error = max(candidates, key=lambda e: (len(e.absolute_path), -_PRIORITY.get(str(e.validator), 9)))
+    what, expected, pointer = _describe(error)
+    return what, expected, pointer, _PRIORITY.get(str(error.validator), 9)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, (str, int, float, bool)) or value is None else _kind(value)
 
 
 def _pointer(error: ValidationError) -> str:
@@ -131,7 +153,8 @@ def _describe(error: ValidationError) -> tuple[str, str | None, str]:
         )
     if error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
-        return f"missing required key '{missing}'", None, pointer
+        keys = ", ".join(map(str, error.validator_value)) if isinstance(error.validator_value, list) else None
+        return f"missing required key '{missing}'", f"the keys {keys}" if keys else None, pointer
     if error.validator == "type":
         wanted = error.validator_value
         wanted_list = wanted if isinstance(wanted, list) else [wanted]

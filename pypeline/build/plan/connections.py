@@ -52,17 +52,6 @@ def parse_data_edges(flow: FlowSpec, modules: dict[str, ModuleSpec]) -> tuple[Da
         edge = DataEdge(src=src, src_port=src_port, dst=dst, dst_port=dst_port, line=line)
         _check_end(flow, modules, edge, src, src_port, "output", line)
         _check_end(flow, modules, edge, dst, dst_port, "input", line)
-        src_type, dst_type = modules[src].type, modules[dst].type
-        if src_type not in DATA_OUT:
-            raise PlanError(
-                f"data connection '{edge}': '{src}' is a {src_type} module, which has no data output",
-                path=flow.path, line=line, expected="a source or mod (transform) on the left",
-            )
-        if dst_type not in DATA_IN:
-            raise PlanError(
-                f"data connection '{edge}': '{dst}' is a {dst_type} module, which takes no data input",
-                path=flow.path, line=line, expected="a mod (transform) or sink on the right",
-            )
         if src == dst:
             raise PlanError(f"data connection '{edge}' connects '{src}' to itself", path=flow.path, line=line)
         if (dst, dst_port) in fed:
@@ -97,9 +86,22 @@ def _check_end(
     if module_id not in modules:
         raise PlanError(
             f"data connection '{edge}': unknown module '{module_id}'{did_you_mean(module_id, modules)}",
-            path=flow.path, line=line,
+            path=flow.path, line=line, expected="the id of a module of this flow",
         )
     spec = modules[module_id]
+    # The category rule first: "a source takes no data input" says more than "no input port 'data'".
+    if side == "output" and spec.type not in DATA_OUT:
+        raise PlanError(
+            f"data connection '{edge}': '{module_id}' is a {spec.type} module, which has no data output "
+            "(DESIGN.md §2)",
+            path=flow.path, line=line, expected="a source or mod (transform) on the left",
+        )
+    if side == "input" and spec.type not in DATA_IN:
+        raise PlanError(
+            f"data connection '{edge}': '{module_id}' is a {spec.type} module, which takes no data input "
+            "(DESIGN.md §2)",
+            path=flow.path, line=line, expected="a mod (transform) or sink on the right",
+        )
     ports = spec.output_ports if side == "output" else spec.input_ports
     if port not in ports:
         listed = ", ".join(ports) if ports else "none"
@@ -135,6 +137,21 @@ def parse_control_edges(
             fields["order"] = max_order.get(subflow_of[fields["src"]], 0) + 1
         edges.append(ControlEdge(**fields))
     return tuple(edges)
+
+
+def _category_problem(src: str, src_spec: ModuleSpec, dst: str, dst_spec: ModuleSpec) -> str | None:
+    """The rule of DESIGN.md §2 a control connection breaks, if any."""
+    if src_spec.type not in CONTROL_OUT:
+        return (
+            f"'{src}' is a {src_spec.type} module; a control connection starts at a source, sink or solo "
+            "module (DESIGN.md §2)"
+        )
+    if dst_spec.type not in CONTROL_IN:
+        return (
+            f"'{dst}' is a {dst_spec.type} module; a control connection ends at a source or solo module, "
+            "the start of a sub flow (DESIGN.md §2)"
+        )
+    return None
 
 
 def _control_fields(flow: FlowSpec, item: Any, line: int | None) -> dict[str, Any]:
@@ -183,11 +200,12 @@ def _check_control(
         if module_id not in modules:
             raise PlanError(
                 f"control connection '{shown}': unknown module '{module_id}'{did_you_mean(module_id, modules)}",
-                path=flow.path, line=line,
+                path=flow.path, line=line, expected="the id of a module of this flow",
             )
     if isinstance(fields["order"], int) and fields["order"] < 1:
+        why = "is reserved for data connections" if fields["order"] == 0 else "is negative"
         raise PlanError(
-            f"control connection '{shown}': order {fields['order']} is reserved for data connections",
+            f"control connection '{shown}': order {fields['order']} {why}",
             path=flow.path, line=line, expected="an order of 1 or more, or Last",
         )
     if fields["type"] not in CONTROL_TYPES:
@@ -195,25 +213,21 @@ def _check_control(
             f"control connection '{shown}': unknown type {fields['type']!r}",
             path=flow.path, line=line, expected="normal, iterate or start",
         )
+    src_spec, dst_spec = modules[src], modules[dst]
+    category = _category_problem(src, src_spec, dst, dst_spec)
     if subflow_of[src] == subflow_of[dst]:
+        also = f"; besides, {category}" if category else ""
         raise PlanError(
             f"control connection '{shown}': '{src}' and '{dst}' are in the same sub flow "
             f"('{subflow_of[src]}'); control connections link different sub flows, data connections "
-            "already order modules inside one",
+            f"already order modules inside one{also}",
             path=flow.path, line=line, expected="remove this control connection",
         )
-    src_spec, dst_spec = modules[src], modules[dst]
-    if src_spec.type not in CONTROL_OUT:
+    if category:
         raise PlanError(
-            f"control connection '{shown}': '{src}' is a {src_spec.type} module; a control connection "
-            "starts at a source, sink or solo module (DESIGN.md §2)",
+            f"control connection '{shown}': {category}",
             path=flow.path, line=line,
-        )
-    if dst_spec.type not in CONTROL_IN:
-        raise PlanError(
-            f"control connection '{shown}': '{dst}' is a {dst_spec.type} module; a control connection "
-            "ends at a source or solo module, the start of a sub flow (DESIGN.md §2)",
-            path=flow.path, line=line,
+            expected="a control connection from a source, sink or solo module to a source or solo module",
         )
     if fields["condition"]:
         try:

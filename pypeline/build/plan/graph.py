@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import graphlib
+import itertools
 from collections import defaultdict
 from typing import Any
 
@@ -69,12 +70,15 @@ def build_subflows(
         try:
             sorter.prepare()
         except graphlib.CycleError as exc:
+            # graphlib lists the cycle in edge direction, first node repeated at the end
             cycle = list(exc.args[1])
-            lines = sorted({e.line for e in data_edges if e.src in cycle and e.dst in cycle and e.line})
+            steps = list(itertools.pairwise(cycle))
+            edges = [next(e for e in data_edges if (e.src, e.dst) == step) for step in steps]
             raise CycleError(
-                "data connections form a cycle: " + " -> ".join(reversed(cycle)),
+                "data connections form a cycle: " + " -> ".join(cycle)
+                + " (" + ", ".join(f"'{e}'" for e in edges) + ")",
                 path=flow.path,
-                line=lines[0] if lines else None,
+                line=min((e.line for e in edges if e.line), default=None),
                 expected="a data graph without cycles",
             ) from None
         waves: list[tuple[str, ...]] = []
@@ -99,14 +103,15 @@ def check_control_cycles(flow: FlowSpec, control_edges: tuple[ControlEdge, ...],
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:
         cycle = list(exc.args[1])
-        in_cycle = set(cycle)
-        lines = sorted(
-            e.line for e in control_edges if subflow_of[e.src] in in_cycle and subflow_of[e.dst] in in_cycle and e.line
-        )
+        steps = list(itertools.pairwise(cycle))
+        edges = [
+            next(e for e in control_edges if (subflow_of[e.src], subflow_of[e.dst]) == step) for step in steps
+        ]
         raise CycleError(
-            "control connections form a cycle between sub flows: " + " -> ".join(reversed(cycle)),
+            "control connections form a cycle between sub flows " + " -> ".join(cycle)
+            + " (" + ", ".join(f"'{e}'" for e in edges) + ")",
             path=flow.path,
-            line=lines[0] if lines else None,
+            line=min((e.line for e in edges if e.line), default=None),
             expected="control connections without cycles",
         ) from None
 
