@@ -171,7 +171,30 @@ class CheckpointError(RunError):
 
 
 class SecretError(PypelineError):
-    """A secret could not be read. The message names the path, never a value."""
+    """A secret could not be read. The message names the path, never a value.
+
+    Args:
+        reference: what the template named (``secret/app/db#password``), or a
+            path alone when no key is involved (``secret/app/db``).
+        reason: what went wrong and, where known, how to fix it.
+        module_id: the module whose config used it (added by the templater).
+        key: the config key that used it (added by the templater).
+    """
+
+    def __init__(self, reference: str, reason: str, *, module_id: str | None = None, key: str | None = None) -> None:
+        self.reference = reference
+        self.reason = reason
+        self.module_id = module_id
+        self.key = key
+        where = ""
+        if module_id is not None:
+            where = f"module '{module_id}'" + (f", config '{key}'" if key else "") + ": "
+        what = f"secret 'vault.{reference}'" if reference else "secrets"
+        super().__init__(f"{where}{what}: {reason}")
+
+    def located(self, module_id: str, key: str) -> SecretError:
+        """The same error, naming the module and config key that used the secret."""
+        return type(self)(self.reference, self.reason, module_id=module_id, key=key)
 
 
 class ExecutorError(PypelineError):

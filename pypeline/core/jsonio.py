@@ -5,6 +5,10 @@ writes (checkpoint, manifest, sink output) may ever be seen half-written. Both
 needs meet here: :func:`canonical_json` fixes the byte form, and
 :func:`atomic_write_bytes` writes to a temporary name in the same folder,
 fsyncs, and renames over the final name.
+
+:func:`canonical_json` also masks every secret-marked value
+(:class:`pypeline.core.secret.SecretStr`) as ``***``: whatever a manifest or a
+checkpoint carries, a resolved secret never reaches a JSON file this way.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import tempfile
 from json.encoder import encode_basestring as _encode_string
 from pathlib import Path
 from typing import Any
+
+from pypeline.core.secret import MASK, SecretStr, mask
 
 
 def canonical_json(obj: Any) -> str:
@@ -29,7 +35,7 @@ def canonical_json(obj: Any) -> str:
     try:
         _encode(obj, "\n", parts)
     except _NonStringKey:
-        return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False, default=_default) + "\n"
+        return json.dumps(mask(obj), sort_keys=True, indent=2, ensure_ascii=False, default=_default) + "\n"
     parts.append("\n")
     return "".join(parts)
 
@@ -46,8 +52,8 @@ def _encode(obj: Any, newline: str, parts: list[str]) -> None:
         _encode_dict(obj, newline, parts)
     elif isinstance(obj, (list, tuple)):
         _encode_list(obj, newline, parts)
-    elif isinstance(obj, str):
-        parts.append(_encode_string(obj))
+    elif isinstance(obj, str):  # a str subclass; a secret-marked value is never written
+        parts.append(_encode_string(MASK if isinstance(obj, SecretStr) else obj))
     elif isinstance(obj, bool) or obj is None:
         parts.append("true" if obj is True else "false" if obj is False else "null")
     elif isinstance(obj, int):

@@ -8,7 +8,9 @@ A config value may be a string holding templates::
 :func:`find_templates` lists the references a config uses (the build checks
 them); :func:`render` substitutes values (the run does it when a module
 starts). A string that is exactly one template keeps the value's type, so
-``"{{source_csv__row_count}}"`` renders to an ``int``.
+``"{{source_csv__row_count}}"`` renders to an ``int``. A string that embeds a
+secret-marked value (:class:`~pypeline.core.secret.SecretStr`) renders to a
+``SecretStr`` as a whole, so the mark survives the substitution.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pypeline.core.references import Reference, parse_reference
+from pypeline.core.secret import SecretStr
 
 TEMPLATE_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
@@ -78,13 +81,19 @@ def _render_string(text: str, lookup: Callable[[Reference], Any]) -> Any:
         except KeepTemplate:
             return text
 
+    secret = False
+
     def substitute(match: re.Match[str]) -> str:
+        nonlocal secret
         try:
-            return _as_text(lookup(parse_reference(match.group(1))))
+            value = lookup(parse_reference(match.group(1)))
         except KeepTemplate:
             return match.group(0)
+        secret = secret or isinstance(value, SecretStr)
+        return _as_text(value)
 
-    return TEMPLATE_RE.sub(substitute, text)
+    rendered = TEMPLATE_RE.sub(substitute, text)
+    return SecretStr(rendered) if secret else rendered
 
 
 def _as_text(value: Any) -> str:

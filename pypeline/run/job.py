@@ -44,6 +44,8 @@ class JobPlan:
     """(module, output port) -> number of data connections reading it."""
     connected_outputs: dict[str, frozenset[str]] = field(default_factory=dict)
     """Module -> output ports something reads (data connections and iterate connections)."""
+    meta: dict[str, Any] = field(default_factory=dict)
+    """The flow's ``flow:`` block (name, version, authors, ...)."""
 
     @property
     def runs_dir(self) -> Path:
@@ -135,6 +137,7 @@ def load_job(folder: str | Path) -> JobPlan:
         inputs_of={k: tuple(v) for k, v in inputs_of.items()},
         consumers_of=dict(consumers),
         connected_outputs={k: frozenset(v) for k, v in connected.items()},
+        meta=dict(dag.get("flow") or {}),
     )
 
 

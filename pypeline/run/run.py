@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pypeline.core.errors import JobError
+from pypeline.core.errors import JobError, PypelineError, RunError
+from pypeline.core.secret import SecretRegistry
 from pypeline.executors.backends import backend_class
 from pypeline.executors.base import Executor
 from pypeline.modules.sdk.context import ThreadRunner
@@ -32,8 +33,10 @@ from pypeline.run.execution.topo import run_subflow
 from pypeline.run.job import JobPlan, load_context, load_job
 from pypeline.run.observe.logging import RunLog
 from pypeline.run.observe.manifest import manifest_document, write_manifest
+from pypeline.run.observe.telemetry import telemetry_observer
 from pypeline.run.scheduling.scheduler import Scheduler
 from pypeline.run.scheduling.state import RunState, utc_now
+from pypeline.run.templater.secrets import install_secret_resolver
 from pypeline.run.templater.templater import ContextResolver, GlobalResolver, IterResolver, Templater
 
 THREADS_ENV = "PYPELINE_THREADS"
@@ -51,6 +54,10 @@ class RunOptions:
     """``auto`` (live on a TTY, plain otherwise), ``live``, ``plain`` or ``none``."""
     log_level: str = "info"
     echo_logs: bool = True
+    otel: bool | None = None
+    """OpenTelemetry spans: ``True`` on, ``False`` off, ``None`` on when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set."""
+    tracer_provider: Any = None
+    """An OpenTelemetry ``TracerProvider`` to use instead of the OTLP/HTTP one (tests, embedding)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -123,8 +130,25 @@ async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = 
         raise JobError(f"{run_dir}: a run with id '{run_id}' already exists; choose another --run-id")
     threads = thread_count(options.threads, job.settings)
     run_dir.mkdir(parents=True)
-    async with contextlib.AsyncExitStack() as stack:
-        return await _run(job, options, context_vars, run_id, run_dir, threads, stack, own_loop)
+    secrets_seen = SecretRegistry()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            return await _run(job, options, context_vars, run_id, run_dir, threads, stack, secrets_seen, own_loop)
+    except Exception as exc:
+        _redact_exception(exc, secrets_seen)
+        raise
+
+
+def _redact_exception(exc: Exception, secrets_seen: SecretRegistry) -> None:
+    """Never let an error that escapes the run show a secret value (DESIGN.md §6)."""
+    text = str(exc)
+    if not secrets_seen.count or not secrets_seen.contains_secret(text):
+        return
+    if isinstance(exc, PypelineError):
+        exc.message = secrets_seen.redact_text(exc.message)
+        exc.args = (exc.message,)
+        return
+    raise RunError(f"internal error: {type(exc).__name__}: {secrets_seen.redact_text(text)}") from None
 
 
 async def _run(
@@ -135,6 +159,7 @@ async def _run(
     run_dir: Path,
     threads: int,
     stack: contextlib.AsyncExitStack,
+    secrets_seen: SecretRegistry,
     own_loop: bool = False,
 ) -> RunResult:
     observers = ObserverList()
@@ -149,6 +174,7 @@ async def _run(
         echo=sys.stderr if options.echo_logs else None,
         echo_level=options.log_level,
         echo_fn=echo_fn if options.echo_logs else None,
+        secrets=secrets_seen,
     )
     stack.callback(log.close)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pypeline")
@@ -159,6 +185,7 @@ async def _run(
     templater = Templater(
         {"context": ContextResolver(context_vars), "global": GlobalResolver(globals_store), "iter": IterResolver()}
     )
+    install_secret_resolver(job.modules, templater, secrets_seen, stack)
     artifacts = ArtifactManager(job.settings.get("spill"), logger=log.logger())
     stack.callback(artifacts.close)
     executors = await _open_executors(job, stack)
@@ -175,8 +202,17 @@ async def _run(
         log=log,
         context_vars=context_vars,
         observers=observers,
+        secrets=secrets_seen,
     )
     logger = log.logger()
+    telemetry = telemetry_observer(
+        options.otel, options.tracer_provider, job, run_id, options.env, secrets_seen,
+        warn=lambda reason: logger.warning("tracing_off", reason=reason),
+    )
+    if telemetry is not None:
+        stack.callback(telemetry.close)
+        observers.observers.append(telemetry)
+        log.listeners.append(telemetry.log_event)
     started, t0 = utc_now(), time.perf_counter()
     manifest_path = run_dir / "manifest.json"
 
@@ -194,10 +230,12 @@ async def _run(
             state=state,
             spills=list(artifacts.spills),
             resume_command=None,
+            redact=secrets_seen.redact,
         )
 
     write_manifest(manifest_path, manifest("running", None))
     logger.info("run_started", job=job.name, env=options.env, threads=threads, mode=services.execution_mode)
+    observers.emit("run_started", run_id)
     scheduler = Scheduler(services, run_subflow)
     timeout = job.settings.get("timeout")
     try:
@@ -209,6 +247,7 @@ async def _run(
     status = "failed" if state.failed else "success"
     document = manifest(status, utc_now())
     write_manifest(manifest_path, document)
+    observers.emit("run_finished", status, document)
     logger.info("run_finished", status=status, duration_ms=document["duration_ms"])
     return RunResult(run_id=run_id, status=status, run_dir=run_dir, manifest=document)
 

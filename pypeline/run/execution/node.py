@@ -11,6 +11,10 @@ fail the same way again.
 
 Cancellation (``fail_strategy: halt``) propagates untouched; the executor
 awaits the module's ``teardown`` on the way out.
+
+Secrets: before the first attempt the templater prefetches the secrets the
+configs use (off the event loop); every failure text that leaves this runner
+(record, log, :class:`ModuleError`) goes through the run's secret registry.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import traceback
 from typing import Any
 
 from pypeline.build.spec import ModuleSpec
-from pypeline.core.errors import ModuleError, PypelineError, TemplateError
+from pypeline.core.errors import ModuleError, PypelineError, SecretError, TemplateError
 from pypeline.executors.base import ModuleTask
 from pypeline.modules.loader import load_module_class
 from pypeline.modules.sdk.config import ConfigProblem, check_values
@@ -86,8 +90,10 @@ async def run_node(
     retries = spec.retries if spec.retries is not None else int(settings.get("retries", 0))
     executor = services.executors[backend]
     scope = Scope(module_id=spec.id, iter_path=iter_path, iter_items=iter_items)
+    redact = services.secrets.redact_text
     started = time.perf_counter()
     try:
+        await services.templater.prepare(spec.configs, services.threads.run_in_thread)
         for attempt in range(1, retries + 2):
             record.attempts = attempt
             ctx = RunContext(
@@ -102,6 +108,7 @@ async def run_node(
                 iter_path=iter_path,
                 iter_items=iter_items,
                 context_vars=services.context_vars,
+                event_listener=services.observers.node_event,
             )
             configs = _render_configs(services, spec, scope, node_id, attempt, backend)
             task = ModuleTask(
@@ -114,10 +121,7 @@ async def run_node(
                 options={**settings.get("backends", {}).get(backend, {}), **spec.execution},
                 attempt=attempt,
                 raw_configs=spec.configs,
-                remote_configs=(
-                    None if backend == "local"
-                    else services.templater.render(spec.configs, scope, resolve_secrets=False)
-                ),
+                remote_configs=None if backend == "local" else _remote_configs(services, spec, scope),
             )
             try:
                 if spec.timeout:
@@ -132,10 +136,10 @@ async def run_node(
                 cause = f"timed out after {spec.timeout:g}s"
                 logger.error("module_timeout", attempt=attempt, timeout=spec.timeout)
             except PypelineError as exc:
-                cause = exc.format_message()
+                cause = redact(exc.format_message())
                 logger.error("module_failed", attempt=attempt, error=cause)
             except Exception as exc:
-                cause = f"{type(exc).__name__}: {exc}"
+                cause = redact(f"{type(exc).__name__}: {exc}")
                 logger.error(
                     "module_failed", attempt=attempt, error=cause, traceback=traceback.format_exc(limit=20)
                 )
@@ -159,9 +163,9 @@ async def run_node(
     except asyncio.CancelledError:
         record.status = "cancelled"
         raise
-    except (ModuleError, TemplateError) as exc:
+    except (ModuleError, TemplateError, SecretError) as exc:
         record.status = "failed"
-        record.error = record.error or exc.format_message()
+        record.error = record.error or redact(exc.format_message())
         raise
     finally:
         record.ended = utc_now()
@@ -184,6 +188,11 @@ def _render_configs(
                 attempt=attempt, backend=backend,
             ) from None
     return configs
+
+
+def _remote_configs(services: RunServices, spec: ModuleSpec, scope: Scope) -> dict[str, Any]:
+    """What a remote payload may carry: every template resolved except secrets (see the templater)."""
+    return services.templater.render(spec.configs, scope, resolve_secrets=False)
 
 
 def _check_outputs(spec: ModuleSpec, outputs: dict[str, Any], services: RunServices) -> None:

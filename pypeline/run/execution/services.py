@@ -3,7 +3,8 @@
 It is built once by the run orchestrator (``run/run.py``) and handed down, so
 that nothing below reaches for globals: the job plan, the mutable run state,
 the global store, the templater, the artifact manager, the executors, the
-thread pool, the log and the progress/telemetry observers.
+thread pool, the log, the progress/telemetry observers and the secret
+registry that redacts every resolved secret value.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pypeline.core.secret import SecretRegistry
 from pypeline.executors.base import Executor
 from pypeline.modules.sdk.context import ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
@@ -33,6 +35,8 @@ class RunObserver(Protocol):
 
     def node_finished(self, record: NodeRecord) -> None: ...
 
+    def node_event(self, node_id: str, name: str, attributes: dict[str, Any]) -> None: ...
+
 
 @dataclass(slots=True)
 class ObserverList:
@@ -50,6 +54,10 @@ class ObserverList:
             except Exception:  # observers are best-effort by design
                 pass
 
+    def node_event(self, node_id: str, name: str, attributes: dict[str, Any]) -> None:
+        """Forward a module's ``ctx.emit_event`` (warnings, coercions) to the observers."""
+        self.emit("node_event", node_id, name, attributes)
+
 
 @dataclass(slots=True, kw_only=True)
 class RunServices:
@@ -66,6 +74,8 @@ class RunServices:
     log: RunLog
     context_vars: dict[str, Any]
     observers: ObserverList = field(default_factory=ObserverList)
+    secrets: SecretRegistry = field(default_factory=SecretRegistry)
+    """Every secret value resolved in this run; redacts free text (DESIGN.md §6)."""
     on_subflow_done: Callable[[SubflowRecord], Any] | None = None
     """Called after each successful sub flow instance (checkpoints hook in here)."""
 

@@ -5,8 +5,11 @@ Each line is one JSON object with ``timestamp``, ``level``, ``event``,
 fields. Loggers are built with :func:`structlog.wrap_logger`, never by
 configuring structlog globally, so two runs in one process (tests) do not mix.
 
-Secret values registered with :meth:`RunLog.add_secret` are replaced by
-``***`` in every line before it is written.
+Secrets never reach a line: the event's fields are redacted as data first
+(secret-marked values become ``***``, registered secret values are cut out of
+strings), then the JSON text is redacted again for values that only appear
+through ``str()`` of some object. The registry is the run's
+:class:`~pypeline.core.secret.SecretRegistry`, which the secret resolver fills.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
+
+from pypeline.core.secret import SecretRegistry
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 
@@ -39,6 +44,7 @@ class RunLog:
         echo: TextIO | None = sys.stderr,
         echo_level: str = "info",
         echo_fn: Callable[[str], None] | None = None,
+        secrets: SecretRegistry | None = None,
     ) -> None:
         self.run_id = run_id
         self.path = path
@@ -50,20 +56,16 @@ class RunLog:
         self._echo_fn = echo_fn
         self._echo_level = LEVELS.get(echo_level, 20)
         self._lock = threading.Lock()
-        self._secrets: set[str] = set()
+        self.secrets = secrets if secrets is not None else SecretRegistry()
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def add_secret(self, value: str) -> None:
         """Redact ``value`` from every later line."""
-        if value:
-            with self._lock:
-                self._secrets.add(value)
+        self.secrets.add(value)
 
     def redact(self, text: str) -> str:
         """``text`` with every registered secret value replaced by ``***``."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        return self.secrets.redact_text(text)
 
     def _write(self, logger: Any, method: str, event_dict: dict[str, Any]) -> Any:
         level = method if method in LEVELS else "info"
@@ -72,6 +74,7 @@ class RunLog:
         event_dict.setdefault("run_id", self.run_id)
         event_dict.setdefault("node_id", "-")
         event_dict["level"] = level
+        event_dict = self.secrets.redact(event_dict)
         line = self.redact(json.dumps(event_dict, default=str, ensure_ascii=False, sort_keys=True))
         with self._lock:
             if self._file is not None:

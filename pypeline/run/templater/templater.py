@@ -7,18 +7,29 @@ happens when a module instance starts, so a config may use a global set by an
 earlier sub flow, and inside an iteration it sees that iteration's values.
 
 Every unknown name is a :class:`TemplateError` that names the module, the
-config key and the name.
+config key and the name; a secret that cannot be read is a
+:class:`SecretError` naming the module, the key and the secret's path.
+
+Secrets (``pypeline/secrets/``, DESIGN.md §6) come back marked
+(:class:`~pypeline.core.secret.SecretStr`). A remote backend gets its configs
+rendered with ``resolve_secrets=False``: ``{{vault...}}`` stays as written,
+and a global that holds an unchanged secret is sent as that secret's
+``{{vault...}}`` template, so no value is ever put into a payload. A global
+holding a string that merely *contains* a secret cannot be sent that way and
+is an error.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pypeline.core.errors import PypelineError, TemplateError
+from pypeline.core.errors import PypelineError, SecretError, TemplateError
 from pypeline.core.references import Reference
-from pypeline.core.templates import KeepTemplate, render
+from pypeline.core.secret import SecretStr
+from pypeline.core.templates import KeepTemplate, find_templates, render
 from pypeline.modules.sdk.globals import GlobalStore
 
 
@@ -95,10 +106,16 @@ class Templater:
         """
         resolver = self.resolvers.get(ref.kind)
         if resolver is None:
-            hint = " (no secret store is configured: set VAULT_ADDR and VAULT_TOKEN)" if ref.kind == "secret" else ""
-            raise TemplateError(scope.module_id, key, f"{ref}{hint}")
+            if ref.kind == "secret":
+                raise SecretError(
+                    ref.name, "no Vault is configured: set VAULT_ADDR and VAULT_TOKEN (or VAULT_ROLE_ID and "
+                    "VAULT_SECRET_ID) in the environment of 'pype run'", module_id=scope.module_id, key=key,
+                )
+            raise TemplateError(scope.module_id, key, str(ref))
         try:
             return resolver.resolve(ref, scope)
+        except SecretError as exc:
+            raise exc.located(scope.module_id, key) from None
         except KeyError:
             if ref.kind == "iter":
                 reason = f"{ref} (the module does not run inside an iteration)"
@@ -117,7 +134,37 @@ class Templater:
         def lookup(key: str, ref: Reference) -> Any:
             if ref.kind == "secret" and not resolve_secrets:
                 raise KeepTemplate
-            return self.lookup(ref, scope, key)
+            value = self.lookup(ref, scope, key)
+            if not resolve_secrets and isinstance(value, SecretStr):
+                return _as_reference(value, ref, scope, key)
+            return value
 
         result: dict[str, Any] = render(configs, lookup)
         return result
+
+    async def prepare(self, configs: dict[str, Any], run_in_thread: Any = None) -> None:
+        """Let resolvers fetch what ``configs`` needs before :meth:`render`, in a worker thread.
+
+        Resolvers with a ``prefetch(refs)`` method (the secret resolver) do
+        their blocking reads here, off the event loop; ``render`` then hits
+        their cache. Errors are left for ``render`` to raise with the module
+        and config key. ``run_in_thread`` is the run's
+        ``ThreadRunner.run_in_thread`` (default: :func:`asyncio.to_thread`).
+        """
+        wanted: dict[str, list[Reference]] = {}
+        for _key, _raw, ref in find_templates(configs):
+            wanted.setdefault(ref.kind, []).append(ref)
+        for kind, refs in wanted.items():
+            prefetch = getattr(self.resolvers.get(kind), "prefetch", None)
+            if prefetch is not None:
+                await (run_in_thread or asyncio.to_thread)(prefetch, refs)
+
+
+def _as_reference(value: SecretStr, ref: Reference, scope: Scope, key: str) -> str:
+    """The ``{{vault...}}`` template that stands for a secret-valued global in a remote payload."""
+    if value.source:
+        return "{{vault." + value.source + "}}"
+    raise SecretError(
+        "", f"'{{{{{ref}}}}}' holds a value built from a secret, which cannot be sent to a remote backend; "
+        "use the {{vault.PATH#KEY}} template in this config instead", module_id=scope.module_id, key=key,
+    )

@@ -1,0 +1,54 @@
+"""Secrets from HashiCorp Vault (or OpenBao) for ``{{vault.PATH#KEY}}`` templates.
+
+This package sits between the executors and the modules layers, so both the
+run (near side) and the far side of a remote backend can resolve secrets:
+
+* :mod:`pypeline.secrets.vault`: the hvac client, settings from ``VAULT_*``
+  environment variables, KV v1 and v2;
+* :mod:`pypeline.secrets.resolver`: the templater's ``secret`` resolver, one
+  read per path per run, values marked as secret and registered for redaction;
+* :mod:`pypeline.secrets.transport`: secrets across process and file
+  boundaries (references instead of values).
+
+The marked value type and the redaction registry live in
+:mod:`pypeline.core.secret`, below every layer that carries values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pypeline.core.errors import SecretError
+from pypeline.core.secret import SecretRegistry
+from pypeline.secrets.resolver import SecretResolver
+from pypeline.secrets.transport import from_wire, resolve_secret_templates, to_wire, uses_secrets
+from pypeline.secrets.vault import VaultClient, VaultProblem, VaultSettings
+
+__all__ = [
+    "SecretResolver",
+    "VaultClient",
+    "VaultProblem",
+    "VaultSettings",
+    "from_wire",
+    "resolve_secret_templates",
+    "resolver_from_env",
+    "to_wire",
+    "uses_secrets",
+]
+
+
+def resolver_from_env(
+    registry: SecretRegistry | None = None, env: Mapping[str, str] | None = None
+) -> SecretResolver | None:
+    """A resolver reading from the Vault that ``VAULT_ADDR`` names; ``None`` when it is not set.
+
+    Raises:
+        SecretError: ``VAULT_ADDR`` set but no credentials, or a bad ``VAULT_KV_VERSION``.
+    """
+    try:
+        settings = VaultSettings.from_env(env)
+    except VaultProblem as exc:
+        raise SecretError("", exc.reason) from None
+    if settings is None:
+        return None
+    return SecretResolver(VaultClient(settings), registry)
