@@ -41,10 +41,19 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True, help="Lowest level of log lines echoed to stderr (the log file gets all).")
 @click.option("--quiet", is_flag=True, help="Echo no log lines to stderr (the log file still gets them).")
+@click.option("--otel/--no-otel", default=None,
+              help="Send OpenTelemetry spans over OTLP/HTTP (default: on when OTEL_EXPORTER_OTLP_ENDPOINT is set).")
+@click.option("--dry-run", is_flag=True,
+              help="Print the planned order, rendered configs (secrets as ***) and files; run nothing.")
 @report_errors
 def run(job: Path, env: str, sets: tuple[str, ...], run_id: str | None, threads: int | None,
-        progress: str, log_level: str, quiet: bool) -> None:
+        progress: str, log_level: str, quiet: bool, otel: bool | None, dry_run: bool) -> None:
     """Run JOB, a job folder written by 'pype build'."""
+    if dry_run:
+        from pypeline.run.dryrun import dry_run as dry_run_text
+
+        click.echo(dry_run_text(job, env, parse_overrides(sets)), nl=False)
+        return
     from pypeline.run.run import RunOptions, run_job_sync
 
     options = RunOptions(
@@ -55,6 +64,7 @@ def run(job: Path, env: str, sets: tuple[str, ...], run_id: str | None, threads:
         progress=progress,
         log_level=log_level,
         echo_logs=not quiet,
+        otel=otel,
     )
     result = run_job_sync(job, options)
     manifest = result.manifest

@@ -16,10 +16,11 @@ The marked value type and the redaction registry live in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pypeline.core.errors import SecretError
-from pypeline.core.secret import SecretRegistry
+from pypeline.core.references import Reference
+from pypeline.core.secret import SecretRegistry, SecretStr
 from pypeline.secrets.resolver import SecretResolver
 from pypeline.secrets.transport import from_wire, resolve_secret_templates, to_wire, uses_secrets
 from pypeline.secrets.vault import VaultClient, VaultProblem, VaultSettings
@@ -29,6 +30,7 @@ __all__ = [
     "VaultClient",
     "VaultProblem",
     "VaultSettings",
+    "far_side_lookup",
     "from_wire",
     "resolve_secret_templates",
     "resolver_from_env",
@@ -52,3 +54,23 @@ def resolver_from_env(
     if settings is None:
         return None
     return SecretResolver(VaultClient(settings), registry)
+
+
+def far_side_lookup(registry: SecretRegistry | None = None) -> Callable[[Reference], SecretStr]:
+    """For a remote backend's far side: ``lookup(ref)`` resolving ``{{vault...}}`` from this process's Vault.
+
+    One resolver (one read per path) serves every call of the returned
+    function. When this process has no ``VAULT_ADDR``, each call raises a
+    :class:`SecretError` that says what to set.
+    """
+    resolver = resolver_from_env(registry)
+
+    def lookup(ref: Reference) -> SecretStr:
+        if resolver is None:
+            raise SecretError(
+                ref.name, "no Vault is configured on this backend: set VAULT_ADDR and VAULT_TOKEN "
+                "(or VAULT_ROLE_ID and VAULT_SECRET_ID) in its environment"
+            )
+        return resolver.resolve(ref, None)
+
+    return lookup

@@ -1,0 +1,165 @@
+"""``pype run --dry-run``: what a run would do, without doing any of it.
+
+A dry run loads the job folder and the chosen context (``--context``,
+``--set``) exactly like a run, then prints, in the planned priority-DFS order
+of sub flows, every module with its configs as they would be rendered and the
+files it would read and write. Nothing runs: no module is imported for
+execution, no run folder is written, no secret is fetched.
+
+Templates are resolved as far as they can be before the run:
+
+=============================  ====================================
+``{{context.x}}``              its value in the chosen context
+``{{vault.PATH#KEY}}``         ``***`` (never fetched, never shown)
+``{{module__var}}``            ``<module__var>`` (set at run time)
+``{{iter.item}}`` / ``index``  ``<iter.item>`` / ``<iter.index>``
+=============================  ====================================
+
+Which configs are files: a config whose key names a path (``file_path``,
+``output_path``, ``path``, ``paths``, ``files``, ``directory``, ``dir``,
+``folder``, ``glob``, or any key ending in ``_path``, ``_paths``, ``_file``,
+``_files``, ``_dir``) and holds a string or a list of strings. Sources read
+them; sinks write them; for solo modules and transforms a key starting with
+``output``, ``out_`` or ``target`` is written and the others are read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pypeline.core.references import Reference
+from pypeline.core.templates import render
+from pypeline.run.job import JobPlan
+
+PATH_KEY = re.compile(
+    r"^(?:file_path|output_path|input_path|path|paths|file|files|directory|dir|folder|glob)$"
+    r"|(?:_path|_paths|_file|_files|_dir)$"
+)
+WRITE_KEY = re.compile(r"^(?:output|out_|target)")
+
+
+@dataclass(slots=True)
+class PlannedModule:
+    """One module as the dry run shows it."""
+
+    id: str
+    name: str
+    type: str
+    wave: int
+    configs: dict[str, Any]
+    reads: list[str] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)
+    backend: str = "local"
+
+
+def dry_lookup(context_vars: dict[str, Any]) -> Any:
+    """The template lookup of a dry run (see the module docstring)."""
+
+    def lookup(key: str, ref: Reference) -> Any:
+        if ref.kind == "context":
+            return context_vars.get(ref.name, f"<context.{ref.name}: undefined>")
+        if ref.kind == "secret":
+            return "***"
+        return f"<{ref}>"
+
+    return lookup
+
+
+def file_configs(module_type: str, configs: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """``(reads, writes)``: the file paths a module's rendered configs name (see the module docstring)."""
+    reads: list[str] = []
+    writes: list[str] = []
+    for key in sorted(configs):
+        if not PATH_KEY.search(key):
+            continue
+        value = configs[key]
+        paths = [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)] if isinstance(
+            value, list
+        ) else []
+        if not paths:
+            continue
+        if module_type == "sink" or (module_type != "source" and WRITE_KEY.match(key)):
+            writes.extend(paths)
+        else:
+            reads.extend(paths)
+    return reads, writes
+
+
+def plan_modules(job: JobPlan, context_vars: dict[str, Any]) -> dict[str, list[PlannedModule]]:
+    """Sub flow id -> its modules in wave order, configs rendered for a dry run."""
+    lookup = dry_lookup(context_vars)
+    result: dict[str, list[PlannedModule]] = {}
+    for subflow_id, subflow in job.subflows.items():
+        planned: list[PlannedModule] = []
+        for wave_index, wave in enumerate(subflow.waves, start=1):
+            for module_id in wave:
+                spec = job.modules[module_id]
+                configs: dict[str, Any] = render(spec.configs, lookup)
+                reads, writes = file_configs(spec.type, configs)
+                planned.append(
+                    PlannedModule(
+                        id=module_id, name=spec.name, type=spec.type, wave=wave_index, configs=configs,
+                        reads=reads, writes=writes, backend=str(spec.execution.get("backend", "local")),
+                    )
+                )
+        result[subflow_id] = planned
+    return result
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def dry_run_report(job: JobPlan, env: str, context_vars: dict[str, Any]) -> str:
+    """The text ``pype run --dry-run`` prints."""
+    modules = plan_modules(job, context_vars)
+    version = job.meta.get("version")
+    lines = [
+        f"dry run of job '{job.name}'" + (f" (version {version})" if version else "") + f", context '{env}'",
+        "nothing runs: no module is executed, no run folder is written, no secret is fetched",
+        "",
+        "planned order (priority DFS over sub flows; modules by wave):",
+    ]
+    seen: set[str] = set()
+    for step, entry in enumerate(job.planned_order, start=1):
+        subflow_id = entry["subflow"]
+        seen.add(subflow_id)
+        indent = "  " * (entry.get("depth") or 0)
+        via = f"  via {entry['via']}" if entry.get("via") else "  (root)"
+        lines.append(f"{step:>3}. {indent}sub flow {subflow_id}{via}")
+        for planned in modules[subflow_id]:
+            pad = "       " + indent
+            backend = "" if planned.backend == "local" else f" on {planned.backend}"
+            lines.append(f"{pad}[wave {planned.wave}] {planned.id}: {planned.name} ({planned.type}){backend}")
+            for key in sorted(planned.configs):
+                lines.append(f"{pad}    {key} = {_value(planned.configs[key])}")
+            for path in planned.reads:
+                lines.append(f"{pad}    reads  {path}")
+            for path in planned.writes:
+                lines.append(f"{pad}    writes {path}")
+    unreached = [sf for sf in job.subflows if sf not in seen]
+    if unreached:
+        lines.append("")
+        lines.append("never reached by the planned order: " + ", ".join(unreached))
+    reads = sorted({p for ms in modules.values() for m in ms for p in m.reads})
+    writes = sorted({p for ms in modules.values() for m in ms for p in m.writes})
+    lines.append("")
+    lines.append(f"reads  ({len(reads)}): " + (", ".join(reads) or "-"))
+    lines.append(f"writes ({len(writes)}): " + (", ".join(writes) or "-"))
+    return "\n".join(lines) + "\n"
+
+
+def dry_run(job_dir: Any, env: str = "default", overrides: dict[str, Any] | None = None) -> str:
+    """Load ``job_dir`` and the context like ``pype run`` would, and return :func:`dry_run_report`.
+
+    Raises:
+        JobError: missing, stale or invalid job folder, unknown context or override.
+    """
+    from pypeline.run.job import load_context, load_job
+
+    job = load_job(job_dir)
+    context_vars = load_context(job, env, overrides or {})
+    return dry_run_report(job, env, context_vars)
