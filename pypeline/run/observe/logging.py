@@ -85,8 +85,10 @@ class RunLog:
                 elif self._echo is not None:
                     self._echo.write(line + "\n")
                     self._echo.flush()
-        for listener in self.listeners:
-            listener(event_dict)
+        if self.listeners:
+            seen = json.loads(line)  # what was written: redacted, plain JSON data
+            for listener in self.listeners:
+                listener(seen)
         raise structlog.DropEvent
 
     def logger(self, **bound: Any) -> Any:
