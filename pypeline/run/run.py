@@ -270,6 +270,6 @@ def _make_progress(mode: str, title: str) -> Any:
 
     if mode == "none":
         return None
-    if mode == "live" or (mode == "auto" and sys.stdout.isatty()):
+    if mode == "live" or (mode == "auto" and sys.stderr.isatty()):
         return LiveProgress(title)
     return PlainProgress()

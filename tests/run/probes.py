@@ -192,7 +192,10 @@ class ContextProbe(BaseModule):
     TYPE = "solo"
     CONFIG_SCHEMA = {
         "required": {"log": {"type": "str"}},
-        "optional": {"read_global": {"type": "list[str]|null", "default": None, "description": "[module, key]"}},
+        "optional": {
+            "read_global": {"type": "list[str]|null", "default": None, "description": "[module, key]"},
+            "read_status": {"type": "str|null", "default": None, "description": "A JSON file whose status to log"},
+        },
     }
 
     @classmethod
@@ -207,6 +210,11 @@ class ContextProbe(BaseModule):
             value = ctx.get_global(module_id, key, "<unset>")
             ctx.set_global("seen", value)
             _write(self.configs["log"], f"{ctx.node_id} get_global({module_id}, {key}) = {value!r}")
+        if self.configs["read_status"]:
+            import json
+
+            status = json.loads(Path(self.configs["read_status"]).read_text(encoding="utf-8"))["status"]
+            _write(self.configs["log"], f"{ctx.node_id} status={status}")
         thread = await ctx.executor.run_in_thread(lambda: threading.current_thread().name)
         max_workers = ctx.executor.max_workers
         ctx.logger.info("context_probe", thread=thread)

@@ -1,4 +1,4 @@
-"""Progress on the terminal: a live rich table on a TTY, plain lines otherwise.
+"""Progress on the terminal: a live rich table on a TTY (stderr), plain lines otherwise (stdout).
 
 The reporter is a run observer: it receives sub flow and module events from
 the scheduler and never affects the run (errors inside it are swallowed by
@@ -30,6 +30,9 @@ class PlainProgress:
     def subflow_finished(self, record: SubflowRecord) -> None:
         self._line(f"sub flow {subflow_key_str((record.subflow, record.iter_path))} {record.status}")
 
+    def subflow_skipped(self, record: SubflowRecord) -> None:
+        self._line(f"sub flow {subflow_key_str((record.subflow, record.iter_path))} skipped: {record.reason}")
+
     def node_finished(self, record: NodeRecord) -> None:
         rows = f", {record.rows_out} rows" if record.rows_out is not None else ""
         self._line(f"  module {record.node_id} {record.status} ({record.duration_ms or 0:.0f} ms{rows})")
@@ -39,23 +42,31 @@ class PlainProgress:
 
 
 class LiveProgress:
-    """A rich live table of sub flows and modules (terminal only)."""
+    """A rich live table of sub flows and modules (terminal only), drawn on stderr.
 
-    def __init__(self, title: str) -> None:
+    Events only update two dicts; rich's refresh thread renders them
+    (``get_renderable``), so a run with thousands of modules pays no rendering
+    cost per event. Log lines echo above the table (:meth:`print_line`), and
+    stdout stays free for the command's result line.
+    """
+
+    def __init__(self, title: str, console: Any = None) -> None:
         from rich.console import Console
         from rich.live import Live
 
-        self.console = Console(stderr=False)
+        self.console = console or Console(stderr=True)
         self.title = title
         self.subflows: dict[str, str] = {}
         self.nodes: dict[str, tuple[str, str]] = {}
-        self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
+        self.counts = {"success": 0, "failed": 0, "cancelled": 0}
+        self.live = Live(console=self.console, refresh_per_second=8, transient=False, get_renderable=self._render)
         self.live.start()
 
     def _render(self) -> Any:
         from rich.table import Table
 
-        table = Table(title=self.title, expand=False)
+        done = ", ".join(f"{n} {k}" for k, n in self.counts.items() if n)
+        table = Table(title=f"{self.title}: {done or 'starting'}", expand=False)
         table.add_column("sub flow / module")
         table.add_column("status")
         table.add_column("detail")
@@ -65,32 +76,31 @@ class LiveProgress:
             table.add_row(f"  {node_id}", _style(status), detail)
         return table
 
-    def _refresh(self) -> None:
-        self.live.update(self._render())
-
     def print_line(self, line: str) -> None:
         """Print a log line above the live table."""
         self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def subflow_started(self, record: SubflowRecord) -> None:
         self.subflows[subflow_key_str((record.subflow, record.iter_path))] = "running"
-        self._refresh()
 
     def subflow_finished(self, record: SubflowRecord) -> None:
         self.subflows[subflow_key_str((record.subflow, record.iter_path))] = record.status
-        self._refresh()
+
+    def subflow_skipped(self, record: SubflowRecord) -> None:
+        self.subflows[subflow_key_str((record.subflow, record.iter_path))] = "skipped"
 
     def node_started(self, record: NodeRecord) -> None:
         self.nodes[record.node_id] = ("running", "")
-        self._refresh()
 
     def node_finished(self, record: NodeRecord) -> None:
         rows = f"{record.rows_out} rows, " if record.rows_out is not None else ""
         self.nodes[record.node_id] = (record.status, f"{rows}{record.duration_ms or 0:.0f} ms")
-        self._refresh()
+        if record.status in self.counts:
+            self.counts[record.status] += 1
 
     def close(self) -> None:
-        """Stop the live display."""
+        """Draw the final state and stop the live display."""
+        self.live.refresh()
         self.live.stop()
 
 

@@ -273,6 +273,7 @@ class Scheduler:
         if record.status == "pending" and key not in self._instances:
             record.status = "skipped"
             record.reason = reason
+            self.services.observers.emit("subflow_skipped", record)
             self._skip_downstream(key, frames, f"upstream sub flow '{_instance_name(key)}' was skipped")
 
     def _skip_downstream(self, key: SubflowKey, frames: Frames, reason: str) -> None:
