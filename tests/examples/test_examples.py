@@ -1,0 +1,164 @@
+"""Every flow under examples/ builds and runs from a copy of the repository layout, and writes what it says.
+
+The examples' paths are relative to the repository root, so each test copies
+``examples/`` and ``modules/`` into a fresh folder, makes it the current
+directory and runs the README's commands there (in process; the custom module
+example through the real ``pype`` executable, as a user registers a module).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import invoke
+
+REPO = Path(__file__).parents[2]
+EXAMPLE_FLOWS = sorted(
+    p for p in (REPO / "examples").glob("*/*.yaml") if p.name != "flow_as_printed.yaml"
+)
+
+
+@pytest.fixture
+def checkout(project: Path) -> Path:
+    """The project folder with the repository's examples/ and modules/ copied in."""
+    shutil.copytree(REPO / "examples", project / "examples")
+    ignore = shutil.ignore_patterns("ModRegistry.json", "__pycache__")
+    shutil.copytree(REPO / "modules", project / "modules", ignore=ignore, dirs_exist_ok=True)
+    return project
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def last_manifest(root: Path, job: str) -> dict:
+    runs = sorted((root / "jobs" / job / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
+    return json.loads((runs[-1] / "manifest.json").read_text())
+
+
+def check_noop(root: Path, manifest: dict) -> None:
+    modules = manifest["modules"]
+    assert [modules[m]["status"] for m in ("empty", "passthrough", "discard")] == ["success"] * 3
+    assert modules["passthrough"]["rows_in"] == 0 and modules["discard"]["globals"] == {"row_count": 0}
+
+
+def check_regex_filter(root: Path, manifest: dict) -> None:
+    got = lines(root / "out/regex_filter/errors.log")
+    assert len(got) == 3 and all(" ERROR " in line for line in got)
+    assert manifest["modules"]["reader"]["rows_out"] == 10
+
+
+def check_fan_out(root: Path, manifest: dict) -> None:
+    for name, level, count in (("errors", "ERROR", 3), ("warnings", "WARN", 2), ("info", "INFO", 4)):
+        got = lines(root / f"out/fan_out/{name}.log")
+        assert len(got) == count and all(f" {level} " in line for line in got), name
+    assert manifest["modules"]["reader"]["attempts"] == 1  # computed once for three consumers
+
+
+def check_merge(root: Path, manifest: dict) -> None:
+    got = lines(root / "out/merge/all_orders.txt")
+    assert [line.split(":")[0] for line in got] == ["east"] * 3 + ["west"] * 2
+
+
+def check_custom_module(root: Path, manifest: dict) -> None:
+    got = lines(root / "out/custom_module/stamped.txt")
+    assert len(got) == 3
+    for line, text in zip(got, ["backup finished", "cache warmed", "report sent to finance"], strict=True):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 - " + text, line), line
+    assert manifest["modules"]["stamp"]["globals"]["stamped_at"] == got[0].split(" - ")[0]
+
+
+def check_file_iterate(root: Path, manifest: dict) -> None:
+    out = root / "out/file_iterate"
+    assert [len(rows(out / f"clean_{i}.csv")) for i in range(3)] == [2, 2, 3]
+    total = rows(out / "all_clean.csv")
+    assert len(total) == 7 and all(float(r["amount"]) > 0 for r in total)
+    assert [s["instance"] for s in manifest["subflows"] if s["subflow"] == "load"] == ["load#0", "load#1", "load#2"]
+    assert manifest["modules"]["load#2"]["files_read"][0].endswith("sales_2025-01-15.csv")
+
+
+def check_conditional_branch(root: Path, manifest: dict) -> None:
+    out = root / "out/conditional_branch"
+    assert [r["customer"] for r in rows(out / "late_orders.csv")] == ["ben", "dee"]
+    assert lines(out / "ALERT.txt")[0].startswith("ALERT: some orders are late")
+    assert not (out / "ALL_CLEAR.txt").exists()
+    skipped = {s["instance"]: s["reason"] for s in manifest["subflows"] if s["status"] == "skipped"}
+    assert skipped == {"all_clear_text": "condition 'write_late__row_count == 0' was false"}
+
+
+def check_sample_etl(root: Path, manifest: dict) -> None:
+    import pandas as pd
+
+    frame = pd.read_parquet(root / "out/sample_etl/output.parquet")
+    assert len(frame) > 0 and bool((frame["age"] > 18).all())
+
+
+CHECKS: dict[str, Callable[[Path, dict], None]] = {
+    "noop": check_noop,
+    "regex_filter": check_regex_filter,
+    "fan_out": check_fan_out,
+    "merge": check_merge,
+    "custom_module": check_custom_module,
+    "file_iterate": check_file_iterate,
+    "conditional_branch": check_conditional_branch,
+    "sample_etl": check_sample_etl,
+}
+
+
+def job_name(flow_file: Path) -> str:
+    match = re.search(r"^\s+name:\s*(\S+)", flow_file.read_text(), flags=re.M)
+    assert match, flow_file
+    return match.group(1)
+
+
+@pytest.mark.parametrize("flow_file", EXAMPLE_FLOWS, ids=[p.parent.name for p in EXAMPLE_FLOWS])
+def test_example_builds_runs_and_writes_its_outputs(checkout: Path, cli: CliRunner, flow_file: Path) -> None:
+    relative = flow_file.relative_to(REPO).as_posix()
+    name = job_name(flow_file)
+    assert name in CHECKS, f"{relative}: add a check of its outputs to CHECKS"
+    if name == "custom_module":
+        pype = str(Path(sys.executable).parent / "pype")
+        for args in (["register-module", "modules.timestamp_appender"], ["build", relative],
+                     ["run", f"jobs/{name}", "--quiet", "--progress", "none"]):
+            done = subprocess.run([pype, *args], cwd=checkout, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, (args, done.stdout, done.stderr)
+    else:
+        built = invoke(cli, "build", relative)
+        assert built.exit_code == 0, built.output
+        ran = invoke(cli, "run", f"jobs/{name}", "--quiet", "--progress", "none")
+        assert ran.exit_code == 0, ran.output
+    manifest = last_manifest(checkout, name)
+    assert manifest["status"] == "success"
+    CHECKS[name](checkout, manifest)
+
+
+def test_conditional_branch_other_context_takes_the_other_branch(checkout: Path, cli: CliRunner) -> None:
+    assert invoke(cli, "build", "examples/conditional_branch/flow.yaml").exit_code == 0
+    ran = invoke(cli, "run", "jobs/conditional_branch", "--context", "on_time", "--quiet", "--progress", "none")
+    assert ran.exit_code == 0, ran.output
+    out = checkout / "out/conditional_branch"
+    assert rows(out / "late_orders.csv") == []
+    assert lines(out / "ALL_CLEAR.txt") == ["All orders are on time."]
+    assert not (out / "ALERT.txt").exists()
+
+
+def test_spec_sample_as_printed_fails_to_build(checkout: Path, cli: CliRunner) -> None:
+    result = invoke(cli, "build", "examples/spec_sample/flow_as_printed.yaml")
+    assert result.exit_code == 2
+    assert "are in the same sub flow" in result.stderr
+    assert not (checkout / "jobs" / "sample_etl").exists()
