@@ -18,6 +18,7 @@ from typing import Any
 from pypeline.build.output import DEFAULT_ENV, SCHEMA_VERSION, compute_flow_hash
 from pypeline.build.spec import ControlEdge, DataEdge, ModuleSpec, SubFlow
 from pypeline.core.errors import JobError
+from pypeline.core.templates import has_templates
 from pypeline.core.text import did_you_mean
 
 
@@ -46,6 +47,10 @@ class JobPlan:
     """Module -> output ports something reads (data connections and iterate connections)."""
     meta: dict[str, Any] = field(default_factory=dict)
     """The flow's ``flow:`` block (name, version, authors, ...)."""
+    subflow_consumers: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    """Sub flow -> ``consumers_of`` restricted to its modules (reference counts of one instance)."""
+    templated: frozenset[str] = frozenset()
+    """Modules whose configs hold ``{{templates}}`` (the others need no rendering at run time)."""
 
     @property
     def runs_dir(self) -> Path:
@@ -120,6 +125,9 @@ def load_job(folder: str | Path) -> JobPlan:
     for edge in control_edges:
         if edge.type == "iterate" and edge.port:
             connected[edge.src].add(edge.port)
+    per_subflow: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+    for (module_id, port), count in consumers.items():
+        per_subflow[subflow_of[module_id]][(module_id, port)] = count
     return JobPlan(
         folder=root,
         name=name,
@@ -138,6 +146,8 @@ def load_job(folder: str | Path) -> JobPlan:
         consumers_of=dict(consumers),
         connected_outputs={k: frozenset(v) for k, v in connected.items()},
         meta=dict(dag.get("flow") or {}),
+        subflow_consumers=dict(per_subflow),
+        templated=frozenset(m for m, spec in modules.items() if has_templates(spec.configs)),
     )
 
 

@@ -110,7 +110,10 @@ async def run_node(
                 context_vars=services.context_vars,
                 event_listener=services.observers.node_event,
             )
-            configs = _render_configs(services, spec, scope, node_id, attempt, backend)
+            configs = (
+                _render_configs(services, spec, scope, node_id, attempt, backend)
+                if spec.id in services.job.templated else spec.configs
+            )
             task = ModuleTask(
                 module_path=spec.module_path,
                 module_id=spec.id,
@@ -146,8 +149,6 @@ async def run_node(
             else:
                 record.status = "success"
                 record.rows_out = _sum_rows(outputs)
-                record.globals = dict(ctx.globals_set)
-                record.facts = ctx.stats.to_dict()
                 logger.info("module_finished", attempts=attempt, rows_in=record.rows_in, rows_out=record.rows_out)
                 return outputs
             finally:

@@ -36,9 +36,7 @@ async def run_subflow(
     artifacts = services.artifacts
     mode = services.execution_mode
     produced: dict[str, dict[str, Any]] = {}
-    remaining = {
-        (m, port): count for (m, port), count in job.consumers_of.items() if m in subflow.modules
-    } if len(subflow.modules) > 1 else {}
+    remaining = dict(job.subflow_consumers.get(subflow_id, {}))
     tasks: dict[str, asyncio.Task[None]] = {}
     made: list[Any] = []
 

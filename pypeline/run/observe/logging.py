@@ -58,6 +58,7 @@ class RunLog:
         self._lock = threading.Lock()
         self.secrets = secrets if secrets is not None else SecretRegistry()
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._base: Any = None
 
     def add_secret(self, value: str) -> None:
         """Redact ``value`` from every later line."""
@@ -93,17 +94,20 @@ class RunLog:
 
     def logger(self, **bound: Any) -> Any:
         """A structlog logger bound to ``run_id`` and ``bound`` (e.g. ``node_id``)."""
-        log = structlog.wrap_logger(
-            _Null(),
-            processors=[
-                structlog.processors.TimeStamper(fmt="iso", utc=True),
-                structlog.processors.format_exc_info,
-                self._write,
-            ],
-            wrapper_class=structlog.make_filtering_bound_logger(10),
-            cache_logger_on_first_use=False,
-        )
-        return log.bind(run_id=self.run_id, **bound)
+        if self._base is None:
+            # Built once per run and bound per node: binding a finished logger is cheap,
+            # building one (processor chain, wrapper class) is not.
+            self._base = structlog.wrap_logger(
+                _Null(),
+                processors=[
+                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                    structlog.processors.format_exc_info,
+                    self._write,
+                ],
+                wrapper_class=structlog.make_filtering_bound_logger(10),
+                cache_logger_on_first_use=False,
+            ).bind(run_id=self.run_id)
+        return self._base.bind(**bound) if bound else self._base
 
     def flush(self) -> None:
         """Flush the log file."""

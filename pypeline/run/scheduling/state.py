@@ -22,9 +22,19 @@ from typing import Any
 SubflowKey = tuple[str, tuple[int, ...]]
 
 
+_SECOND: list[Any] = [-1, ""]
+"""The last whole second formatted by :func:`utc_now` and its text (formatting is the slow part)."""
+
+
 def utc_now() -> str:
-    """ISO-8601 UTC timestamp with milliseconds."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+    """ISO-8601 UTC timestamp with milliseconds (``2026-11-23T11:22:33.456Z``)."""
+    now = time.time()
+    second = int(now)
+    cached = _SECOND
+    if cached[0] != second:
+        cached[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        cached[0] = second
+    return f"{cached[1]}.{int((now - second) * 1000):03d}Z"
 
 
 def subflow_key_str(key: SubflowKey) -> str:

@@ -1,0 +1,143 @@
+"""Framework overhead per module of ``pype run``, for three flow shapes of 2,000 no-op modules.
+
+Shapes (built once with ``pype build``, then run several times):
+
+* ``chain``: one sub flow, ``source -> mod -> ... -> mod -> sink`` (2,000 modules);
+* ``fan-out``: one sub flow, one source feeding 1,999 sinks;
+* ``subflows``: 500 sub flows of 4 modules (source -> mod -> mod -> sink) linked
+  into one chain by control connections (``sink_i (1|) source_i+1``).
+
+For each shape the script times the whole in-process run (``run_job``: load the
+job folder, open the log, run every module with its RunContext, templates,
+records, log lines and progress events, write the manifest) and prints
+microseconds per module, next to a bare ``asyncio.gather`` of 2,000 no-op
+coroutines measured in the same process. "Overhead" is run time per module
+minus the bare per-coroutine time. Best of N runs.
+
+Usage (from the repository root)::
+
+    python benchmarks/scheduler_overhead.py [--repeat 5] [--profile chain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pypeline.build.build import build_flow  # noqa: E402
+from pypeline.run.run import RunOptions, run_job  # noqa: E402
+
+N_MODULES = 2000
+PKG = "benchmarks.noop_modules"
+
+
+def _module(module_id: str, cls: str) -> str:
+    return "  - " + json.dumps({"id": module_id, "name": f"{PKG}.{cls}"})
+
+
+def chain_flow() -> str:
+    modules = [_module("m0", "NoopSource")]
+    modules += [_module(f"m{i}", "NoopMod") for i in range(1, N_MODULES - 1)]
+    modules.append(_module(f"m{N_MODULES - 1}", "NoopSink"))
+    data = [f"m{i - 1}.{'data' if i == 1 else 'output'} - m{i}.input" for i in range(1, N_MODULES)]
+    return _flow("chain", modules, data, [])
+
+
+def fanout_flow() -> str:
+    modules = [_module("src", "NoopSource")] + [_module(f"s{i}", "NoopSink") for i in range(1, N_MODULES)]
+    data = [f"src.data - s{i}.input" for i in range(1, N_MODULES)]
+    return _flow("fanout", modules, data, [])
+
+
+def subflows_flow() -> str:
+    modules, data, control = [], [], []
+    for k in range(N_MODULES // 4):
+        modules += [_module(f"a{k}", "NoopSource"), _module(f"b{k}", "NoopMod"),
+                    _module(f"c{k}", "NoopMod"), _module(f"d{k}", "NoopSink")]
+        data += [f"a{k}.data - b{k}.input", f"b{k}.output - c{k}.input", f"c{k}.output - d{k}.input"]
+        if k:
+            control.append(f"d{k - 1} (1|) a{k}")
+    return _flow("subflows", modules, data, control)
+
+
+def _flow(name: str, modules: list[str], data: list[str], control: list[str]) -> str:
+    lines = [f"flow: {{name: {name}}}", "modules:", *modules, "connections:", f"  data: {json.dumps(data)}"]
+    if control:
+        lines.append(f"  control: {json.dumps(control)}")
+    return "\n".join(lines) + "\n"
+
+
+SHAPES = {"chain": chain_flow, "fan-out": fanout_flow, "subflows": subflows_flow}
+
+
+async def bare_gather(n: int) -> float:
+    """Seconds for ``asyncio.gather`` of ``n`` no-op coroutines."""
+
+    async def noop() -> dict[str, None]:
+        return {}
+
+    start = time.perf_counter()
+    await asyncio.gather(*(noop() for _ in range(n)))
+    return time.perf_counter() - start
+
+
+async def time_run(job: Path, run_id: str) -> float:
+    options = RunOptions(run_id=run_id, progress="none", echo_logs=False, threads=4)
+    start = time.perf_counter()
+    result = await run_job(job, options)
+    elapsed = time.perf_counter() - start
+    if result.status != "success" or len(result.manifest["modules"]) != N_MODULES:
+        raise SystemExit(f"{job.name}: run {run_id} did not succeed: {result.manifest['errors'][:3]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per shape (best is reported)")
+    parser.add_argument("--profile", choices=sorted(SHAPES), help="profile one run of this shape with cProfile")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="pype-bench-"))
+    try:
+        jobs = {}
+        for name, make in SHAPES.items():
+            flow_file = work / f"{name}.yaml"
+            flow_file.write_text(make(), encoding="utf-8")
+            jobs[name] = build_flow(flow_file, work / "jobs")
+        if args.profile:
+            _profile(jobs[args.profile])
+            return
+        bare = min(asyncio.run(bare_gather(N_MODULES)) for _ in range(args.repeat)) / N_MODULES * 1e6
+        print(f"{N_MODULES} no-op modules per shape, best of {args.repeat} runs")
+        print(f"{'shape':<10} {'run µs/module':>14} {'bare gather µs':>15} {'overhead µs/module':>19} {'median':>8}")
+        for name, job in jobs.items():
+            times = [asyncio.run(time_run(job, f"r{i}")) / N_MODULES * 1e6 for i in range(args.repeat)]
+            best = min(times)
+            print(f"{name:<10} {best:>14.1f} {bare:>15.2f} {best - bare:>19.1f} {statistics.median(times):>8.1f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _profile(job: Path) -> None:
+    import cProfile
+    import pstats
+
+    asyncio.run(time_run(job, "warmup"))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    asyncio.run(time_run(job, "profiled"))
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
+if __name__ == "__main__":
+    main()
