@@ -137,10 +137,6 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
 
 
-json_default = _default
-"""The ``default=`` hook of :func:`canonical_json`, for callers that format JSON themselves."""
-
-
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
     target = Path(path)

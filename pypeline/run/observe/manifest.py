@@ -1,9 +1,6 @@
 """``manifest.json``: the auditable record of one run (DESIGN.md §10).
 
 Written atomically when the run starts (status ``running``) and when it ends.
-The file is JSON with sorted keys, one top-level key per line and one module
-(or sub flow instance) per line: readable, grep-able, and fast to write for
-runs of thousands of modules (each line goes through the C JSON encoder).
 Per module (node): status, attempts, rows in/out, duration, files read and
 written, events, stats, globals, error. Per sub flow instance: status,
 iteration path, reason when skipped. Run level: status, timings, spills,
@@ -12,11 +9,10 @@ errors and, after a failure, the exact command that resumes the run.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pypeline.core.jsonio import atomic_write_text, json_default
+from pypeline.core.jsonio import atomic_write_json
 from pypeline.run.scheduling.state import RunState
 
 MANIFEST_VERSION = 1
@@ -68,26 +64,6 @@ def manifest_document(
     return redact(document) if redact is not None else document
 
 
-def manifest_text(document: dict[str, Any]) -> str:
-    """``document`` as JSON text: sorted keys, a top-level key per line, an entry of a
-    top-level mapping or list per line."""
-
-    def dumps(value: Any) -> str:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=json_default)
-
-    parts = []
-    for key, value in sorted(document.items()):
-        if isinstance(value, dict) and value:
-            inner = ",\n".join(f"    {dumps(str(k))}: {dumps(v)}" for k, v in sorted(value.items()))
-            parts.append(f"  {dumps(key)}: {{\n{inner}\n  }}")
-        elif isinstance(value, list) and value:
-            inner = ",\n".join(f"    {dumps(v)}" for v in value)
-            parts.append(f"  {dumps(key)}: [\n{inner}\n  ]")
-        else:
-            parts.append(f"  {dumps(key)}: {dumps(value)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
-
-
 def write_manifest(path: Path, document: dict[str, Any]) -> None:
-    """Atomically write the manifest (see :func:`manifest_text`)."""
-    atomic_write_text(path, manifest_text(document))
+    """Atomically write the manifest (canonical JSON)."""
+    atomic_write_json(path, document)
