@@ -25,6 +25,9 @@ EXECUTOR_ENTRY_POINT_GROUP = "pypeline.executors"
 
 BUILTIN_BACKENDS: dict[str, str] = {
     "local": "pypeline.executors.local:LocalExecutor",
+    "dask": "pypeline.executors.dask_executor:DaskExecutor",
+    "lambda": "pypeline.executors.lambda_executor:LambdaExecutor",
+    "glue": "pypeline.executors.glue_executor:GlueExecutor",
 }
 
 

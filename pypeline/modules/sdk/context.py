@@ -130,6 +130,10 @@ class RunContext:
         """Read ``module_id__key`` as seen from this node's iteration (``default`` if unset)."""
         return self._globals.get(module_id, key, self.iter_path, default=default)
 
+    def globals_snapshot(self) -> dict[str, Any]:
+        """Every global set so far, as ``node_id.var`` -> value (what a remote far side may read)."""
+        return self._globals.snapshot()
+
     def record_file_read(self, path: str) -> None:
         """Note a file this module read (manifest ``files_read``)."""
         self.stats.files_read.append(str(path))

@@ -1,0 +1,229 @@
+"""The local half of a remote backend: stage, dispatch, read back, apply.
+
+:class:`RemoteExecutor` does everything Lambda and Glue share; a subclass
+only says how a payload reaches the far side and how the result comes back
+(:meth:`RemoteExecutor.dispatch`). One attempt:
+
+1. stage every input frame as Parquet under
+   ``<staging>/<run_id>/<node>/attempt-<n>/in/`` and build the payload from
+   the task's ``remote_configs`` (secret templates unresolved). As a second
+   line of defence the payload text is searched for the value of every secret
+   the local configs hold; finding one refuses the attempt;
+2. ``dispatch`` it and check the result document;
+3. replay the far side's log lines into the module's logger (tagged
+   ``remote=True``); on a remote error log its traceback and raise
+   :class:`ExecutorError`, which the node runner reports as the module's
+   error and retries per the settings;
+4. apply globals and stats to the local context, read output frames back
+   (as dask frames in ``execution_mode: dask``) and delete the attempt's
+   staged objects (unless ``keep_staged``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from abc import abstractmethod
+from typing import Any
+
+from pypeline.core.errors import ExecutorError
+from pypeline.core.templates import TEMPLATE_RE
+from pypeline.executors.base import Executor, ModuleTask
+from pypeline.executors.remote.payload import PAYLOAD_VERSION, BoundaryError, check_result, json_safe
+from pypeline.executors.remote.staging import S3Stage, S3Uri, StagingError, make_s3_client, node_segment
+from pypeline.modules.frames import is_dask
+
+STAGING_OPTIONS: dict[str, Any] = {
+    "staging": {
+        "type": "string",
+        "pattern": "^s3://[^/]+",
+        "description": "s3://bucket/prefix under which frames, payloads and results are staged",
+    },
+    "region": {"type": "string", "minLength": 1},
+    "endpoint_url": {"type": "string", "pattern": "^https?://", "description": "service endpoint (tests, proxies)"},
+    "s3_endpoint_url": {"type": "string", "pattern": "^https?://", "description": "S3 endpoint for staging"},
+    "keep_staged": {"type": "boolean", "description": "keep staged objects after a successful attempt"},
+}
+"""Options every remote backend accepts (merged into each backend's OPTIONS_SCHEMA)."""
+
+_MIN_SECRET_LEN = 4
+
+
+def secret_values(configs: Any, remote: Any) -> list[str]:
+    """The secret values the resolved ``configs`` hold, found where ``remote`` has a secret template.
+
+    ``remote`` is the same structure with secret templates as written, so the
+    literal text around each template tells where its value sits in the
+    resolved string (``"user:{{vault.db#pw}}@host"`` vs ``"user:s3cret@host"``).
+    """
+    found: list[str] = []
+    if isinstance(remote, str):
+        parts = TEMPLATE_RE.split(remote)  # literal, inner, literal, inner, ..., literal
+        if any(inner.strip().startswith("vault.") for inner in parts[1::2]):
+            if not isinstance(configs, str):
+                found.append(json.dumps(configs, default=str))
+            else:
+                pattern = "".join(
+                    re.escape(part) if i % 2 == 0 else "(.*?)" for i, part in enumerate(parts)
+                )
+                match = re.fullmatch(pattern, configs, flags=re.DOTALL)
+                found.extend(match.groups() if match else [configs])
+    elif isinstance(remote, dict) and isinstance(configs, dict):
+        for key, value in remote.items():
+            if key in configs:
+                found.extend(secret_values(configs[key], value))
+    elif isinstance(remote, list) and isinstance(configs, list):
+        for resolved, raw in zip(configs, remote, strict=False):
+            found.extend(secret_values(resolved, raw))
+    return [text for text in found if len(text) >= _MIN_SECRET_LEN]
+
+
+def _json_or_skip(values: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``values`` that can travel as JSON (others cannot be read remotely)."""
+    kept: dict[str, Any] = {}
+    for key, value in values.items():
+        try:
+            kept[key] = json_safe(value, key)
+        except TypeError:
+            continue
+    return kept
+
+
+class RemoteExecutor(Executor):
+    """Shared local side of the Lambda and Glue backends (see the module docstring)."""
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(settings)
+        self._stages: dict[tuple[str | None, str | None], S3Stage] = {}
+
+    @abstractmethod
+    async def dispatch(self, task: ModuleTask, payload: dict[str, Any], prefix: S3Uri, stage: S3Stage) -> Any:
+        """Send ``payload`` to the far side and return the decoded result document.
+
+        Raises:
+            ExecutorError: when the far side cannot be reached or answers without a result.
+        """
+
+    def where(self, task: ModuleTask) -> str:
+        """Who runs the module, for messages (``lambda function 'x'``)."""
+        return f"{self.name} backend"
+
+    def stage(self, options: dict[str, Any]) -> S3Stage:
+        """The S3 stage for these options (one client per endpoint and region)."""
+        key = (options.get("s3_endpoint_url"), options.get("region"))
+        if key not in self._stages:
+            self._stages[key] = S3Stage(make_s3_client(*key))
+        return self._stages[key]
+
+    async def submit(self, task: ModuleTask) -> dict[str, Any]:
+        options = task.options
+        if "staging" not in options:
+            raise ExecutorError(f"module '{task.node_id}': the {self.name} backend needs the 'staging' option")
+        prefix = S3Uri.parse(str(options["staging"])).join(
+            task.ctx.run_id, node_segment(task.node_id), f"attempt-{task.attempt}"
+        )
+        stage = await asyncio.to_thread(self.stage, options)
+        where = self.where(task)
+        payload = await self._payload(task, stage, prefix)
+        doc = await self.dispatch(task, payload, prefix, stage)
+        try:
+            result = check_result(doc, where)
+        except BoundaryError as exc:
+            raise ExecutorError(str(exc)) from None
+        self._replay_logs(task, result.get("logs"))
+        if result["status"] == "error":
+            error = result["error"]
+            task.ctx.logger.error(
+                "remote_error", backend=self.name, error_type=error.get("type"), traceback=error.get("traceback", "")
+            )
+            raise ExecutorError(f"{where} reported {error.get('type', 'an error')}: {error['message']}")
+        for key, value in result["globals"].items():
+            task.ctx.set_global(key, value)
+        task.ctx.stats.merge(result["stats"])
+        outputs = await self._read_outputs(task, result["outputs"], stage, where)
+        if not options.get("keep_staged"):
+            try:
+                await asyncio.to_thread(stage.delete_prefix, prefix)
+            except Exception as exc:  # cleanup is best-effort; the run already has its data
+                task.ctx.logger.warning("staging_cleanup_failed", prefix=str(prefix), error=str(exc))
+        return outputs
+
+    async def _payload(self, task: ModuleTask, stage: S3Stage, prefix: S3Uri) -> dict[str, Any]:
+        if task.remote_configs is None:
+            raise ExecutorError(
+                f"module '{task.node_id}': no remote configs were prepared for the {self.name} backend"
+            )
+        inputs: dict[str, Any] = {}
+        for port, value in task.inputs.items():
+            if is_dask(value) and hasattr(value, "compute"):
+                value = await asyncio.to_thread(value.compute)
+            if hasattr(value, "to_parquet") and hasattr(value, "columns"):
+                uri = prefix.join("in", f"{port}.parquet")
+                rows = await asyncio.to_thread(stage.put_frame, uri, value)
+                inputs[port] = {"kind": "frame", "uri": str(uri), "rows": rows}
+            else:
+                try:
+                    inputs[port] = {"kind": "json", "value": json_safe(value, f"input port '{port}'")}
+                except TypeError as exc:
+                    raise ExecutorError(f"module '{task.node_id}': {exc}") from None
+        ctx = task.ctx
+        try:
+            iter_items = json_safe(list(ctx.iter_items), "iteration items")
+            configs = json_safe(task.remote_configs, "configs")
+        except TypeError as exc:
+            raise ExecutorError(f"module '{task.node_id}': {exc}") from None
+        payload = {
+            "pypeline_payload": PAYLOAD_VERSION,
+            "run_id": ctx.run_id,
+            "module_id": task.module_id,
+            "node_id": task.node_id,
+            "module_path": task.module_path,
+            "attempt": task.attempt,
+            "execution_mode": ctx.execution_mode,
+            "configs": configs,
+            "inputs": inputs,
+            "iter_path": list(ctx.iter_path),
+            "iter_items": iter_items,
+            "globals": _json_or_skip(ctx.globals_snapshot()),
+            "context": _json_or_skip(dict(ctx.context_vars)),
+            "output_prefix": str(prefix.join("out")) + "/",
+        }
+        text = json.dumps(payload)
+        for secret in secret_values(task.configs, task.remote_configs):
+            if secret in text:
+                raise ExecutorError(
+                    f"module '{task.node_id}': refusing to send the payload to the {self.name} backend: "
+                    "it would contain a secret value (through globals, context or iteration items)"
+                )
+        return payload
+
+    def _replay_logs(self, task: ModuleTask, lines: Any) -> None:
+        if not isinstance(lines, list):
+            return
+        for line in lines:
+            if not isinstance(line, dict):
+                continue
+            fields = {k: v for k, v in line.items() if k not in ("level", "event", "run_id", "node_id")}
+            level = str(line.get("level", "info"))
+            method = getattr(task.ctx.logger, level if level in ("debug", "info", "warning", "error") else "info")
+            method(str(line.get("event", "remote_log")), remote=True, **fields)
+
+    async def _read_outputs(
+        self, task: ModuleTask, refs: dict[str, Any], stage: S3Stage, where: str
+    ) -> dict[str, Any]:
+        outputs: dict[str, Any] = {}
+        for port, ref in refs.items():
+            if ref["kind"] == "json":
+                outputs[port] = ref["value"]
+                continue
+            try:
+                frame = await asyncio.to_thread(stage.get_frame, S3Uri.parse(ref["uri"]), f"output '{port}'")
+            except StagingError as exc:
+                raise ExecutorError(f"{where} answered, but {exc}") from None
+            if task.ctx.execution_mode == "dask":
+                from pypeline.modules.frames import to_dask
+
+                frame = to_dask(frame)
+            outputs[port] = frame
+        return outputs

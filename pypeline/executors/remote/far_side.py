@@ -1,0 +1,187 @@
+"""The far side of a remote boundary: run one payload, answer with a result document.
+
+:func:`execute_payload` is what the shipped entry points call (the Lambda
+handler in :mod:`pypeline.executors.aws_lambda`, the Glue script in
+:mod:`pypeline.executors.glue_entry`). It never raises: every failure, from
+a malformed payload to the module's own exception, becomes a result with
+``"status": "error"`` and the remote traceback, so the caller can report a
+clear module error at once (instead of, say, a Lambda runtime timing out on
+an unhandled exception).
+
+The module runs exactly as it does locally (:func:`run_module_lifecycle`: a
+fresh instance, ``setup`` -> ``run`` -> ``teardown`` always) with a
+:class:`RunContext` built here: a global store seeded with the payload's
+globals snapshot (so ``ctx.get_global`` sees what the module could see
+locally), a logger that writes JSON lines to stderr (CloudWatch) and keeps
+them for the result, and the iteration of the payload. Globals the module
+sets and stats it records travel back in the result; the local executor
+applies them to the local context.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from pypeline.executors.local import run_module_lifecycle
+from pypeline.executors.remote.payload import RESULT_VERSION, check_payload, json_safe
+from pypeline.executors.remote.secrets import resolve_far_side_secrets
+from pypeline.executors.remote.staging import S3Stage, S3Uri
+from pypeline.modules.frames import is_dask
+from pypeline.modules.sdk.context import RunContext, ThreadRunner
+from pypeline.modules.sdk.globals import GlobalStore
+
+MAX_LOG_LINES = 500
+"""Log lines kept for the result (all of them still go to stderr)."""
+
+_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class FarLogger:
+    """A structlog-like logger for the far side: JSON lines to ``stream``, copies kept for the result."""
+
+    def __init__(
+        self,
+        lines: list[dict[str, Any]],
+        *,
+        bound: dict[str, Any] | None = None,
+        stream: TextIO | None = None,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
+        self._lines = lines
+        self._bound = dict(bound or {})
+        self._stream = stream if stream is not None else sys.stderr
+        self._redact = redact or (lambda text: text)
+
+    def bind(self, **values: Any) -> FarLogger:
+        """A logger that adds ``values`` to every line (shares the same sink)."""
+        return FarLogger(self._lines, bound={**self._bound, **values}, stream=self._stream, redact=self._redact)
+
+    def _log(self, level: str, event: str, **values: Any) -> None:
+        line = {"level": level, "event": str(event), **self._bound, **values}
+        text = self._redact(json.dumps(line, default=str))
+        try:
+            print(text, file=self._stream, flush=True)
+        except (OSError, ValueError):  # a closed stderr must not fail the module
+            pass
+        if len(self._lines) < MAX_LOG_LINES:
+            self._lines.append(json.loads(text))
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        level = {"warn": "warning", "exception": "error", "msg": "info", "fatal": "critical"}.get(name, name)
+        if level not in _LEVELS:
+            raise AttributeError(name)
+        return lambda event="", *args, **values: self._log(level, event, **values)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able copy of stats and events (unknown objects become their text)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def error_result(
+    exc: BaseException, *, logs: list[dict[str, Any]], redact: Callable[[str], str], started: float
+) -> dict[str, Any]:
+    """The result document for a failure (with the redacted traceback)."""
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return {
+        "pypeline_result": RESULT_VERSION,
+        "status": "error",
+        "error": {"type": type(exc).__name__, "message": redact(str(exc)), "traceback": redact(tb)},
+        "logs": logs,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+    }
+
+
+async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = None) -> dict[str, Any]:
+    """Run the module attempt ``doc`` describes and return the result document (never raises).
+
+    Args:
+        doc: the decoded payload (see :mod:`pypeline.executors.remote.payload`).
+        stage: S3 access for inputs and outputs.
+        stream: where log lines go (stderr by default).
+    """
+    started = time.perf_counter()
+    logs: list[dict[str, Any]] = []
+    secret_values: list[str] = []
+
+    def redact(text: str) -> str:
+        for value in sorted(secret_values, key=len, reverse=True):
+            if value:
+                text = text.replace(value, "***")
+        return text
+
+    try:
+        payload = check_payload(doc)
+        logger = FarLogger(logs, stream=stream, redact=redact).bind(
+            run_id=payload["run_id"], node_id=payload["node_id"], attempt=payload["attempt"], side="remote"
+        )
+        configs, found = resolve_far_side_secrets(payload["configs"], payload["node_id"])
+        secret_values.extend(found)
+        ctx = RunContext(
+            run_id=payload["run_id"],
+            module_id=payload["module_id"],
+            node_id=payload["node_id"],
+            globals_store=GlobalStore(payload["globals"]),
+            executor=ThreadRunner(None),
+            logger=logger,
+            execution_mode=payload["execution_mode"],
+            iter_path=tuple(payload["iter_path"]),
+            iter_items=tuple(payload["iter_items"]),
+            context_vars=payload["context"],
+        )
+        inputs = await _load_inputs(payload, stage, ctx)
+        logger.info("remote_module_started", module=payload["module_path"], inputs=sorted(inputs))
+        outputs = await run_module_lifecycle(payload["module_path"], configs, inputs, ctx)
+        refs = await _stage_outputs(outputs, payload, stage, ctx)
+        result = {
+            "pypeline_result": RESULT_VERSION,
+            "status": "ok",
+            "outputs": refs,
+            "globals": json_safe(ctx.globals_set, f"module '{payload['node_id']}' globals"),
+            "stats": _plain(ctx.stats.to_dict()),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
+        logger.info("remote_module_finished", outputs=sorted(refs), duration_ms=result["duration_ms"])
+        result["logs"] = logs
+        return json.loads(redact(json.dumps(result)))
+    except Exception as exc:
+        return error_result(exc, logs=logs, redact=redact, started=started)
+
+
+async def _load_inputs(payload: dict[str, Any], stage: S3Stage, ctx: RunContext) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    for port, ref in payload["inputs"].items():
+        if ref["kind"] == "json":
+            inputs[port] = ref["value"]
+            continue
+        frame = await ctx.executor.run_in_thread(stage.get_frame, S3Uri.parse(ref["uri"]), f"input '{port}'")
+        if payload["execution_mode"] == "dask":
+            from pypeline.modules.frames import to_dask
+
+            frame = to_dask(frame)
+        inputs[port] = frame
+    return inputs
+
+
+async def _stage_outputs(
+    outputs: dict[str, Any], payload: dict[str, Any], stage: S3Stage, ctx: RunContext
+) -> dict[str, Any]:
+    import pandas as pd
+
+    prefix = S3Uri.parse(payload["output_prefix"])
+    refs: dict[str, Any] = {}
+    for port, value in outputs.items():
+        if is_dask(value) and hasattr(value, "compute"):
+            value = await ctx.executor.run_in_thread(value.compute)
+        if isinstance(value, pd.DataFrame):
+            uri = prefix.join(f"{port}.parquet")
+            rows = await ctx.executor.run_in_thread(stage.put_frame, uri, value)
+            refs[port] = {"kind": "frame", "uri": str(uri), "rows": rows}
+        else:
+            refs[port] = {"kind": "json", "value": json_safe(value, f"output port '{port}'")}
+    return refs
