@@ -4,9 +4,14 @@ Deploy a function whose handler is this (``pype package lambda`` builds the
 zip; see docs/executors.md) and point a module at it with
 ``execution: {backend: lambda, function_name: ..., staging: s3://...}``.
 
-The event is a payload (:mod:`pypeline.executors.remote.payload`), inline or
-as ``{"pypeline_payload_uri": "s3://..."}`` when it is too large to send
-inline. The handler reads input frames from S3, runs the module, writes
+The event carries a payload (:mod:`pypeline.executors.remote.payload`) as
+JSON *text*, ``{"pypeline_payload_json": "..."}``, or as an S3 object,
+``{"pypeline_payload_uri": "s3://..."}``, when it is too large to send
+inline; a bare payload object is accepted too (manual invocations). The
+answer is ``{"pypeline_result_json": "..."}``. Documents travel as text
+because whatever sits between caller and handler may re-encode JSON numbers
+(a JavaScript hop turns ``2.0`` into ``2``, and a float global would come
+back an int). The handler reads input frames from S3, runs the module, writes
 output frames to S3 and returns the result document. It never raises: a
 module error, a malformed payload or a missing object all come back as
 ``{"status": "error", ...}`` with the traceback, so the caller fails fast
@@ -20,17 +25,21 @@ S3-compatible store), ``VAULT_ADDR`` / ``VAULT_TOKEN`` when configs use
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
 PAYLOAD_URI_KEY = "pypeline_payload_uri"
+PAYLOAD_JSON_KEY = "pypeline_payload_json"
+RESULT_JSON_KEY = "pypeline_result_json"
 
 
-def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    """Run one module attempt described by ``event``; return the result document.
+def handler(event: Any, context: Any = None) -> dict[str, str]:
+    """Run one module attempt described by ``event``; return ``{"pypeline_result_json": text}``.
 
     Args:
-        event: the payload dict, or ``{"pypeline_payload_uri": "s3://..."}``.
+        event: ``{"pypeline_payload_json": text}``, ``{"pypeline_payload_uri": "s3://..."}``
+            or a payload object.
         context: the Lambda context (unused; the module sees a PYpeline RunContext).
     """
     from pypeline.executors.remote.far_side import error_result, execute_payload
@@ -42,6 +51,13 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         doc = event
         if isinstance(event, dict) and PAYLOAD_URI_KEY in event:
             doc = stage.get_json(S3Uri.parse(str(event[PAYLOAD_URI_KEY])), "payload")
+        elif isinstance(event, dict) and PAYLOAD_JSON_KEY in event:
+            try:
+                doc = json.loads(str(event[PAYLOAD_JSON_KEY]))
+            except ValueError as exc:
+                raise ValueError(f"malformed payload: {PAYLOAD_JSON_KEY} is not JSON ({exc})") from None
     except Exception as exc:
-        return error_result(exc, logs=[], redact=lambda text: text, started=started)
-    return asyncio.run(execute_payload(doc, stage))
+        result = error_result(exc, logs=[], redact=lambda text: text, started=started)
+    else:
+        result = asyncio.run(execute_payload(doc, stage))
+    return {RESULT_JSON_KEY: json.dumps(result)}

@@ -72,6 +72,11 @@ class DaskExecutor(Executor):
             "n_workers": {"type": "integer", "minimum": 1, "description": "workers of a LocalCluster"},
             "threads_per_worker": {"type": "integer", "minimum": 1},
             "processes": {"type": "boolean", "description": "LocalCluster workers as processes (default true)"},
+            "connect_timeout": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "seconds to wait for the scheduler (default 30)",
+            },
         },
     }
 
@@ -112,7 +117,7 @@ class DaskExecutor(Executor):
             )
             return Client(self._cluster, set_as_default=False)
         try:
-            return Client(address, set_as_default=False, timeout=30)
+            return Client(address, set_as_default=False, timeout=float(options.get("connect_timeout", 30)))
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(f"the dask scheduler at {address} cannot be reached: {exc}") from None
 

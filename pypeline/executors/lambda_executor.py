@@ -27,7 +27,7 @@ import json
 from typing import Any
 
 from pypeline.core.errors import ExecutorError
-from pypeline.executors.aws_lambda import PAYLOAD_URI_KEY
+from pypeline.executors.aws_lambda import PAYLOAD_JSON_KEY, PAYLOAD_URI_KEY, RESULT_JSON_KEY
 from pypeline.executors.base import ModuleTask
 from pypeline.executors.remote.client import STAGING_OPTIONS, RemoteExecutor
 from pypeline.executors.remote.staging import S3Stage, S3Uri
@@ -85,7 +85,7 @@ class LambdaExecutor(RemoteExecutor):
 
     async def dispatch(self, task: ModuleTask, payload: dict[str, Any], prefix: S3Uri, stage: S3Stage) -> Any:
         options = task.options
-        body = json.dumps(payload).encode("utf-8")
+        body = json.dumps({PAYLOAD_JSON_KEY: json.dumps(payload)}).encode("utf-8")
         if len(body) > int(options.get("inline_limit", DEFAULT_INLINE_LIMIT)):
             uri = prefix.join("payload.json")
             await asyncio.to_thread(stage.put_json, uri, payload)
@@ -117,6 +117,11 @@ class LambdaExecutor(RemoteExecutor):
             message = doc.get("errorMessage") if isinstance(doc, dict) else raw[:300]
             kind = doc.get("errorType", "FunctionError") if isinstance(doc, dict) else "FunctionError"
             raise ExecutorError(f"{where} failed ({kind}): {message}")
+        if isinstance(doc, dict) and isinstance(doc.get(RESULT_JSON_KEY), str):
+            try:
+                return json.loads(doc[RESULT_JSON_KEY])
+            except ValueError:
+                raise ExecutorError(f"{where} answered a result that is not JSON") from None
         return doc
 
 
