@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+
 import boto3
 import pandas as pd
 import pytest
