@@ -64,6 +64,11 @@ class GlueExecutor(RemoteExecutor):
                 "type": "string",
                 "description": "--additional-python-modules of a job PYpeline creates (default: pypeline)",
             },
+            "max_concurrent_runs": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "concurrent runs of a job PYpeline creates (iterations run at once; default 10)",
+            },
             "poll_interval": {"type": "number", "exclusiveMinimum": 0},
             "poll_max_interval": {"type": "number", "exclusiveMinimum": 0},
             **STAGING_OPTIONS,
@@ -119,6 +124,7 @@ class GlueExecutor(RemoteExecutor):
             },
             "DefaultArguments": {"--additional-python-modules": str(options.get("python_modules", "pypeline"))},
             "Description": "PYpeline remote module runner (pypeline.executors.glue_entry)",
+            "ExecutionProperty": {"MaxConcurrentRuns": int(options.get("max_concurrent_runs", 10))},
         }
         if options.get("glue_version"):
             job["GlueVersion"] = options["glue_version"]
