@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.executors import servers
+from tests.secrets.conftest import Bao, openbao, vault_env
+
+__all__ = ["openbao", "vault_env"]  # OpenBao fixtures shared with the secret tests
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +35,9 @@ def moto_endpoint(aws_env: None) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def lambda_endpoint(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """serverless-offline serving the fixture's functions (PYpeline's handler)."""
-    with servers.serverless_offline(moto_endpoint, tmp_path_factory.mktemp("sls")) as endpoint:
+def lambda_endpoint(moto_endpoint: str, openbao: Bao, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """serverless-offline serving the fixture's functions (PYpeline's handler), with Vault in their env."""
+    with servers.serverless_offline(moto_endpoint, tmp_path_factory.mktemp("sls"), openbao.env()) as endpoint:
         yield endpoint
 
 

@@ -72,7 +72,7 @@ def moto_server() -> Iterator[str]:
 
 def python_env(**extra: str) -> dict[str, str]:
     """The environment for a far-side Python process: this venv first, the repo importable."""
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
     env.update(AWS_ENV)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(VENV_BIN.parent)
@@ -82,7 +82,7 @@ def python_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serverless_offline(s3_endpoint: str, log_dir: Path) -> Iterator[str]:
+def serverless_offline(s3_endpoint: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """``serverless offline start`` on the fixture service; yields the Lambda endpoint URL."""
     binary = LAMBDA_FIXTURE / "node_modules" / ".bin" / "serverless"
     if not binary.exists():
@@ -92,7 +92,8 @@ def serverless_offline(s3_endpoint: str, log_dir: Path) -> Iterator[str]:
     lambda_port, http_port = free_port(), free_port()
     log = log_dir / "serverless-offline.log"
     env = python_env(
-        PYPELINE_TEST_S3_ENDPOINT=s3_endpoint, SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off", CI="true"
+        PYPELINE_TEST_S3_ENDPOINT=s3_endpoint, SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off", CI="true",
+        **(extra_env or {}),
     )
     with open(log, "wb") as out:
         proc = subprocess.Popen(

@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from tests.conftest import FlowHarness
-from tests.executors.conftest import read_log, staged_keys
+from tests.executors.conftest import Bao, read_log, staged_keys
 from tests.executors.flows import M, block, pipeline, single, write_values
 from tests.executors.servers import BUCKET, python_env
 
@@ -231,3 +231,20 @@ async def test_missing_job_without_role_is_a_clear_error(flows: FlowHarness, mot
         f"s3://{BUCKET}/glue/_pypeline/glue_entry.py (docs/executors.md) or give the execution option 'role' "
         "so PYpeline creates it"
     )
+
+
+async def test_far_side_without_vault_names_the_secret_not_its_value(
+    flows: FlowHarness, moto_endpoint: str, worker: GlueWorker, vault_env: Bao
+) -> None:
+    data = write_values(flows.root / "data" / "values.csv")
+    result = await flows.run(
+        single("glue_secret", data, f"{M}.Secretive", '{required: {password: "{{vault.secret/app/db#password}}"}}',
+               glue(moto_endpoint, worker.job))
+    )
+    assert result.status == "failed"
+    assert result.manifest["modules"]["remote"]["error"] == (
+        f"glue job '{worker.job}' reported SecretError: module 'remote': secret "
+        "'vault.secret/app/db#password': no Vault is configured on this backend: set VAULT_ADDR and VAULT_TOKEN "
+        "(or VAULT_ROLE_ID and VAULT_SECRET_ID) in its environment"
+    )
+    assert vault_env.password not in (result.run_dir / "log.jsonl").read_text()

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import FlowHarness
-from tests.executors.conftest import read_log, staged_keys
+from tests.executors.conftest import Bao, read_log, staged_keys
 from tests.executors.flows import M, block, pipeline, single, write_values
 from tests.executors.servers import BUCKET
 
@@ -113,42 +113,41 @@ async def test_function_timeout_is_a_module_error(
     assert error == "lambda function 'pypeline-test-test-short' failed (Error): [504] - Lambda timeout.", error
 
 
-async def test_secret_template_travels_unresolved_and_the_far_side_refuses_it(
-    flows: FlowHarness, lambda_endpoint: str, moto_endpoint: str
+async def test_secret_is_resolved_on_the_far_side_and_never_staged(
+    flows: FlowHarness, lambda_endpoint: str, moto_endpoint: str, vault_env: Bao
 ) -> None:
-    from pypeline.core.references import Reference
-    from pypeline.run.templater.templater import Scope
-
-    class FakeVault:
-        """Stands in for the local Vault resolver only: the test needs a value to hunt for."""
-
-        def resolve(self, ref: Reference, scope: Scope) -> str:
-            return "hunter2-local-secret"
-
-        def known_names(self, scope: Scope) -> list[str]:
-            return []
-
-    import pypeline.run.run as run_module
-
-    original = run_module.Templater
-
-    def templater_with_secret(resolvers: dict[str, object]) -> object:
-        made = original(resolvers)  # type: ignore[arg-type]
-        made.register("secret", FakeVault())
-        return made
-
     data = write_values(flows.root / "data" / "values.csv")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(run_module, "Templater", templater_with_secret)
-        result = await flows.run(
-            single("secret", data, f"{M}.Secretive", '{required: {password: "{{vault.secret/app#pw}}"}}',
-                   lam(lambda_endpoint, moto_endpoint, keep_staged=True))
-        )
-    assert result.status == "failed"
-    error = result.manifest["modules"]["remote"]["error"]
-    assert "config 'password'" in error and "{{vault.secret/app#pw}}" in error and "VAULT_ADDR" in error
-    assert "hunter2" not in (result.run_dir / "log.jsonl").read_text()
-    assert "hunter2" not in json.dumps(result.manifest)
+    result = await flows.run(
+        single("secret", data, f"{M}.Secretive", '{required: {password: "{{vault.secret/app/db#password}}"}}',
+               lam(lambda_endpoint, moto_endpoint, keep_staged=True))
+    )
+    assert result.status == "success", result.manifest
+    # The handler read the secret from Vault itself: the module saw the real value.
+    assert result.manifest["modules"]["remote"]["globals"] == {"password_length": len(vault_env.password)}
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    keys = staged_keys(moto_endpoint, f"runs/{result.run_id}/")
+    assert any(key.endswith("/in/input.parquet") for key in keys)
+    for key in keys:
+        assert vault_env.password.encode() not in s3.get_object(Bucket=BUCKET, Key=key)["Body"].read(), key
+    assert vault_env.password not in (result.run_dir / "log.jsonl").read_text()
+    assert vault_env.password not in json.dumps(result.manifest)
+
+
+async def test_payload_holds_the_template_not_the_value(
+    flows: FlowHarness, lambda_endpoint: str, moto_endpoint: str, vault_env: Bao
+) -> None:
+    """The payload, sent through S3 here so the test can read it, names the secret and omits its value."""
+    data = write_values(flows.root / "data" / "values.csv")
+    result = await flows.run(
+        single("secret_s3", data, f"{M}.Secretive", '{required: {password: "{{vault.secret/app/db#password}}"}}',
+               lam(lambda_endpoint, moto_endpoint, keep_staged=True, inline_limit=0))
+    )
+    assert result.status == "success", result.manifest
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    key = f"runs/{result.run_id}/remote/attempt-1/payload.json"
+    payload = json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    assert payload["configs"] == {"password": "{{vault.secret/app/db#password}}"}
+    assert vault_env.password not in json.dumps(payload)
 
 
 def test_malformed_payloads_come_back_as_structured_errors(lambda_endpoint: str, moto_endpoint: str) -> None:
