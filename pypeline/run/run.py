@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -105,7 +107,23 @@ def run_job_sync(job_dir: str | Path, options: RunOptions | None = None) -> RunR
     loop's default executor (``asyncio.to_thread`` and ``run_in_executor(None, ...)``
     in module code use the same pool).
     """
-    return asyncio.run(run_job(job_dir, options or RunOptions(), own_loop=True))
+    try:
+        return asyncio.run(run_job(job_dir, options or RunOptions(), own_loop=True))
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None  # SIGTERM: the manifest records it; the CLI exits 130
+
+
+def _cancel_on_sigterm(stack: contextlib.AsyncExitStack) -> None:
+    """Make SIGTERM cancel the run like Ctrl-C does (teardowns run, the manifest is written)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    if task is None or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    except (NotImplementedError, RuntimeError):  # not available on this platform / loop
+        return
+    stack.callback(loop.remove_signal_handler, signal.SIGTERM)
 
 
 async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = False) -> RunResult:
@@ -238,12 +256,22 @@ async def _run(
     observers.emit("run_started", run_id)
     scheduler = Scheduler(services, run_subflow)
     timeout = job.settings.get("timeout")
+    if own_loop:
+        _cancel_on_sigterm(stack)
     try:
         async with asyncio.timeout(timeout):
             await scheduler.run()
     except TimeoutError:
         state.errors.append(f"the run timed out after {timeout:g}s (settings.timeout)")
         logger.error("run_timeout", timeout=timeout)
+    except asyncio.CancelledError:
+        # Ctrl-C or SIGTERM: every module was cancelled and torn down; record it, then go on cancelling.
+        state.errors.append("the run was interrupted (SIGINT/SIGTERM or cancelled by its caller)")
+        logger.error("run_interrupted")
+        document = manifest("failed", utc_now())
+        write_manifest(manifest_path, document)
+        observers.emit("run_finished", "failed", document)
+        raise
     status = "failed" if state.failed else "success"
     document = manifest(status, utc_now())
     write_manifest(manifest_path, document)
