@@ -140,10 +140,8 @@ def _vet(node: ast.AST, refs: list[Reference]) -> None:
         return
     if isinstance(node, ast.Call):
         allowed = ", ".join(sorted(_FUNCTIONS))
-        if not isinstance(node.func, ast.Name):
-            raise ExpressionError(f"calling a {type(node.func).__name__} is not allowed (callable: {allowed})")
-        if node.func.id not in _FUNCTIONS:
-            raise ExpressionError(f"'{node.func.id}' may not be called (callable: {allowed})")
+        if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
+            raise ExpressionError(f"'{ast.unparse(node.func)}' may not be called (callable: {allowed})")
         if node.keywords:
             raise ExpressionError(f"keyword arguments are not allowed in a call of '{node.func.id}'")
         for arg in node.args:

@@ -139,6 +139,9 @@ def _dotted(pointer: str) -> str:
     return text
 
 
+_BOUNDS = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+
+
 def _describe(error: ValidationError) -> tuple[str, str | None, str]:
     pointer = _pointer(error)
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -171,12 +174,15 @@ def _describe(error: ValidationError) -> tuple[str, str | None, str]:
             pointer,
         )
     if error.validator == "pattern":
-        description = schema.get("description")
-        return f"{error.instance!r} is not a valid value", description or f"a match of {schema.get('pattern')}", pointer
+        description = schema.get("description") or f"a match of {schema.get('pattern')}"
+        if "propertyNames" in error.schema_path:
+            return f"invalid name {error.instance!r}", description, pointer
+        return f"{error.instance!r} is not a valid value", description, pointer
     if error.validator == "propertyNames":
         return f"invalid name {error.instance!r}", "letters, digits and underscores, starting with a letter", pointer
-    if error.validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        return f"value {error.instance!r} is out of range", f"{error.validator} {error.validator_value}", pointer
+    if error.validator in _BOUNDS:
+        bound = f"a value {_BOUNDS[error.validator]} {error.validator_value}"
+        return f"value {error.instance!r} is out of range", bound, pointer
     if error.validator == "minItems":
         return "the list is empty", f"at least {error.validator_value} item", pointer
     if error.validator == "const":

@@ -1,0 +1,1 @@
+"""Module classes used by tests (importable as ``tests.resources.modules.<file>``)."""

@@ -1,0 +1,37 @@
+"""Module classes that exercise the build's checks of module declarations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pypeline import BaseModule, RunContext
+
+
+class PandasOnly(BaseModule):
+    """A transform that cannot work on dask frames."""
+
+    TYPE = "mod"
+    DESCRIPTION = "Upper-cases a column (pandas only)"
+    INPUT_PORTS = ["input"]
+    OUTPUT_PORTS = ["output"]
+    SUPPORTS_DASK = False
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        return {"output": inputs["input"]}
+
+
+class BadType(BaseModule):
+    """Declares a TYPE that is not a category."""
+
+    TYPE = "transformer"
+
+
+class BadSchema(BaseModule):
+    """Declares a config of an unknown type."""
+
+    TYPE = "solo"
+    CONFIG_SCHEMA = {"required": {"when": {"type": "datetime"}}, "optional": {}}
+
+
+class NotAModule:
+    """A plain class, not a BaseModule."""
