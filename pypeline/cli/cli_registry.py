@@ -15,6 +15,11 @@ def _registry() -> Registry:  # noqa: F821 - imported lazily
     return Registry()
 
 
+def _echo_warnings(registry: Registry) -> None:  # noqa: F821 - imported lazily
+    for message in registry.warnings:
+        click.echo(f"warning: {message}", err=True)
+
+
 @click.command("register-module")
 @click.argument("name_or_path")
 @report_errors
@@ -40,7 +45,8 @@ def auto_register() -> None:
     """Register built-ins, the project's modules/ folder and installed plugins."""
     registry = _registry()
     names = registry.auto_register()
-    click.echo(f"registered {len(names)} modules in {registry.path}")
+    _echo_warnings(registry)
+    click.echo(f"registered {len(names)} modules in {registry.path}: {', '.join(names)}")
 
 
 @click.command("list-modules")
@@ -50,7 +56,9 @@ def list_modules(as_json: bool) -> None:
     """List the modules flows can use (registry file, built-ins, plugins)."""
     from pypeline.modules.catalog import module_catalog
 
-    catalog = module_catalog(_registry())
+    registry = _registry()
+    catalog = module_catalog(registry)
+    _echo_warnings(registry)
     if as_json:
         click.echo(json.dumps(catalog, indent=2, sort_keys=True))
         return

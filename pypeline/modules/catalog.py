@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from pypeline.modules.registry import ModuleNotFound, Registry
-
-log = logging.getLogger(__name__)
 
 
 def module_catalog(registry: Registry) -> dict[str, dict[str, Any]]:
@@ -17,7 +14,7 @@ def module_catalog(registry: Registry) -> dict[str, dict[str, Any]]:
         try:
             info = registry.resolve(name)
         except ModuleNotFound as exc:
-            log.warning("skipping module '%s': %s", name, exc.reason)
+            registry.warn(f"skipping module '{name}': {exc.reason}")
             continue
         catalog[name] = {**info.cls.describe(), "source": info.source}
     return catalog

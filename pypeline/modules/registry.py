@@ -29,6 +29,7 @@ from typing import Any
 
 from pypeline.core.errors import RegistryError
 from pypeline.core.jsonio import atomic_write_json
+from pypeline.core.text import did_you_mean
 from pypeline.modules.builtins import BUILTIN_MODULES
 from pypeline.modules.loader import ModuleImportError, class_path, load_module_class
 from pypeline.modules.sdk.base import MODULE_TYPES, BaseModule
@@ -100,6 +101,8 @@ class Registry:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else registry_path()
         self._cache: dict[str, ModuleInfo] = {}
+        self.warnings: list[str] = []
+        """Modules or plugins skipped because they fail to load (the CLI prints them)."""
 
     @cached_property
     def entries(self) -> dict[str, dict[str, Any]]:
@@ -178,7 +181,13 @@ class Registry:
         try:
             info = self.resolve(name_or_path)
         except ModuleNotFound as exc:
-            raise RegistryError(exc.reason) from exc
+            hint = did_you_mean(name_or_path, exc.candidates)
+            expected = (
+                "a built-in or plugin module name (see 'pype list-modules') or a dotted import path"
+                if exc.kind == "unknown"
+                else "a BaseModule subclass that imports and follows the SDK"
+            )
+            raise RegistryError(f"cannot register '{name_or_path}': {exc.reason}{hint} (expected {expected})") from exc
         name = registry_name(info)
         entries = dict(self.entries)
         entries[name] = info.cls.describe()
@@ -206,14 +215,19 @@ class Registry:
         try:
             cls = load_module_class(path)
         except ModuleImportError as exc:
-            log.warning("skipping %s '%s': %s", origin, path, exc)
+            self.warn(f"skipping {origin} {_shown(name, path)}: {exc}")
             return
         problems = validate_module_class(cls)
         if problems:
-            log.warning("skipping %s '%s': %s", origin, path, "; ".join(problems))
+            self.warn(f"skipping {origin} {_shown(name, path)}: " + "; ".join(problems))
             return
         entry_name = name or getattr(cls, "NAME", None) or path.rsplit(".", 1)[-1]
         entries[entry_name] = cls.describe()
+
+    def warn(self, message: str) -> None:
+        """Record (and log) that something was skipped; loading goes on."""
+        self.warnings.append(message)
+        log.debug(message)
 
     def clear(self) -> None:
         """Empty the registry file (built-ins stay resolvable)."""
@@ -248,3 +262,7 @@ def _project_module_paths(project_dir: Path) -> list[str]:
         for p in sorted(folder.glob("*.py"))
         if p.stem != "__init__" and _NAME_RE.match(p.stem)
     ]
+
+
+def _shown(name: str | None, path: str) -> str:
+    return f"'{name}' ({path})" if name else f"'{path}'"

@@ -207,15 +207,15 @@ CASES = [
     ),
     Case(
         "module-not-a-basemodule",
-        mutate(ETL, ("name: filter_mod", "name: tests.resources.modules.test_classes.NotAModule")),
-        "{f}:9: module 'keep': 'tests.resources.modules.test_classes.NotAModule' is not a BaseModule subclass "
+        mutate(ETL, ("name: filter_mod", "name: tests.resources.modules.classes.NotAModule")),
+        "{f}:9: module 'keep': 'tests.resources.modules.classes.NotAModule' is not a BaseModule subclass "
         "(module classes extend pypeline.BaseModule) (expected a BaseModule subclass whose declarations follow "
         "the SDK (docs/flow-format.md, 'Writing a module'))",
     ),
     Case(
         "module-bad-declarations",
-        mutate(ETL, ("name: filter_mod", "name: tests.resources.modules.test_classes.BadType")),
-        "{f}:9: module 'keep': module class tests.resources.modules.test_classes.BadType is not valid: "
+        mutate(ETL, ("name: filter_mod", "name: tests.resources.modules.classes.BadType")),
+        "{f}:9: module 'keep': module class tests.resources.modules.classes.BadType is not valid: "
         "TYPE is 'transformer', expected one of source, mod, sink, solo (expected a BaseModule subclass whose "
         "declarations follow the SDK (docs/flow-format.md, 'Writing a module'))",
     ),
@@ -476,9 +476,9 @@ CASES = [
     Case(
         "dask-mode-unsupported",
         mutate(ETL, ("  name: orders\n", "  name: orders\nsettings: {execution_mode: dask}\n"),
-               ("name: filter_mod", "name: tests.resources.modules.test_classes.PandasOnly"),
+               ("name: filter_mod", "name: tests.resources.modules.classes.PandasOnly"),
                ("required: {condition: \"amount > 1\"}", "required: {}")),
-        "{f}:9: module 'keep' (tests.resources.modules.test_classes.PandasOnly) does not support "
+        "{f}:9: module 'keep' (tests.resources.modules.classes.PandasOnly) does not support "
         "execution_mode: dask (expected execution_mode: pandas, or another module)",
     ),
 ]

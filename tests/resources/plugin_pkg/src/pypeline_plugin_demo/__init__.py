@@ -1,0 +1,1 @@
+"""Demo plugin for PYpeline's tests."""
