@@ -465,7 +465,8 @@ CASES = [
     Case(
         "backend-unknown",
         mutate(CONTROL, ("{id: drop, name: noop_sink}", "{id: drop, name: noop_sink, execution: {backend: lokal}}")),
-        "{f}:12: module 'drop': unknown execution backend 'lokal' Did you mean 'local'? (known: dask, glue, lambda, local)",
+        "{f}:12: module 'drop': unknown execution backend 'lokal' Did you mean 'local'? "
+        "(known: dask, glue, lambda, local)",
     ),
     Case(
         "backend-bad-option",
