@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from pypeline.modules.sdk import BaseModule, RunContext
@@ -34,9 +35,8 @@ class FailMod(BaseModule):
             counter = c["counter_file"]
             if not counter:
                 raise ValueError("fail_attempts needs counter_file")
-            seen = int(open(counter).read() or 0) if os.path.exists(counter) else 0
-            with open(counter, "w") as fh:
-                fh.write(str(seen + 1))
+            seen = int(Path(counter).read_text() or 0) if os.path.exists(counter) else 0
+            Path(counter).write_text(str(seen + 1))
             if seen >= c["fail_attempts"]:
                 ctx.set_global("passed", True)
                 return {}
