@@ -8,6 +8,7 @@ from typing import Any
 PROBE = "tests.run.probes.Probe"
 PROBE_SOURCE = "tests.run.probes.ProbeSource"
 PROBE_SINK = "tests.run.probes.ProbeSink"
+PROBE_MOD = "tests.run.probes.ProbeMod"
 
 
 def mod(module_id: str, name: str = PROBE, *, retries: int | None = None, timeout: float | None = None,

@@ -9,6 +9,7 @@ Flows in the run tests name them by import path (``tests.run.probes.Probe``).
   sleep, set globals, fail for its first N attempts, or fail always.
 * :class:`ProbeSource` (source) does the same and emits a list on ``items``
   (for iterate connections) and a frame on ``data``.
+* :class:`ProbeMod` (transform) records and passes its input through.
 * :class:`ProbeSink` (sink) records the rows it received.
 * :class:`BadOutputs` returns what its ``kind`` config asks for (not a dict,
   an undeclared port).
@@ -167,6 +168,23 @@ class ProbeSink(BaseModule):
 
     async def teardown(self, ctx: RunContext) -> None:
         await _teardown(self, ctx)
+
+
+class ProbeMod(BaseModule):
+    """A transform that records like :class:`Probe` and passes ``input`` through to ``output``."""
+
+    TYPE = "mod"
+    INPUT_PORTS = ["input"]
+    OUTPUT_PORTS = ["output"]
+    CONFIG_SCHEMA = {"required": {}, "optional": dict(_PROBE_CONFIG)}
+
+    @classmethod
+    def declared_globals(cls, configs: Any) -> list[str] | None:
+        return None
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        await _probe(self, ctx)
+        return {"output": inputs["input"]}
 
 
 class BadOutputs(BaseModule):

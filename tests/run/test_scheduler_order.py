@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FlowHarness
-from tests.run.flowtext import PROBE_SOURCE, flow, mod
+from tests.run.flowtext import PROBE_MOD, PROBE_SINK, PROBE_SOURCE, flow, mod
 from tests.run.probes import read_events, reset_events
 
 FAST = {"timeout": 20}
@@ -86,6 +86,37 @@ class TestOrder:
         result = await flows.run(text)
         assert result.status == "success", result.manifest["errors"]
         assert starts(flows.root) == ["r1", "r2", "r3"]  # declaration order
+
+
+class TestInsideASubflow:
+    async def test_a_module_starts_when_its_inputs_are_ready_not_when_its_wave_is(self, flows: FlowHarness) -> None:
+        # Waves: src | slow, quick | quick2, slow_sink. 'slow' (wave 1) waits for 'quick2' (wave 2):
+        # with waves as barriers this deadlocks; with readiness it completes.
+        text = flow("ready", [
+            mod("src", PROBE_SOURCE, items=[1]),
+            mod("slow", PROBE_MOD, wait_for="quick2_started"),
+            mod("quick", PROBE_MOD),
+            mod("quick2", PROBE_MOD, set_event="quick2_started"),
+            mod("slow_sink", PROBE_SINK),
+            mod("quick_sink", PROBE_SINK),
+        ], data=["src.data - slow.input", "src.data - quick.input", "quick.output - quick2.input",
+                 "slow.output - slow_sink.input", "quick2.output - quick_sink.input"], settings={"timeout": 10})
+        result = await flows.run(text)
+        assert result.status == "success", result.manifest["errors"]
+        lines = events(flows.root)
+        assert lines.index("start quick2") < lines.index("end slow")
+
+    async def test_fan_out_computes_the_shared_output_once(self, flows: FlowHarness) -> None:
+        text = flow("fanonce", [
+            mod("src", PROBE_SOURCE, items=[1, 2]), mod("s1", PROBE_SINK), mod("s2", PROBE_SINK),
+            mod("s3", PROBE_SINK),
+        ], data=["src.data - s1.input", "src.data - s2.input", "src.data - s3.input"], settings=FAST)
+        result = await flows.run(text)
+        assert result.status == "success"
+        assert starts(flows.root).count("src") == 1
+        assert sorted(line for line in events(flows.root) if line.startswith("rows")) == [
+            "rows s1 2", "rows s2 2", "rows s3 2",
+        ]
 
 
 class TestStart:
