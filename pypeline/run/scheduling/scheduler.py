@@ -14,8 +14,8 @@ Connection types
 ----------------
 ``normal``   run the target instance, then its downstream, and wait for all of it.
 ``iterate``  for each item of the *from* module's list output, run the target
-             (and everything downstream of it) with the iteration path
-             extended by the item's index; one item after the other.
+             and its iteration scope (below) with the iteration path extended
+             by the item's index; one item after the other.
 ``start``    spawn the target as a background task and go on at once; the
              run waits for every spawned task before it ends.
 
