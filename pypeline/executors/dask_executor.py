@@ -113,7 +113,8 @@ class DaskExecutor(Executor):
                 threads_per_worker=int(merged.get("threads_per_worker") or 1),
                 processes=bool(options.get("processes", True)),
                 host="127.0.0.1",
-                dashboard_address=None,
+                # ":0" picks a free port: ``None`` still means 8787, which another cluster may hold.
+                dashboard_address=":0",
             )
             return Client(self._cluster, set_as_default=False)
         try:
