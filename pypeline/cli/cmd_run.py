@@ -32,7 +32,7 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 @click.command()
 @click.argument("job", type=click.Path(path_type=Path))
-@click.option("--context", "env", default="default", show_default=True, help="Context environment to use.")
+@click.option("--context", "env", default=None, help="Context environment to use (default: default).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a context variable (repeatable).")
 @click.option("--run-id", default=None, help="Id of this run (default: time stamp + random suffix).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Size of the thread pool.")
@@ -45,19 +45,29 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
               help="Send OpenTelemetry spans over OTLP/HTTP (default: on when OTEL_EXPORTER_OTLP_ENDPOINT is set).")
 @click.option("--dry-run", is_flag=True,
               help="Print the planned order, rendered configs (secrets as ***) and files; run nothing.")
+@click.option("--resume", "resume", is_flag=False, flag_value="latest", default=None, metavar="[RUN_ID]",
+              help="Resume a failed run from its checkpoint (default: the latest failed run).")
 @report_errors
-def run(job: Path, env: str, sets: tuple[str, ...], run_id: str | None, threads: int | None,
-        progress: str, log_level: str, quiet: bool, otel: bool | None, dry_run: bool) -> None:
-    """Run JOB, a job folder written by 'pype build'."""
+def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, threads: int | None,
+        progress: str, log_level: str, quiet: bool, otel: bool | None, dry_run: bool, resume: str | None) -> None:
+    """Run JOB, a job folder written by 'pype build'.
+
+    With --resume, finished sub flow instances of the resumed run are not run
+    again; the new run uses that run's context (so --context and --set are refused).
+    """
     if dry_run:
         from pypeline.run.dryrun import dry_run as dry_run_text
 
-        click.echo(dry_run_text(job, env, parse_overrides(sets)), nl=False)
+        click.echo(dry_run_text(job, env or "default", parse_overrides(sets)), nl=False)
         return
     from pypeline.run.run import RunOptions, run_job_sync
 
+    if resume is not None and (env is not None or sets):
+        raise click.UsageError("--context and --set cannot be combined with --resume: "
+                               "a resumed run uses the context of the run it resumes")
     options = RunOptions(
-        env=env,
+        resume=resume,
+        env=env or "default",
         overrides=parse_overrides(sets),
         run_id=run_id,
         threads=threads,

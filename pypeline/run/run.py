@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets
 import signal
@@ -30,6 +31,8 @@ from pypeline.executors.base import Executor
 from pypeline.modules.sdk.context import ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.artifacts.manager import ArtifactManager
+from pypeline.run.checkpoint.resume import ResumePlan, plan_resume
+from pypeline.run.checkpoint.session import CheckpointSession
 from pypeline.run.execution.services import ObserverList, RunServices
 from pypeline.run.execution.topo import run_subflow
 from pypeline.run.job import JobPlan, load_context, load_job
@@ -60,6 +63,8 @@ class RunOptions:
     """OpenTelemetry spans: ``True`` on, ``False`` off, ``None`` on when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set."""
     tracer_provider: Any = None
     """An OpenTelemetry ``TracerProvider`` to use instead of the OTLP/HTTP one (tests, embedding)."""
+    resume: str | None = None
+    """Run id to resume, or ``latest`` (the latest failed run); ``None`` for a fresh run."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -139,6 +144,9 @@ async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = 
         JobError: for a missing, stale or invalid job folder or bad options (nothing runs then).
     """
     job = load_job(job_dir)
+    resume = plan_resume(job.runs_dir, options.resume, job.flow_hash) if options.resume else None
+    if resume is not None:  # a resumed run uses the context of the run it resumes
+        options = dataclasses.replace(options, env=resume.env, overrides=resume.overrides)
     context_vars = load_context(job, options.env, options.overrides)
     run_id = options.run_id or new_run_id()
     if not run_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
@@ -151,7 +159,7 @@ async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = 
     secrets_seen = SecretRegistry()
     try:
         async with contextlib.AsyncExitStack() as stack:
-            return await _run(job, options, context_vars, run_id, run_dir, threads, stack, secrets_seen, own_loop)
+            return await _run(job, options, context_vars, run_id, run_dir, threads, stack, secrets_seen, own_loop, resume)
     except Exception as exc:
         _redact_exception(exc, secrets_seen)
         raise
@@ -179,6 +187,7 @@ async def _run(
     stack: contextlib.AsyncExitStack,
     secrets_seen: SecretRegistry,
     own_loop: bool = False,
+    resume: ResumePlan | None = None,
 ) -> RunResult:
     observers = ObserverList()
     progress = _make_progress(options.progress, job.name)
@@ -208,6 +217,15 @@ async def _run(
     stack.callback(artifacts.close)
     executors = await _open_executors(job, stack)
     state = RunState()
+    if resume is not None:
+        resume.restore(state, globals_store)
+    checkpoints = CheckpointSession(
+        job=job, run_id=run_id, run_dir=run_dir, env=options.env, overrides=options.overrides,
+        context_vars=context_vars, resume=resume, state=state, store=globals_store,
+        secrets=secrets_seen, logger=log.logger(),
+    )
+    stack.callback(checkpoints.close)
+    checkpoints.open()
     services = RunServices(
         run_id=run_id,
         job=job,
@@ -221,8 +239,10 @@ async def _run(
         context_vars=context_vars,
         observers=observers,
         secrets=secrets_seen,
+        on_subflow_done=checkpoints.on_subflow_done,
     )
     logger = log.logger()
+    resume_command: str | None = None
     telemetry = telemetry_observer(
         options.otel, options.tracer_provider, job, run_id, options.env, secrets_seen,
         warn=lambda reason: logger.warning("tracing_off", reason=reason),
@@ -247,12 +267,16 @@ async def _run(
             execution_mode=services.execution_mode,
             state=state,
             spills=list(artifacts.spills),
-            resume_command=None,
+            resume_command=resume_command,
+            resumed_from=checkpoints.resumed_from,
             redact=secrets_seen.redact,
         )
 
     write_manifest(manifest_path, manifest("running", None))
-    logger.info("run_started", job=job.name, env=options.env, threads=threads, mode=services.execution_mode)
+    logger.info(
+        "run_started", job=job.name, env=options.env, threads=threads, mode=services.execution_mode,
+        resumed_from=checkpoints.resumed_from, restored_instances=len(state.restored),
+    )
     observers.emit("run_started", run_id)
     scheduler = Scheduler(services, run_subflow)
     timeout = job.settings.get("timeout")
@@ -268,11 +292,13 @@ async def _run(
         # Ctrl-C or SIGTERM: every module was cancelled and torn down; record it, then go on cancelling.
         state.errors.append("the run was interrupted (SIGINT/SIGTERM or cancelled by its caller)")
         logger.error("run_interrupted")
+        resume_command = checkpoints.finish("failed")
         document = manifest("failed", utc_now())
         write_manifest(manifest_path, document)
         observers.emit("run_finished", "failed", document)
         raise
     status = "failed" if state.failed else "success"
+    resume_command = checkpoints.finish(status)
     document = manifest(status, utc_now())
     write_manifest(manifest_path, document)
     observers.emit("run_finished", status, document)

@@ -1,0 +1,122 @@
+"""``CheckpointSession``: how one run takes part in checkpointing and resuming.
+
+The run orchestrator opens a session right after it built the run state:
+
+1. ``open()`` takes the run lock (so a killed run can be told from a live
+   one), and for a resumed run removes the temporary files the killed run
+   left beside its sinks' outputs and writes the carried-over instances into
+   this run's own checkpoint, so that it can be resumed in turn;
+2. the scheduler awaits ``on_subflow_done(record)`` after every successful
+   sub flow instance, which writes that instance's checkpoint file;
+3. ``finish(status)`` removes the checkpoint after a success (and marks the
+   runs this one resumed as done), or keeps it after a failure and returns the
+   exact command that resumes the run;
+4. ``close()`` releases the run lock.
+
+With ``settings.checkpoint.enabled: false`` nothing is written and a failed
+run offers no resume command.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.run.checkpoint.resume import (
+    CHECKPOINT_DIR,
+    ResumePlan,
+    RunLock,
+    any_run_active,
+    mark_resumed,
+)
+from pypeline.run.checkpoint.store import CheckpointWriter
+from pypeline.run.checkpoint.tempfiles import remove_temp_files, temp_patterns
+from pypeline.run.job import JobPlan
+from pypeline.run.scheduling.state import RunState, SubflowRecord
+
+
+class CheckpointSession:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        job: JobPlan,
+        run_id: str,
+        run_dir: Path,
+        env: str,
+        overrides: dict[str, Any],
+        context_vars: dict[str, Any],
+        resume: ResumePlan | None,
+        state: RunState,
+        store: GlobalStore,
+        secrets: Any = None,
+        logger: Any = None,
+    ) -> None:
+        self.job = job
+        self.run_id = run_id
+        self.run_dir = run_dir
+        self.env = env
+        self.overrides = overrides
+        self.context_vars = context_vars
+        self.resume = resume
+        self.state = state
+        self.store = store
+        self.logger = logger
+        self.enabled = bool((job.settings.get("checkpoint") or {}).get("enabled", True))
+        self.writer = CheckpointWriter(run_dir / CHECKPOINT_DIR, secrets=secrets, logger=logger)
+        self._lock = RunLock(run_dir)
+
+    @property
+    def resumed_from(self) -> str | None:
+        """The run this one resumes."""
+        return self.resume.run_id if self.resume else None
+
+    def open(self) -> None:
+        """Take the run lock; clean up after the resumed run; write the first checkpoint files."""
+        self._lock.acquire()
+        if self.resume is not None:
+            self._clean_temp_files()
+        if self.enabled:
+            meta = {
+                "run_id": self.run_id,
+                "job": self.job.name,
+                "flow_hash": self.job.flow_hash,
+                "env": self.env,
+                "overrides": self.overrides,
+                "resumed_from": self.resumed_from,
+                "chain": self.resume.chain if self.resume else [],
+            }
+            self.writer.start(meta, self.resume.instances if self.resume else [])
+
+    async def on_subflow_done(self, record: SubflowRecord) -> None:
+        """Checkpoint a finished sub flow instance (the scheduler's hook)."""
+        if self.enabled:
+            await self.writer.instance_done(record, self.state, self.store)
+
+    def finish(self, status: str) -> str | None:
+        """Settle the checkpoint once the run ended; return the resume command after a failure."""
+        if status == "success":
+            self.writer.remove()
+            if self.resume is not None:
+                mark_resumed(self.job.runs_dir, self.resume.chain, self.run_id)
+            return None
+        if not self.enabled:
+            return None
+        return f"pype run {shlex.quote(str(self.job.folder))} --resume {shlex.quote(self.run_id)}"
+
+    def close(self) -> None:
+        """Release the run lock."""
+        self._lock.release()
+
+    def _clean_temp_files(self) -> None:
+        if any_run_active(self.job.runs_dir, except_run=self.run_id):
+            if self.logger is not None:
+                self.logger.warning("temp_cleanup_skipped", reason="another run of this job is running")
+            return
+        sinks = [m.configs for m in self.job.modules.values() if m.type == "sink"]
+        removed = remove_temp_files(temp_patterns(sinks, self.context_vars))
+        if removed and self.logger is not None:
+            self.logger.info("temp_files_removed", count=len(removed), files=removed)
