@@ -159,7 +159,9 @@ async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = 
     secrets_seen = SecretRegistry()
     try:
         async with contextlib.AsyncExitStack() as stack:
-            return await _run(job, options, context_vars, run_id, run_dir, threads, stack, secrets_seen, own_loop, resume)
+            return await _run(
+                job, options, context_vars, run_id, run_dir, threads, stack, secrets_seen, own_loop, resume
+            )
     except Exception as exc:
         _redact_exception(exc, secrets_seen)
         raise

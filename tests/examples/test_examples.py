@@ -108,6 +108,15 @@ def check_sample_etl(root: Path, manifest: dict) -> None:
     assert len(frame) > 0 and bool((frame["age"] > 18).all())
 
 
+def check_resume_demo(root: Path, manifest: dict) -> None:
+    assert manifest["resumed_from"]
+    attempts = {node: (m["status"], m["attempts"]) for node, m in manifest["modules"].items()}
+    assert {n: a for n, a in attempts.items() if a != ("restored", 0)} == {
+        "check": ("success", 1), "combine": ("success", 1), "total": ("success", 1)
+    }
+    assert [r["id"] for r in rows(root / "out/resume/all_clean.csv")] == ["11", "13", "21", "23", "31", "33"]
+
+
 CHECKS: dict[str, Callable[[Path, dict], None]] = {
     "noop": check_noop,
     "regex_filter": check_regex_filter,
@@ -117,6 +126,7 @@ CHECKS: dict[str, Callable[[Path, dict], None]] = {
     "file_iterate": check_file_iterate,
     "conditional_branch": check_conditional_branch,
     "sample_etl": check_sample_etl,
+    "resume_demo": check_resume_demo,
 }
 
 
@@ -137,6 +147,13 @@ def test_example_builds_runs_and_writes_its_outputs(checkout: Path, cli: CliRunn
                      ["run", f"jobs/{name}", "--quiet", "--progress", "none"]):
             done = subprocess.run([pype, *args], cwd=checkout, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, (args, done.stdout, done.stderr)
+    elif name == "resume_demo":  # the README's steps: fail, fix the cause, resume
+        assert invoke(cli, "build", relative).exit_code == 0
+        failed = invoke(cli, "run", f"jobs/{name}", "--quiet", "--progress", "none")
+        assert failed.exit_code == 1 and f"resume with: pype run jobs/{name} --resume " in failed.output
+        (checkout / "out/resume/ready").touch()
+        ran = invoke(cli, "run", f"jobs/{name}", "--resume", "--quiet", "--progress", "none")
+        assert ran.exit_code == 0, ran.output
     else:
         built = invoke(cli, "build", relative)
         assert built.exit_code == 0, built.output
