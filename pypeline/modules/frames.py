@@ -14,7 +14,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from pypeline.modules.sdk.errors import DataError
+
+
+class MissingInputError(DataError, FileNotFoundError):
+    """No file matches a module's input path, folder or glob."""
 
 
 def is_dask(frame: Any) -> bool:
@@ -41,7 +48,7 @@ def expand_paths(pattern: str) -> list[str]:
     """Files matching a path, folder or glob, sorted; a folder yields its regular files.
 
     Raises:
-        FileNotFoundError: when nothing matches.
+        MissingInputError: when nothing matches (a ``FileNotFoundError`` too).
     """
     path = Path(pattern)
     if any(ch in pattern for ch in "*?["):
@@ -53,5 +60,47 @@ def expand_paths(pattern: str) -> list[str]:
     else:
         matches = []
     if not matches:
-        raise FileNotFoundError(f"no file matches '{pattern}'")
+        raise MissingInputError(f"no file matches '{pattern}'")
     return matches
+
+
+def compute(*values: Any) -> tuple[Any, ...]:
+    """Values with every lazy dask object computed in one pass (others returned as they are).
+
+    Modules gather their figures (row counts, rows dropped, ...) and compute
+    them together, so dask reads the upstream data once for all of them.
+    """
+    lazy = [i for i, v in enumerate(values) if is_dask(v)]
+    out = list(values)
+    if lazy:
+        import dask
+
+        results = dask.compute(*(values[i] for i in lazy))
+        for index, result in zip(lazy, results, strict=True):
+            out[index] = result
+    # numpy scalars become Python numbers: globals and stats must serialise as JSON
+    return tuple(v.item() if isinstance(v, np.generic) else v for v in out)
+
+
+def lazy_len(frame: Any) -> Any:
+    """``len(frame)`` for pandas; a lazy row count for dask (see :func:`compute`)."""
+    if is_dask(frame):
+        return frame.map_partitions(len).sum()
+    return len(frame)
+
+
+def map_frame(frame: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Apply ``fn(pandas_frame, *args, **kwargs) -> pandas_frame`` to a frame of either kind.
+
+    For dask, ``fn`` runs per partition; the result's columns and dtypes come
+    from running ``fn`` on the empty meta frame, so ``fn`` must accept an empty frame.
+    """
+    if not is_dask(frame):
+        return fn(frame, *args, **kwargs)
+    meta = fn(frame._meta, *args, **kwargs)
+    return frame.map_partitions(fn, *args, meta=meta, **kwargs)
+
+
+def like_input(frame: pd.DataFrame, execution_mode: str) -> Any:
+    """A pandas frame as the kind the mode passes between modules."""
+    return to_dask(frame) if execution_mode == "dask" else frame

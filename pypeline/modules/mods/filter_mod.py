@@ -1,42 +1,59 @@
 """``filter_mod``: keep the rows for which a condition holds.
 
-The condition is a :meth:`pandas.DataFrame.query` expression over column
-names (``age > 18 and country == "FR"``); it is never run through Python's
-``eval``. Works on dask frames unchanged.
+The condition is a ``DataFrame.query``-style expression over column names
+(``age > 18 and country == "FR"``, ``name.str.startswith("A")``). It is
+vetted by :mod:`pypeline.modules.common.frame_expressions` (at build time and
+again when the module runs, after templates are resolved) and never reaches
+Python's ``eval``. Rows where the condition is null count as not matching.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pypeline.modules.frames import is_dask
-from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.core.templates import has_templates
+from pypeline.modules.common.frame_expressions import FrameExpressionError, query, vet_expression
+from pypeline.modules.frames import compute, lazy_len, map_frame
+from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 
 class FilterMod(BaseModule):
     """Filter rows by a query expression."""
 
     TYPE = "mod"
-    DESCRIPTION = "Keeps the rows matching a DataFrame.query expression"
+    VERSION = "1.1.0"
+    DESCRIPTION = "Keeps the rows matching a DataFrame.query-style expression (vetted, no eval)"
     CATEGORY = "Transforms"
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
     GLOBALS = ["row_count", "rows_dropped"]
     CONFIG_SCHEMA = {
-        "required": {"condition": {"type": "str", "description": "Query expression, e.g. 'age > 18'"}},
+        "required": {
+            "condition": {"type": "str", "description": "Row condition, e.g. `age > 18 and country == \"FR\"`"},
+        },
         "optional": {},
     }
+
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        condition = configs.get("condition")
+        if isinstance(condition, str) and not has_templates(condition):
+            try:
+                vet_expression(condition)
+            except FrameExpressionError as exc:
+                return [f"condition: {exc}"]
+        return []
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         condition = self.configs["condition"]
         try:
-            result = frame.query(condition)
-        except Exception as exc:
-            columns = ", ".join(map(str, frame.columns))
-            raise ValueError(f"condition {condition!r} failed: {exc} (columns: {columns})") from exc
-        if not is_dask(result):
-            ctx.set_global("row_count", len(result))
-            ctx.set_global("rows_dropped", len(frame) - len(result))
-            ctx.add_stat("rows_dropped", len(frame) - len(result))
+            result = map_frame(frame, query, condition)
+            rows_in, rows_out = await ctx.executor.run_in_thread(compute, lazy_len(frame), lazy_len(result))
+        except FrameExpressionError as exc:
+            raise DataError(str(exc)) from None
+        ctx.set_global("row_count", rows_out)
+        ctx.set_global("rows_dropped", rows_in - rows_out)
+        ctx.add_stat("rows_dropped", rows_in - rows_out)
         return {"output": result}

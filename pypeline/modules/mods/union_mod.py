@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from pypeline.modules.frames import is_dask
+from pypeline.modules.frames import compute, is_dask, lazy_len
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -19,11 +19,11 @@ class UnionMod(BaseModule):
     INPUT_PORTS = ["input1", "input2", "input3", "input4"]
     OPTIONAL_INPUTS = ["input3", "input4"]
     OUTPUT_PORTS = ["output"]
-    GLOBALS = ["row_count"]
+    GLOBALS = ["row_count", "rows_dropped"]
     CONFIG_SCHEMA = {
         "required": {},
         "optional": {
-            "distinct": {"type": "bool", "default": False, "description": "Drop duplicate rows"},
+            "distinct": {"type": "bool", "default": False, "description": "Drop duplicate rows (counted in rows_dropped)"},
         },
     }
 
@@ -34,9 +34,12 @@ class UnionMod(BaseModule):
 
             result = dd.concat(frames, join="outer", interleave_partitions=True)
         else:
-            result = pd.concat(frames, ignore_index=True, join="outer")
+            with_rows = [f for f in frames if len(f)] or frames[:1]
+            columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+            result = pd.concat(with_rows, ignore_index=True, join="outer").reindex(columns=columns)
         if self.configs["distinct"]:
             result = result.drop_duplicates()
-        if not is_dask(result):
-            ctx.set_global("row_count", len(result))
+        rows_in, rows = await ctx.executor.run_in_thread(compute, sum(lazy_len(f) for f in frames), lazy_len(result))
+        ctx.set_global("row_count", rows)
+        ctx.set_global("rows_dropped", rows_in - rows)
         return {"output": result}

@@ -18,12 +18,14 @@ Example::
 
 from pypeline.modules.sdk.base import MODULE_TYPES, BaseModule
 from pypeline.modules.sdk.context import RunContext, ThreadRunner
+from pypeline.modules.sdk.errors import DataError
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.modules.sdk.outputs import atomic_output_path
 
 __all__ = [
     "MODULE_TYPES",
     "BaseModule",
+    "DataError",
     "GlobalStore",
     "RunContext",
     "ThreadRunner",

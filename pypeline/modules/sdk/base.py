@@ -75,6 +75,18 @@ class BaseModule:
         return list(cls.GLOBALS)
 
     @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        """Problems with resolved ``configs`` that the schema cannot express; empty when fine.
+
+        The build calls this after the schema check (types, enums, defaults), so a
+        module can reject a bad combination (``mode: upsert`` without ``keys``), an
+        expression that does not parse, or a regular expression that does not
+        compile, before anything runs. Values still holding ``{{templates}}`` are
+        checked again at run time by the module itself; skip them here.
+        """
+        return []
+
+    @classmethod
     def describe(cls) -> dict[str, Any]:
         """The registry entry for this class (``ModRegistry.json`` shape)."""
         return {

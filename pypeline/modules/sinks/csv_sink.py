@@ -11,6 +11,7 @@ comes from the same pass.
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,21 +20,32 @@ from pypeline.modules.frames import is_dask
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
 
+QUOTING = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL, "nonnumeric": csv.QUOTE_NONNUMERIC}
+
 
 class CsvSink(BaseModule):
     """Write a CSV file."""
 
     TYPE = "sink"
-    DESCRIPTION = "Writes its input to a CSV file (atomic rename on success)"
+    VERSION = "1.1.0"
+    DESCRIPTION = "Writes its input to a CSV file (atomic rename on success; dask partitions in one pass)"
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
     GLOBALS = ["row_count"]
     CONFIG_SCHEMA = {
         "required": {"output_path": {"type": "str", "description": "Target CSV file"}},
         "optional": {
-            "delimiter": {"type": "str", "default": ","},
-            "encoding": {"type": "str", "default": "utf-8"},
-            "header": {"type": "bool", "default": True},
+            "delimiter": {"type": "str", "default": ",", "description": "Field delimiter"},
+            "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
+            "header": {"type": "bool", "default": True, "description": "Write the column names first"},
+            "null_value": {"type": "str", "default": "", "description": "Text written for nulls"},
+            "quoting": {
+                "type": "str",
+                "default": "minimal",
+                "enum": list(QUOTING),
+                "description": "Which fields are quoted",
+            },
+            "date_format": {"type": "str|null", "default": None, "description": "strftime format for datetimes"},
             "single_file": {"type": "bool", "default": True, "description": "dask mode: one file, else a folder"},
         },
     }
@@ -46,14 +58,25 @@ class CsvSink(BaseModule):
         ctx.set_global("row_count", rows)
         return {}
 
-    def _write(self, frame: Any, path: str) -> int:
+    def _options(self) -> dict[str, Any]:
         c = self.configs
-        options = {"sep": c["delimiter"], "encoding": c["encoding"], "header": c["header"], "index": False}
+        return {
+            "sep": c["delimiter"],
+            "encoding": c["encoding"],
+            "header": c["header"],
+            "na_rep": c["null_value"],
+            "quoting": QUOTING[c["quoting"]],
+            "date_format": c["date_format"],
+            "index": False,
+        }
+
+    def _write(self, frame: Any, path: str) -> int:
+        options = self._options()
         with atomic_output_path(path) as tmp:
             if not is_dask(frame):
                 frame.to_csv(tmp, **options)
                 return len(frame)
-            if not c["single_file"]:
+            if not self.configs["single_file"]:
                 return write_partitions(frame, tmp, lambda part, p, i: part.to_csv(p, **options), ".csv")
             parts = parts_folder(tmp)
             try:

@@ -1,5 +1,12 @@
 """``parquet_sink``: write a frame to Parquet (a file, or a partitioned folder), atomically.
 
+Without ``partition_cols`` pandas mode writes one Parquet file; with them the
+output is a folder ``output_path/col=value/...parquet`` that
+``parquet_source`` reads back with the partition columns restored. Either way
+the output is written under a temporary name next to the target and renamed
+when complete, so a failed or killed run never leaves a partial file or
+folder under the final name.
+
 In dask mode the frame is written with ``to_parquet`` into a folder (one file
 per partition, computed in one pass, never whole in memory); the row count is
 then read from the Parquet footers, not by reading the data again.
@@ -7,35 +14,51 @@ then read from the Parquet footers, not by reading the data again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+
+COMPRESSIONS = ["snappy", "gzip", "zstd", "brotli", "lz4", "none"]
 
 
 class ParquetSink(BaseModule):
     """Write Parquet."""
 
     TYPE = "sink"
-    DESCRIPTION = "Writes its input to Parquet (file, or folder with partition columns)"
+    VERSION = "1.1.0"
+    DESCRIPTION = "Writes its input to Parquet: a file, or a folder with hive partition columns (atomic)"
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
     GLOBALS = ["row_count"]
+    PACKAGES = ["pyarrow"]
     CONFIG_SCHEMA = {
-        "required": {"output_path": {"type": "str", "description": "Target file (or folder when partitioned)"}},
+        "required": {
+            "output_path": {"type": "str", "description": "Target file (a folder when partitioned or in dask mode)"},
+        },
         "optional": {
-            "compression": {
-                "type": "str",
-                "default": "snappy",
-                "enum": ["snappy", "gzip", "zstd", "brotli", "lz4", "none"],
+            "compression": {"type": "str", "default": "snappy", "enum": COMPRESSIONS, "description": "Codec"},
+            "partition_cols": {
+                "type": "list[str]",
+                "default": [],
+                "description": "Hive-style partition columns (the output becomes a folder)",
             },
-            "partition_cols": {"type": "list[str]", "default": [], "description": "Hive-style partition columns"},
         },
     }
 
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        cols = configs.get("partition_cols") or []
+        doubled = sorted({c for c in cols if cols.count(c) > 1})
+        return [f"'partition_cols' names {doubled} twice"] if doubled else []
+
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        frame = inputs["input"]
+        require_columns(frame, self.configs["partition_cols"])
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, inputs["input"], path)
+        rows = await ctx.executor.run_in_thread(self._write, frame, path)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}

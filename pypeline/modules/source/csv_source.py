@@ -2,176 +2,277 @@
 
 Several files are combined by ``combine_strategy``:
 
-* ``concat`` (default): stack rows; the files must have the same columns in the same order;
-* ``union_by_name``: align columns by name, filling the ones a file lacks with nulls;
-* ``validate_schema``: like ``concat`` but fail, naming the file, when a file's
-  columns differ from the first file's.
+* ``concat`` (default): stack rows; every file must have the same columns in
+  the same order (the first file that differs is named in the error);
+* ``union_by_name``: align columns by name, in order of first appearance,
+  filling the columns a file lacks with nulls;
+* ``validate_schema``: like ``concat``, and the column types must agree too.
 
-A malformed row fails the module with the file and line number, unless
-``on_bad_lines: skip``, which drops such rows and counts them (``rows_dropped``).
+Empty files (not even a header) contribute nothing and are reported as an
+``empty_file`` event; header-only files contribute their columns and no rows.
+Reading options, malformed rows and errors are described in
+:mod:`pypeline.modules.source.csv_reading`.
+
+In ``execution_mode: dask`` the files are first scanned in chunks (bounded
+memory): the scan finds malformed rows with their file and line, counts rows
+and settles one dtype per column over all files, then the module builds a lazy
+dask frame with those dtypes (split into ``blocksize`` partitions). The row
+count comes from the scan, so no second pass is needed for the globals.
 """
 
 from __future__ import annotations
 
-import re
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from pypeline.modules.frames import expand_paths
-from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.source.csv_reading import CsvReader, FileScan, parse_date_columns, unify_dtypes
+
+_WIDE_ENCODINGS = ("utf-16", "utf16", "utf-32", "utf32")
 
 
 class CsvSource(BaseModule):
     """Read CSV files into a frame."""
 
     TYPE = "source"
-    VERSION = "1.0.0"
-    DESCRIPTION = "Reads CSV files (a path, a folder or a glob) into a frame"
+    VERSION = "1.1.0"
+    DESCRIPTION = "Reads CSV files (a path, a folder or a glob) and combines them (concat, union by name, validated)"
     CATEGORY = "File Sources"
     OUTPUT_PORTS = ["data"]
     GLOBALS = ["row_count", "files_read", "file_size", "rows_dropped"]
     PACKAGES = ["pandas"]
     CONFIG_SCHEMA = {
         "required": {
-            "file_path": {"type": "str", "description": "Path, folder or glob of CSV files"},
+            "file_path": {"type": "str", "description": "A CSV file, a folder of CSV files or a glob (`data/*.csv`)"},
         },
         "optional": {
-            "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
-            "delimiter": {"type": "str", "default": ",", "description": "Field delimiter"},
-            "header": {"type": "bool", "default": True, "description": "First line holds column names"},
-            "column_names": {"type": "list[str]|null", "default": None, "description": "Names when header is false"},
             "combine_strategy": {
                 "type": "str",
                 "default": "concat",
                 "enum": ["concat", "union_by_name", "validate_schema"],
-                "description": "How several files are combined",
+                "description": "How several files are combined: same columns (concat), aligned by name, "
+                "or same columns and types (validate_schema)",
             },
-            "dtypes": {"type": "dict[str]", "default": {}, "description": "Column -> pandas dtype"},
+            "delimiter": {"type": "str", "default": ",", "description": "Field delimiter (`;`, `\\t`, `|`, ...)"},
+            "encoding": {"type": "str", "default": "utf-8", "description": "File encoding (`latin-1`, `utf-16`, ...)"},
+            "header": {"type": "bool", "default": True, "description": "The first line holds the column names"},
+            "column_names": {
+                "type": "list[str]|null",
+                "default": None,
+                "description": "Column names; with `header: true` they replace the file's header",
+            },
+            "dtypes": {"type": "dict[str]", "default": {}, "description": "Column -> pandas dtype (`Int64`, `str`, ...)"},
             "date_columns": {"type": "list[str]", "default": [], "description": "Columns parsed as datetimes"},
-            "decimal": {"type": "str", "default": ".", "description": "Decimal separator"},
+            "date_format": {
+                "type": "str|null",
+                "default": None,
+                "description": "strftime format of the date columns (default: ISO 8601)",
+            },
+            "decimal": {"type": "str", "default": ".", "description": "Decimal separator (`,` for 1,5)"},
+            "thousands": {"type": "str|null", "default": None, "description": "Thousands separator"},
+            "quotechar": {"type": "str", "default": '"', "description": "Quote character"},
+            "skip_rows": {"type": "int", "default": 0, "description": "Lines to skip at the start of each file"},
+            "null_values": {"type": "list[str]", "default": [], "description": "Extra strings read as null"},
             "on_bad_lines": {
                 "type": "str",
                 "default": "error",
                 "enum": ["error", "skip"],
-                "description": "Malformed rows: fail with file and line, or drop and count them",
+                "description": "A row with too many fields: fail naming file and line, or drop it and count it",
+            },
+            "file_column": {
+                "type": "str|null",
+                "default": None,
+                "description": "Name of a column that receives each row's source file path",
             },
             "blocksize": {"type": "str", "default": "64MB", "description": "dask mode: bytes per partition"},
         },
     }
 
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        problems = []
+        for key in ("quotechar", "decimal"):
+            value = configs.get(key)
+            if isinstance(value, str) and "{{" not in value and len(value) != 1:
+                problems.append(f"config '{key}' must be one character, got {value!r}")
+        if configs.get("delimiter") == "":
+            problems.append("config 'delimiter' must not be empty")
+        if configs.get("header") is False and not configs.get("column_names"):
+            problems.append("config 'header: false' needs 'column_names'")
+        return problems
+
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         files = expand_paths(self.configs["file_path"])
+        reader = CsvReader(self.configs)
         if ctx.execution_mode == "dask":
-            frame = await ctx.executor.run_in_thread(self._read_dask, files)
-            for path in files:
-                ctx.record_file_read(path)
-            ctx.set_global("files_read", len(files))
-            return {"data": frame}
-        frames = []
+            frame, rows, dropped = await ctx.executor.run_in_thread(self._read_dask, reader, files, ctx)
+        else:
+            frame, dropped = await self._read_pandas(reader, files, ctx)
+            rows = len(frame)
+        for path in files:
+            ctx.record_file_read(path)
+        ctx.set_global("row_count", rows)
+        ctx.set_global("files_read", len(files))
+        ctx.set_global("file_size", sum(os.path.getsize(p) for p in files))
+        ctx.set_global("rows_dropped", dropped)
+        ctx.add_stat("rows_dropped", dropped)
+        ctx.add_stat("files_read", len(files))
+        if dropped:
+            ctx.emit_event("bad_lines_skipped", count=dropped)
+        return {"data": frame}
+
+    async def _read_pandas(self, reader: CsvReader, files: list[str], ctx: RunContext) -> tuple[pd.DataFrame, int]:
+        frames: list[tuple[str, pd.DataFrame]] = []
         dropped = 0
         for path in files:
-            frame, bad = await ctx.executor.run_in_thread(self._read_one, path)
+            frame, bad = await ctx.executor.run_in_thread(reader.read, path)
             dropped += bad
+            if frame is None:
+                ctx.emit_event("empty_file", file=path)
+                continue
+            if self.configs["file_column"]:
+                frame = frame.assign(**{self.configs["file_column"]: pd.Series(path, index=frame.index, dtype="str")})
             frames.append((path, frame))
-            ctx.record_file_read(path)
         combined = combine(frames, self.configs["combine_strategy"])
-        ctx.set_global("row_count", len(combined))
-        ctx.set_global("files_read", len(files))
-        ctx.set_global("file_size", sum(_size(p) for p in files))
-        ctx.set_global("rows_dropped", dropped)
-        if dropped:
-            ctx.add_stat("rows_dropped", dropped)
-            ctx.emit_event("bad_lines_skipped", count=dropped)
-        return {"data": combined}
+        file_column = self.configs["file_column"]
+        if file_column and file_column in combined.columns:
+            combined = combined[[c for c in combined.columns if c != file_column] + [file_column]]
+        return combined, dropped
 
-    def _read_options(self) -> dict[str, Any]:
-        c = self.configs
-        options: dict[str, Any] = {
-            "sep": c["delimiter"],
-            "encoding": c["encoding"],
-            "decimal": c["decimal"],
-            "header": 0 if c["header"] else None,
-        }
-        if c["column_names"]:
-            options["names"] = c["column_names"]
-            if c["header"]:
-                options["header"] = 0
-        if c["dtypes"]:
-            options["dtype"] = dict(c["dtypes"])
-        if c["date_columns"]:
-            options["parse_dates"] = list(c["date_columns"])
-        return options
-
-    def _read_one(self, path: str) -> tuple[pd.DataFrame, int]:
-        options = self._read_options()
-        bad: list[list[str]] = []
-        if self.configs["on_bad_lines"] == "skip":
-            options.update(engine="python", on_bad_lines=lambda line: bad.append(line) and None)
-        try:
-            frame = pd.read_csv(path, **options)
-        except pd.errors.EmptyDataError:
-            frame = pd.DataFrame(columns=self.configs["column_names"] or [])
-        except pd.errors.ParserError as exc:
-            raise ValueError(f"{path}: malformed CSV: {_line_hint(str(exc))}") from exc
-        except UnicodeDecodeError as exc:
-            raise ValueError(
-                f"{path}: cannot decode byte at position {exc.start} as {self.configs['encoding']}; "
-                "set the 'encoding' config"
-            ) from exc
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from exc
-        return frame, len(bad)
-
-    def _read_dask(self, files: list[str]) -> Any:
+    def _read_dask(self, reader: CsvReader, files: list[str], ctx: RunContext) -> tuple[Any, int, int]:
         import dask.dataframe as dd
 
-        options = self._read_options()
-        try:
-            return dd.read_csv(files, blocksize=self.configs["blocksize"], **options)
-        except Exception as exc:
-            raise ValueError(f"{files[0]}: {exc}") from exc
+        scans = [reader.scan(path) for path in files]
+        for scan in scans:
+            if scan.columns is None:
+                ctx.emit_event("empty_file", file=scan.path)
+        present = [s for s in scans if s.columns is not None]
+        strategy = self.configs["combine_strategy"]
+        check_schemas([(s.path, s.columns or [], s.dtypes if s.rows else None) for s in present], strategy)
+        columns = _union_columns([s.columns or [] for s in present])
+        dtypes = _unified_dtypes(present, columns, fill_missing=strategy == "union_by_name")
+        date_columns = set(self.configs["date_columns"])
+        read_dtypes = {c: d for c, d in dtypes.items() if c not in date_columns}
+        if self.configs["dtypes"]:
+            read_dtypes.update(self.configs["dtypes"])
+        file_column = self.configs["file_column"]
+        parts = []
+        for scan in present:
+            parts.append(self._dask_file(dd, reader, scan, columns, read_dtypes, file_column))
+        if not parts:
+            empty = pd.DataFrame(columns=self.configs["column_names"] or [])
+            return dd.from_pandas(empty, npartitions=1), 0, sum(s.bad_lines for s in scans)
+        frame = parts[0] if len(parts) == 1 else dd.concat(parts, interleave_partitions=False)
+        rows = sum(s.rows for s in scans)
+        return frame, rows, sum(s.bad_lines for s in scans)
+
+    def _dask_file(
+        self, dd: Any, reader: CsvReader, scan: FileScan, columns: list[str], dtypes: dict[str, Any], file_column: Any
+    ) -> Any:
+        options = reader.options()
+        options["dtype"] = {c: d for c, d in dtypes.items() if c in (scan.columns or [])}
+        if reader.skip_bad_lines:
+            options["on_bad_lines"] = "skip"
+        wide = str(self.configs["encoding"]).lower().replace("_", "-").startswith(_WIDE_ENCODINGS)
+        blocksize = None if wide else self.configs["blocksize"]
+        frame = dd.read_csv(scan.path, blocksize=blocksize, **options)
+        frame.columns = [str(c) for c in frame.columns]
+        if self.configs["date_columns"]:
+            frame = frame.map_partitions(
+                parse_date_columns, list(self.configs["date_columns"]), self.configs["date_format"], scan.path,
+                meta=parse_date_columns(frame._meta, list(self.configs["date_columns"]), None, scan.path),
+            )
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            frame = frame.assign(**{c: float("nan") for c in missing})
+            frame = frame.astype({c: dtypes.get(c, "float64") for c in missing})
+        frame = frame[columns]
+        if file_column:
+            frame = frame.assign(**{file_column: scan.path}).astype({file_column: "str"})
+        return frame
+
+
+def check_schemas(files: list[tuple[str, list[str], dict[str, Any] | None]], strategy: str) -> None:
+    """Fail when the files' columns (and, for ``validate_schema``, types) do not fit ``strategy``.
+
+    ``files`` holds ``(path, columns, dtypes or None for zero-row files)``.
+
+    Raises:
+        DataError: naming the first file that differs from the first file.
+    """
+    if strategy == "union_by_name" or len(files) < 2:
+        return
+    first_path, first_columns, first_types = files[0]
+    for path, columns, types in files[1:]:
+        if columns != first_columns:
+            extra = [c for c in columns if c not in first_columns]
+            lacking = [c for c in first_columns if c not in columns]
+            detail = []
+            if lacking:
+                detail.append(f"lacks {lacking}")
+            if extra:
+                detail.append(f"has extra {extra}")
+            if not detail:
+                detail.append(f"has the columns in another order {columns}")
+            raise DataError(
+                f"{path}: columns differ from {first_path}: {'; '.join(detail)} (combine_strategy {strategy}; "
+                "use union_by_name to align columns by name)"
+            )
+        if strategy == "validate_schema" and types is not None and first_types is not None:
+            mismatched = [
+                f"{c}: {types[c]} vs {first_types[c]}"
+                for c in first_columns
+                if c in types and c in first_types and str(types[c]) != str(first_types[c])
+            ]
+            if mismatched:
+                raise DataError(
+                    f"{path}: column types differ from {first_path}: {', '.join(mismatched)} "
+                    "(combine_strategy validate_schema)"
+                )
 
 
 def combine(frames: list[tuple[str, pd.DataFrame]], strategy: str) -> pd.DataFrame:
     """Combine per-file frames by ``strategy`` (see the module docstring).
 
     Raises:
-        ValueError: naming the first file whose columns do not fit.
+        DataError: naming the first file whose columns do not fit.
     """
     if not frames:
         return pd.DataFrame()
-    if len(frames) == 1:
-        return frames[0][1]
-    first_path, first = frames[0]
-    if strategy in ("concat", "validate_schema"):
-        for path, frame in frames[1:]:
-            if list(frame.columns) != list(first.columns):
-                raise ValueError(
-                    f"{path}: columns {list(frame.columns)} differ from {first_path}'s "
-                    f"{list(first.columns)} (combine_strategy {strategy}; use union_by_name to align)"
-                )
-            if strategy == "validate_schema":
-                mismatched = [
-                    c for c in first.columns
-                    if len(frame) and len(first) and frame[c].dtype != first[c].dtype
-                ]
-                if mismatched:
-                    raise ValueError(
-                        f"{path}: column types differ from {first_path}'s for {mismatched} "
-                        "(combine_strategy validate_schema)"
-                    )
-    return pd.concat([f for _, f in frames], ignore_index=True)
+    check_schemas([(p, list(f.columns), dict(f.dtypes) if len(f) else None) for p, f in frames], strategy)
+    columns = _union_columns([list(f.columns) for _, f in frames])
+    with_rows = [f for _, f in frames if len(f)]
+    if not with_rows:
+        return frames[0][1].reindex(columns=columns)
+    if len(with_rows) == 1:
+        return with_rows[0].reindex(columns=columns)
+    return pd.concat(with_rows, ignore_index=True, join="outer").reindex(columns=columns)
 
 
-def _line_hint(message: str) -> str:
-    match = re.search(r"line (\d+)", message)
-    if match:
-        return f"line {match.group(1)}: {message.split('. ')[-1].strip()}"
-    return message
+def _union_columns(column_lists: list[list[str]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for columns in column_lists:
+        for column in columns:
+            seen.setdefault(column, None)
+    return list(seen)
 
 
-def _size(path: str) -> int:
-    import os
-
-    return os.path.getsize(path)
+def _unified_dtypes(scans: list[FileScan], columns: list[str], *, fill_missing: bool) -> dict[str, Any]:
+    dtypes: dict[str, Any] = {}
+    for scan in scans:
+        for column, dtype in scan.dtypes.items():
+            dtypes[column] = unify_dtypes(dtypes.get(column), dtype)
+    if fill_missing:
+        for column in columns:
+            lacking = any(column not in (s.columns or []) for s in scans if s.rows)
+            if lacking and column in dtypes:
+                kind = dtypes[column]
+                if pd.api.types.is_bool_dtype(kind):
+                    dtypes[column] = "object"
+                elif pd.api.types.is_integer_dtype(kind):
+                    dtypes[column] = "float64"
+    return dtypes

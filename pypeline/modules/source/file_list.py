@@ -24,7 +24,7 @@ class FileList(BaseModule):
     CATEGORY = "File Sources"
     OUTPUT_PORTS = ["files"]
     LIST_OUTPUTS = ["files"]
-    GLOBALS = ["file_count"]
+    GLOBALS = ["file_count", "row_count"]
     CONFIG_SCHEMA = {
         "required": {"directory": {"type": "str", "description": "Folder to list"}},
         "optional": {
@@ -45,6 +45,7 @@ class FileList(BaseModule):
         if not files and self.configs["fail_if_empty"]:
             raise FileNotFoundError(f"no file matches '{self.configs['pattern']}' in {self.configs['directory']}")
         ctx.set_global("file_count", len(files))
+        ctx.set_global("row_count", len(files))
         return {"files": files}
 
     def list_files(self) -> list[str]:

@@ -1,0 +1,1 @@
+"""Helpers the built-in modules share (column checks, row expressions, SQL, stats)."""

@@ -1,0 +1,43 @@
+"""Frames as plain Python records (for JSON files, SQL parameters and log lines)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from pypeline.modules.frames import is_dask
+
+
+def plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of Python values: nulls (NaN, NA, NaT) become ``None``, numpy scalars Python ones."""
+    if not len(frame):
+        return []
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def iter_pandas_parts(frame: Any) -> Iterator[pd.DataFrame]:
+    """The frame itself (pandas) or its partitions one at a time (dask, bounded memory)."""
+    if is_dask(frame):
+        for index in range(frame.npartitions):
+            yield frame.get_partition(index).compute()
+    else:
+        yield frame
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps`` fallback: datetimes as ISO 8601, decimals as floats, other objects as text."""
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

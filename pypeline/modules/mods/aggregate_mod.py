@@ -1,0 +1,181 @@
+"""``aggregate_mod``: group rows and compute named aggregations.
+
+::
+
+    group_by: [country, product]
+    aggregations:
+      revenue: sum(amount)
+      orders: count(*)
+      customers: nunique(customer_id)
+      avg_basket: mean(amount)
+
+Each aggregation is ``function(column)``; ``count(*)`` counts rows,
+``count(column)`` counts non-null values. Functions: :data:`FUNCTIONS`.
+Without ``group_by`` the whole input is one group (one output row). Rows
+whose group keys are null form their own group. Groups are sorted by their
+keys unless ``sort: false`` (then they come in order of first appearance).
+
+In dask mode rows are shuffled so that every group lives in one partition,
+then each partition is aggregated with the same pandas code, so every
+function (``median``, ``nunique`` included) is exact. Without ``group_by``,
+dask mode reduces the whole input in one pass with bounded memory; there
+``median`` is dask's approximate quantile.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from pypeline.modules.common.columns import require_columns
+from pypeline.modules.frames import compute, is_dask, lazy_len, map_frame, to_dask
+from pypeline.modules.mods.sort_mod import sort_frame
+from pypeline.modules.sdk import BaseModule, DataError, RunContext
+
+FUNCTIONS = ("sum", "mean", "min", "max", "count", "nunique", "first", "last", "median", "std", "var")
+_SPEC_RE = re.compile(r"^\s*([a-z_]+)\s*\(\s*(\*|`[^`]+`|[^()]+?)\s*\)\s*$")
+
+
+def parse_aggregation(spec: str) -> tuple[str, str | None]:
+    """``("sum", "amount")`` for ``"sum(amount)"``; ``("size", None)`` for ``"count(*)"``.
+
+    Raises:
+        ValueError: for a malformed spec or an unknown function.
+    """
+    match = _SPEC_RE.match(spec)
+    if not match:
+        raise ValueError(f"{spec!r} is not 'function(column)'")
+    function, column = match.groups()
+    if column == "*":
+        if function != "count":
+            raise ValueError(f"{spec!r}: only count(*) takes '*'")
+        return "size", None
+    if function not in FUNCTIONS:
+        raise ValueError(f"{spec!r}: unknown function '{function}' (expected one of {', '.join(FUNCTIONS)})")
+    return function, column.strip("`")
+
+
+def _series_agg(series: pd.Series, function: str) -> Any:
+    if function in ("first", "last"):
+        present = series.dropna()
+        if not len(present):
+            return None
+        return present.iloc[0] if function == "first" else present.iloc[-1]
+    return getattr(series, function)()
+
+
+def aggregate(frame: pd.DataFrame, group_by: list[str], specs: dict[str, tuple[str, str | None]], sort: bool) -> pd.DataFrame:
+    """The aggregated frame: the group columns, then one column per aggregation in order."""
+    if not group_by:
+        values = {}
+        for name, (function, column) in specs.items():
+            values[name] = [len(frame) if function == "size" else _series_agg(frame[column], function)]
+        return pd.DataFrame(values)
+    named = {}
+    for name, (function, column) in specs.items():
+        named[name] = (group_by[0], "size") if function == "size" else (column, function)
+    grouped = frame.groupby(group_by, sort=sort, dropna=False).agg(**named)
+    return grouped.reset_index()
+
+
+def _first_last(series: Any, which: str) -> Any:
+    """Per partition the first / last non-null value (0 or 1 row each), in partition order."""
+
+    def pick(values: pd.Series) -> pd.Series:
+        values = values.dropna()
+        return values.head(1) if which == "first" else values.tail(1)
+
+    return series.map_partitions(pick, meta=series._meta)
+
+
+def _aggregate_dask_whole(frame: Any, specs: dict[str, tuple[str, str | None]]) -> pd.DataFrame:
+    """Aggregate a whole dask frame with tree reductions (bounded memory, one pass)."""
+    lazy: dict[str, Any] = {}
+    for name, (function, column) in specs.items():
+        if function == "size":
+            lazy[name] = lazy_len(frame)
+        elif function in ("first", "last"):
+            lazy[name] = _first_last(frame[column], function)
+        elif function == "median":
+            lazy[name] = frame[column].quantile(0.5)
+        else:
+            lazy[name] = getattr(frame[column], function)()
+    values = compute(*lazy.values())
+    row = {}
+    for name, value in zip(lazy, values, strict=True):
+        if isinstance(value, pd.Series):
+            value = (value.iloc[-1] if specs[name][0] == "last" else value.iloc[0]) if len(value) else None
+        row[name] = [value]
+    return pd.DataFrame(row)
+
+
+class AggregateMod(BaseModule):
+    """Group and aggregate."""
+
+    TYPE = "mod"
+    VERSION = "1.0.0"
+    DESCRIPTION = "Groups rows by columns and computes named aggregations (sum(amount), count(*), ...)"
+    CATEGORY = "Transforms"
+    INPUT_PORTS = ["input"]
+    OUTPUT_PORTS = ["output"]
+    GLOBALS = ["row_count", "groups"]
+    CONFIG_SCHEMA = {
+        "required": {
+            "aggregations": {
+                "type": "dict[str]",
+                "description": "Output column -> `function(column)`; functions: " + ", ".join(FUNCTIONS) + ", count(*)",
+            },
+        },
+        "optional": {
+            "group_by": {"type": "list[str]", "default": [], "description": "Group key columns (none: one group)"},
+            "sort": {"type": "bool", "default": True, "description": "Sort groups by their keys"},
+        },
+    }
+
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        specs = configs.get("aggregations")
+        if not isinstance(specs, dict):
+            return []
+        if not specs:
+            return ["'aggregations' is empty"]
+        problems = []
+        for name, spec in specs.items():
+            if "{{" in str(spec):
+                continue
+            try:
+                parse_aggregation(str(spec))
+            except ValueError as exc:
+                problems.append(f"aggregations.{name}: {exc}")
+        clash = sorted(set(specs) & set(configs.get("group_by") or []))
+        if clash:
+            problems.append(f"aggregations {clash} have the name of a group_by column")
+        return problems
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        frame = inputs["input"]
+        group_by = list(self.configs["group_by"])
+        try:
+            specs = {name: parse_aggregation(spec) for name, spec in self.configs["aggregations"].items()}
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+        require_columns(frame, [*group_by, *(col for _, col in specs.values() if col)])
+        try:
+            if not is_dask(frame):
+                result = aggregate(frame, group_by, specs, self.configs["sort"])
+            elif group_by:
+                result = map_frame(frame.shuffle(on=group_by), aggregate, group_by, specs, False)
+                if self.configs["sort"]:
+                    result = sort_frame(result, group_by, True, "last")
+            else:
+                whole = await ctx.executor.run_in_thread(_aggregate_dask_whole, frame, specs)
+                result = to_dask(whole)
+            (rows,) = await ctx.executor.run_in_thread(compute, lazy_len(result))
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"aggregation failed: {exc} (check the column types; cast them with cast_mod)") from None
+        ctx.set_global("row_count", rows)
+        ctx.set_global("groups", rows)
+        return {"output": result}

@@ -1,0 +1,99 @@
+"""``dedupe_mod``: keep one row per key, chosen by an explicit winner rule.
+
+``keys`` are the columns that identify a record; ``winner`` picks the row
+that survives among rows with equal keys:
+
+* ``first`` / ``last``: the first / last row in input order;
+* ``latest`` / ``earliest``: the row with the greatest / smallest ``order_by``
+  value (a timestamp, a version); ``max`` / ``min`` are the same rules for
+  numeric columns. Rows whose ``order_by`` is null never win over a non-null one;
+  ties go to the first row in input order;
+* ``first_non_null``: one row per key whose every column holds the first
+  non-null value of that column within the group (fills gaps across rows).
+
+Rows whose keys are null are grouped together, like any other key value.
+In pandas mode the output keeps the input order of the winning rows. In dask
+mode rows are first shuffled so that each key lives in one partition, then
+each partition is deduplicated with the same pandas code; row order across
+partitions is not preserved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from pypeline.modules.common.columns import require_columns
+from pypeline.modules.frames import compute, is_dask, lazy_len, map_frame
+from pypeline.modules.sdk import BaseModule, RunContext
+
+WINNERS = ("first", "last", "latest", "earliest", "max", "min", "first_non_null")
+_ORDERED = ("latest", "earliest", "max", "min")
+
+
+def dedupe(frame: pd.DataFrame, keys: list[str], winner: str, order_by: str | None) -> pd.DataFrame:
+    """The winning row per key of ``frame`` (see the module docstring)."""
+    if winner in ("first", "last"):
+        return frame.drop_duplicates(subset=keys, keep=winner)
+    if winner == "first_non_null":
+        grouped = frame.groupby(keys, sort=False, dropna=False).first()
+        return grouped.reset_index()[list(frame.columns)]
+    assert order_by is not None
+    descending = winner in ("latest", "max")
+    position = pd.RangeIndex(len(frame))
+    ordered = frame.assign(__pos=position.to_numpy()).sort_values(
+        [order_by, "__pos"], ascending=[not descending, True], na_position="last", kind="stable"
+    )
+    winners = ordered.drop_duplicates(subset=keys, keep="first").sort_values("__pos")
+    return winners.drop(columns="__pos")
+
+
+class DedupeMod(BaseModule):
+    """Remove duplicate keys."""
+
+    TYPE = "mod"
+    VERSION = "1.0.0"
+    DESCRIPTION = "Keeps one row per key: first, last, latest/earliest or max/min by a column, or first non-null"
+    CATEGORY = "Transforms"
+    INPUT_PORTS = ["input"]
+    OUTPUT_PORTS = ["output"]
+    GLOBALS = ["row_count", "rows_dropped"]
+    CONFIG_SCHEMA = {
+        "required": {
+            "keys": {"type": "list[str]", "description": "Columns that identify a record"},
+        },
+        "optional": {
+            "winner": {"type": "str", "default": "first", "enum": list(WINNERS), "description": "Which row survives"},
+            "order_by": {
+                "type": "str|null",
+                "default": None,
+                "description": "Column compared by latest / earliest / max / min",
+            },
+        },
+    }
+
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        problems = []
+        if configs.get("keys") == []:
+            problems.append("'keys' is empty")
+        winner = configs.get("winner")
+        if winner in _ORDERED and not configs.get("order_by"):
+            problems.append(f"winner '{winner}' needs 'order_by' (the column to compare)")
+        if winner not in _ORDERED and configs.get("order_by"):
+            problems.append(f"'order_by' is only used by the winners {', '.join(_ORDERED)}")
+        return problems
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        frame = inputs["input"]
+        keys, winner, order_by = list(self.configs["keys"]), self.configs["winner"], self.configs["order_by"]
+        require_columns(frame, [*keys, *([order_by] if order_by else [])])
+        source = frame.shuffle(on=keys) if is_dask(frame) else frame
+        result = map_frame(source, dedupe, keys, winner, order_by)
+        rows_in, rows_out = await ctx.executor.run_in_thread(compute, lazy_len(frame), lazy_len(result))
+        ctx.set_global("row_count", rows_out)
+        ctx.set_global("rows_dropped", rows_in - rows_out)
+        ctx.add_stat("rows_dropped", rows_in - rows_out)
+        return {"output": result}

@@ -1,0 +1,80 @@
+"""``sort_mod``: sort rows by one or more columns.
+
+``by`` lists the columns; ``ascending`` is one flag for all of them or one per
+column; nulls go last unless ``nulls: first``. The sort is stable in pandas
+mode (equal keys keep their input order). In dask mode the frame is sorted
+across partitions by dask (a shuffle), the output partitions in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pypeline.modules.common.columns import require_columns
+from pypeline.modules.frames import compute, is_dask, lazy_len
+from pypeline.modules.sdk import BaseModule, RunContext
+
+
+def sort_frame(frame: Any, by: list[str], ascending: bool | list[bool], nulls: str) -> Any:
+    """``frame`` sorted by ``by`` (pandas: stable sort; dask: see :func:`_sort_dask`)."""
+    if not is_dask(frame):
+        return frame.sort_values(by, ascending=ascending, na_position=nulls, kind="stable").reset_index(drop=True)
+    flags = ascending if isinstance(ascending, list) else [ascending] * len(by)
+    return _sort_dask(frame, by, flags, nulls)
+
+
+def _sort_dask(frame: Any, by: list[str], ascending: list[bool], nulls: str) -> Any:
+    """dask cannot place nulls of its first sort column (it sorts by quantiles of that column),
+    so rows with a null there are split off, sorted by the remaining columns, and put first or last."""
+    import dask.dataframe as dd
+
+    first = by[0]
+    present = frame[~frame[first].isna()].sort_values(by, ascending=ascending, na_position=nulls)
+    missing = frame[frame[first].isna()]
+    if len(by) > 1:
+        missing = _sort_dask(missing, by[1:], ascending[1:], nulls)
+    parts = [missing, present] if nulls == "first" else [present, missing]
+    return dd.concat(parts)
+
+
+class SortMod(BaseModule):
+    """Sort rows."""
+
+    TYPE = "mod"
+    VERSION = "1.0.0"
+    DESCRIPTION = "Sorts rows by columns (ascending or descending per column, nulls first or last)"
+    CATEGORY = "Transforms"
+    INPUT_PORTS = ["input"]
+    OUTPUT_PORTS = ["output"]
+    GLOBALS = ["row_count"]
+    CONFIG_SCHEMA = {
+        "required": {
+            "by": {"type": "str|list[str]", "description": "Column or columns to sort by"},
+        },
+        "optional": {
+            "ascending": {"type": "bool|list[bool]", "default": True, "description": "One flag, or one per column"},
+            "nulls": {"type": "str", "default": "last", "enum": ["first", "last"], "description": "Where nulls go"},
+        },
+    }
+
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        by = configs.get("by")
+        columns = [by] if isinstance(by, str) else list(by or [])
+        if not columns:
+            return ["'by' is empty"]
+        ascending = configs.get("ascending")
+        if isinstance(ascending, list) and len(ascending) != len(columns):
+            return [f"'ascending' has {len(ascending)} flags for {len(columns)} 'by' columns"]
+        return []
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        frame = inputs["input"]
+        by = self.configs["by"]
+        columns = [by] if isinstance(by, str) else list(by)
+        require_columns(frame, columns)
+        result = sort_frame(frame, columns, self.configs["ascending"], self.configs["nulls"])
+        (rows,) = await ctx.executor.run_in_thread(compute, lazy_len(result))
+        ctx.set_global("row_count", rows)
+        return {"output": result}
