@@ -134,6 +134,13 @@ def _load_module(
             line=doc.line_of(key_pointer),
             expected=exc.expected,
         ) from None
+    problems = cls.check_configs(configs)  # rules the schema cannot express (BaseModule.check_configs)
+    if problems:
+        raise ConfigError(
+            f"module '{module_id}' ({item['name']}): {'; '.join(problems)}",
+            path=doc.path,
+            line=doc.line_of(pointer + "/configs") or doc.line_of(pointer),
+        )
     execution = dict(item.get("execution") or {"backend": "local"})
     problem = checks.problem(execution)
     if problem:

@@ -29,4 +29,6 @@ def require_columns(frame: Any, columns: Iterable[str], *, role: str = "input") 
     names = ", ".join(f"'{m}'" for m in missing)
     noun = "column" if len(missing) == 1 else "columns"
     verb = "is" if len(missing) == 1 else "are"
-    raise DataError(f"{noun} {names} {verb} not in the {role}.{hints} The {role} has: {', '.join(have) or 'no columns'}")
+    raise DataError(
+        f"{noun} {names} {verb} not in the {role}.{hints} The {role} has: {', '.join(have) or 'no columns'}"
+    )

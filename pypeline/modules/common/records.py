@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
-
-from pypeline.modules.frames import is_dask
 
 
 def plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -17,15 +14,6 @@ def plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     if not len(frame):
         return []
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
-
-
-def iter_pandas_parts(frame: Any) -> Iterator[pd.DataFrame]:
-    """The frame itself (pandas) or its partitions one at a time (dask, bounded memory)."""
-    if is_dask(frame):
-        for index in range(frame.npartitions):
-            yield frame.get_partition(index).compute()
-    else:
-        yield frame
 
 
 def json_default(value: Any) -> Any:

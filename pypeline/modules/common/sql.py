@@ -97,8 +97,10 @@ def make_engine(url: str, *, must_exist: bool = False) -> Any:
     try:
         parsed = make_url(url)
     except Exception:
-        raise DataError(f"'{redact_url(url)}' is not a database URL (expected e.g. sqlite:///path/to/file.sqlite "
-                        "or postgresql+psycopg://user:password@host:5432/db)") from None
+        raise DataError(
+            f"'{redact_url(url)}' is not a database URL (expected e.g. sqlite:///path/to/file.sqlite "
+            "or postgresql+psycopg://user:password@host:5432/db)"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):

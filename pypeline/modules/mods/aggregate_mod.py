@@ -18,8 +18,8 @@ keys unless ``sort: false`` (then they come in order of first appearance).
 In dask mode rows are shuffled so that every group lives in one partition,
 then each partition is aggregated with the same pandas code, so every
 function (``median``, ``nunique`` included) is exact. Without ``group_by``,
-dask mode reduces the whole input in one pass with bounded memory; there
-``median`` is dask's approximate quantile.
+dask mode reduces the whole input with tree reductions (bounded memory); there
+``median`` is dask's approximate quantile. Either way the result stays lazy.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import compute, is_dask, lazy_len, map_frame, to_dask
+from pypeline.modules.frames import is_dask, lazy_len, map_frame
 from pypeline.modules.mods.sort_mod import sort_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
@@ -67,7 +67,9 @@ def _series_agg(series: pd.Series, function: str) -> Any:
     return getattr(series, function)()
 
 
-def aggregate(frame: pd.DataFrame, group_by: list[str], specs: dict[str, tuple[str, str | None]], sort: bool) -> pd.DataFrame:
+def aggregate(
+    frame: pd.DataFrame, group_by: list[str], specs: dict[str, tuple[str, str | None]], sort: bool
+) -> pd.DataFrame:
     """The aggregated frame: the group columns, then one column per aggregation in order."""
     if not group_by:
         values = {}
@@ -91,8 +93,11 @@ def _first_last(series: Any, which: str) -> Any:
     return series.map_partitions(pick, meta=series._meta)
 
 
-def _aggregate_dask_whole(frame: Any, specs: dict[str, tuple[str, str | None]]) -> pd.DataFrame:
-    """Aggregate a whole dask frame with tree reductions (bounded memory, one pass)."""
+def _aggregate_dask_whole(frame: Any, specs: dict[str, tuple[str, str | None]]) -> Any:
+    """A lazy one-row dask frame aggregating the whole input with tree reductions (bounded memory)."""
+    import dask
+    import dask.dataframe as dd
+
     lazy: dict[str, Any] = {}
     for name, (function, column) in specs.items():
         if function == "size":
@@ -103,11 +108,18 @@ def _aggregate_dask_whole(frame: Any, specs: dict[str, tuple[str, str | None]]) 
             lazy[name] = frame[column].quantile(0.5)
         else:
             lazy[name] = getattr(frame[column], function)()
-    values = compute(*lazy.values())
+    meta = aggregate(frame._meta_nonempty, [], specs, False).iloc[:0]
+    row = dask.delayed(_one_row)(list(lazy), [specs[name][0] for name in lazy], *lazy.values())
+    return dd.from_delayed([row], meta=meta, verify_meta=False)
+
+
+def _one_row(names: list[str], functions: list[str], *values: Any) -> pd.DataFrame:
     row = {}
-    for name, value in zip(lazy, values, strict=True):
+    for name, function, value in zip(names, functions, values, strict=True):
         if isinstance(value, pd.Series):
-            value = (value.iloc[-1] if specs[name][0] == "last" else value.iloc[0]) if len(value) else None
+            value = (value.iloc[-1] if function == "last" else value.iloc[0]) if len(value) else None
+        elif hasattr(value, "item"):
+            value = value.item()
         row[name] = [value]
     return pd.DataFrame(row)
 
@@ -171,11 +183,10 @@ class AggregateMod(BaseModule):
                 if self.configs["sort"]:
                     result = sort_frame(result, group_by, True, "last")
             else:
-                whole = await ctx.executor.run_in_thread(_aggregate_dask_whole, frame, specs)
-                result = to_dask(whole)
-            (rows,) = await ctx.executor.run_in_thread(compute, lazy_len(result))
+                result = _aggregate_dask_whole(frame, specs)
         except (TypeError, ValueError) as exc:
             raise DataError(f"aggregation failed: {exc} (check the column types; cast them with cast_mod)") from None
-        ctx.set_global("row_count", rows)
-        ctx.set_global("groups", rows)
+        if not is_dask(result):
+            ctx.set_global("row_count", len(result))
+            ctx.set_global("groups", len(result))
         return {"output": result}

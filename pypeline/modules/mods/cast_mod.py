@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import compute, is_dask, lazy_len, map_frame
+from pypeline.modules.frames import is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 TYPES = ("int", "float", "str", "bool", "datetime", "date")
@@ -42,7 +42,9 @@ def convert(series: pd.Series, kind: str, fmt: str | None = None) -> pd.Series:
     if kind == "str":
         return series.astype("str").where(series.notna())
     if kind in ("int", "float"):
-        numbers = pd.to_numeric(series, errors="coerce") if not pd.api.types.is_bool_dtype(series) else series.astype(float)
+        numbers = (
+            pd.to_numeric(series, errors="coerce") if not pd.api.types.is_bool_dtype(series) else series.astype(float)
+        )
         if kind == "float":
             return numbers.astype("float64")
         integral = numbers.where(numbers.isna() | (numbers == numbers.round()))
@@ -81,11 +83,40 @@ def invalid_report(frame: pd.DataFrame, types: dict[str, str], formats: dict[str
             rows.append({"column": column, "invalid": count, "example": str(frame[column][first]), "row": str(first)})
             any_bad |= bad
     rows.append({"column": "*rows*", "invalid": int(any_bad.sum()), "example": "", "row": ""})
-    return pd.DataFrame(rows, columns=_REPORT_COLUMNS).astype({"invalid": "int64", "column": "str", "example": "str", "row": "str"})
+    return pd.DataFrame(rows, columns=_REPORT_COLUMNS).astype(
+        {"invalid": "int64", "column": "str", "example": "str", "row": "str"}
+    )
+
+
+def failure_message(report: pd.DataFrame, types: dict[str, str]) -> str:
+    """The ``on_error: fail`` message for an :func:`invalid_report` with invalid values."""
+    per_column = (
+        report[report["column"] != "*rows*"]
+        .groupby("column", sort=False)
+        .agg(invalid=("invalid", "sum"), example=("example", "first"), row=("row", "first"))
+    )
+    details = "; ".join(
+        f"column '{column}': {int(r.invalid)} value(s) do not convert to {types[column]}, "
+        f"first {r.example!r} (row {r.row})"
+        for column, r in per_column.iterrows()
+    )
+    return f"{details} (set on_error: null or drop to keep going)"
 
 
 def cast_frame(frame: pd.DataFrame, types: dict[str, str], formats: dict[str, str], policy: str) -> pd.DataFrame:
-    """``frame`` with ``types`` applied; with ``policy == "drop"`` rows holding invalid values are removed."""
+    """``frame`` with ``types`` applied.
+
+    With ``policy == "drop"`` rows holding invalid values are removed; with
+    ``"fail"`` an invalid value raises (in dask mode this happens per partition,
+    when a sink computes it).
+
+    Raises:
+        DataError: for invalid values under ``policy == "fail"``.
+    """
+    if policy == "fail":
+        report = invalid_report(frame, types, formats)
+        if int(report["invalid"].sum()):
+            raise DataError(failure_message(report, types))
     updates = {}
     keep = pd.Series(True, index=frame.index)
     for column, kind in types.items():
@@ -102,7 +133,9 @@ class CastMod(BaseModule):
 
     TYPE = "mod"
     VERSION = "1.0.0"
-    DESCRIPTION = "Converts columns to int/float/str/bool/datetime/date; invalid values fail, become null or drop the row"
+    DESCRIPTION = (
+        "Converts columns to int/float/str/bool/datetime/date; invalid values fail, become null or drop the row"
+    )
     CATEGORY = "Transforms"
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
@@ -144,30 +177,23 @@ class CastMod(BaseModule):
         types, formats, policy = dict(self.configs["types"]), dict(self.configs["formats"]), self.configs["on_error"]
         require_columns(frame, types)
         if is_dask(frame):
-            lazy_report = frame.map_partitions(
-                invalid_report, types, formats, meta=invalid_report(frame._meta, types, formats)
-            )
-        else:
-            lazy_report = invalid_report(frame, types, formats)
-        rows_in, report = await ctx.executor.run_in_thread(compute, lazy_len(frame), lazy_report)
-        per_column = report[report["column"] != "*rows*"].groupby("column", sort=False).agg(
-            invalid=("invalid", "sum"), example=("example", "first"), row=("row", "first")
-        )
-        bad_rows = int(report.loc[report["column"] == "*rows*", "invalid"].sum())
-        invalid = int(per_column["invalid"].sum()) if len(per_column) else 0
+            # lazy: invalid values fail (or are handled) per partition when a sink computes
+            return {"output": map_frame(frame, cast_frame, types, formats, policy)}
+        report = invalid_report(frame, types, formats)
+        invalid = int(report.loc[report["column"] != "*rows*", "invalid"].sum())
         if invalid and policy == "fail":
-            details = "; ".join(
-                f"column '{column}': {int(r.invalid)} value(s) do not convert to {types[column]}, "
-                f"first {r.example!r} (row {r.row})"
-                for column, r in per_column.iterrows()
-            )
-            raise DataError(f"{details} (set on_error: null or drop to keep going)")
-        result = map_frame(frame, cast_frame, types, formats, policy)
-        dropped = bad_rows if policy == "drop" else 0
+            raise DataError(failure_message(report, types))
+        result = cast_frame(frame, types, formats, "null" if policy == "fail" else policy)  # checked above
+        dropped = len(frame) - len(result)
         if invalid:
-            ctx.emit_event("invalid_values", count=invalid, policy=policy,
-                           columns={str(k): int(v) for k, v in per_column["invalid"].items()})
-        ctx.set_global("row_count", rows_in - dropped)
+            per_column = report[report["column"] != "*rows*"]
+            ctx.emit_event(
+                "invalid_values",
+                count=invalid,
+                policy=policy,
+                columns={str(r.column): int(r.invalid) for r in per_column.itertuples()},
+            )
+        ctx.set_global("row_count", len(result))
         ctx.set_global("values_invalid", invalid)
         ctx.set_global("rows_dropped", dropped)
         ctx.add_stat("values_invalid", invalid)

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import compute, is_dask, lazy_len, map_frame
+from pypeline.modules.frames import is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, RunContext
 
 WINNERS = ("first", "last", "latest", "earliest", "max", "min", "first_non_null")
@@ -92,7 +92,9 @@ class DedupeMod(BaseModule):
         require_columns(frame, [*keys, *([order_by] if order_by else [])])
         source = frame.shuffle(on=keys) if is_dask(frame) else frame
         result = map_frame(source, dedupe, keys, winner, order_by)
-        rows_in, rows_out = await ctx.executor.run_in_thread(compute, lazy_len(frame), lazy_len(result))
+        if is_dask(result):
+            return {"output": result}
+        rows_in, rows_out = len(frame), len(result)
         ctx.set_global("row_count", rows_out)
         ctx.set_global("rows_dropped", rows_in - rows_out)
         ctx.add_stat("rows_dropped", rows_in - rows_out)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from pypeline.core.templates import has_templates
 from pypeline.modules.common.frame_expressions import FrameExpressionError, evaluate, vet_expression
-from pypeline.modules.frames import compute, lazy_len, map_frame
+from pypeline.modules.frames import is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 
@@ -79,8 +79,8 @@ class DeriveMod(BaseModule):
         frame = inputs["input"]
         try:
             result = map_frame(frame, derive, dict(self.configs["columns"]), self.configs["overwrite"])
-            (rows,) = await ctx.executor.run_in_thread(compute, lazy_len(result))
         except FrameExpressionError as exc:
             raise DataError(str(exc)) from None
-        ctx.set_global("row_count", rows)
+        if not is_dask(result):
+            ctx.set_global("row_count", len(result))
         return {"output": result}

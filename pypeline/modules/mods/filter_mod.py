@@ -14,7 +14,7 @@ from typing import Any
 
 from pypeline.core.templates import has_templates
 from pypeline.modules.common.frame_expressions import FrameExpressionError, query, vet_expression
-from pypeline.modules.frames import compute, lazy_len, map_frame
+from pypeline.modules.frames import is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 
@@ -30,7 +30,7 @@ class FilterMod(BaseModule):
     GLOBALS = ["row_count", "rows_dropped"]
     CONFIG_SCHEMA = {
         "required": {
-            "condition": {"type": "str", "description": "Row condition, e.g. `age > 18 and country == \"FR\"`"},
+            "condition": {"type": "str", "description": 'Row condition, e.g. `age > 18 and country == "FR"`'},
         },
         "optional": {},
     }
@@ -50,9 +50,11 @@ class FilterMod(BaseModule):
         condition = self.configs["condition"]
         try:
             result = map_frame(frame, query, condition)
-            rows_in, rows_out = await ctx.executor.run_in_thread(compute, lazy_len(frame), lazy_len(result))
         except FrameExpressionError as exc:
             raise DataError(str(exc)) from None
+        if is_dask(result):
+            return {"output": result}  # lazy: counting would compute it (docs/dask-mode.md, rule 5)
+        rows_in, rows_out = len(frame), len(result)
         ctx.set_global("row_count", rows_out)
         ctx.set_global("rows_dropped", rows_in - rows_out)
         ctx.add_stat("rows_dropped", rows_in - rows_out)

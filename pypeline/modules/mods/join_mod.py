@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import compute, is_dask, lazy_len
+from pypeline.modules.frames import is_dask, lazy_len
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 HOWS = ("inner", "left", "right", "outer", "anti")
@@ -109,26 +109,43 @@ class JoinMod(BaseModule):
         right_keys = [c["rename_right"].get(k, k) for k in right_keys]
         self._check_collisions(left, right, left_keys, right_keys)
         left, right = _align_key_types(left, right, left_keys, right_keys)
-        if c["validate"] != "none":
-            await self._validate(left, right, left_keys, right_keys, ctx)
+        checks = self._duplicate_checks(left, right, left_keys, right_keys)
+        if not is_dask(left):
+            for side, keys, duplicates in checks:  # before joining: a many-to-many join can explode
+                _fail_on_duplicates(left, duplicates, side, keys, c["validate"])
         output, unmatched, unmatched_right = self._join(left, right, left_keys, right_keys)
-        rows, rows_unmatched, rows_unmatched_right = await ctx.executor.run_in_thread(
-            compute, lazy_len(output), lazy_len(unmatched), lazy_len(unmatched_right)
-        )
-        ctx.set_global("row_count", rows)
-        ctx.set_global("rows_unmatched", rows_unmatched)
-        ctx.set_global("rows_unmatched_right", rows_unmatched_right)
-        ctx.add_stat("rows_unmatched", rows_unmatched)
-        ctx.add_stat("rows_unmatched_right", rows_unmatched_right)
+        if is_dask(output):
+            # lazy: the key checks run, and fail, when a sink computes the output (docs/dask-mode.md, rule 5)
+            for side, keys, duplicates in checks:
+                output = output.map_partitions(
+                    _fail_on_duplicates, duplicates, side, keys, c["validate"], meta=output._meta
+                )
+            return {"output": output, "unmatched": unmatched}
+        ctx.set_global("row_count", len(output))
+        ctx.set_global("rows_unmatched", len(unmatched))
+        ctx.set_global("rows_unmatched_right", len(unmatched_right))
+        ctx.add_stat("rows_unmatched", len(unmatched))
+        ctx.add_stat("rows_unmatched_right", len(unmatched_right))
         return {"output": output, "unmatched": unmatched}
+
+    def _duplicate_checks(self, left: Any, right: Any, left_keys: list[str], right_keys: list[str]) -> list[Any]:
+        """``(side, keys, number of duplicate keys)`` for each side ``validate`` wants unique (lazy in dask)."""
+        rule = self.configs["validate"]
+        sides = []
+        if rule in ("one_to_one", "one_to_many"):
+            sides.append(("left", left, left_keys))
+        if rule in ("one_to_one", "many_to_one"):
+            sides.append(("right", right, right_keys))
+        return [
+            (side, keys, lazy_len(frame[keys]) - lazy_len(frame[keys].drop_duplicates())) for side, frame, keys in sides
+        ]
 
     def _check_collisions(self, left: Any, right: Any, left_keys: list[str], right_keys: list[str]) -> None:
         shared_keys = {lk for lk, rk in zip(left_keys, right_keys, strict=True) if lk == rk}
         collisions = sorted((set(map(str, left.columns)) & set(map(str, right.columns))) - shared_keys)
         if collisions and self.configs["on_collision"] == "rename":
             raise DataError(
-                f"columns {collisions} are on both sides; add them to 'rename_right' "
-                "(or use on_collision: suffix)"
+                f"columns {collisions} are on both sides; add them to 'rename_right' (or use on_collision: suffix)"
             )
 
     def _join(self, left: Any, right: Any, left_keys: list[str], right_keys: list[str]) -> tuple[Any, Any, Any]:
@@ -136,14 +153,17 @@ class JoinMod(BaseModule):
         suffixes = tuple(self.configs["suffixes"])
         left_ok, left_null = _split_null_keys(left, left_keys)
         right_ok, right_null = _split_null_keys(right, right_keys)
-        left_marked = _merge(left_ok, _distinct_keys(right_ok, right_keys), left_keys, right_keys, "left", ("", "__r"),
-                             indicator=True)
+        left_marked = _merge(
+            left_ok, _distinct_keys(right_ok, right_keys), left_keys, right_keys, "left", ("", "__r"), indicator=True
+        )
         left_only = left_marked[left_marked["_merge"] == "left_only"][list(left.columns)]
         unmatched = _concat([left_only, left_null])
-        right_marked = _merge(_distinct_keys(left_ok, left_keys), right_ok, left_keys, right_keys, "right",
-                              ("__l", ""), indicator=True)
-        unmatched_right = _concat([right_marked[right_marked["_merge"] == "right_only"][list(right.columns)],
-                                   right_null])
+        right_marked = _merge(
+            _distinct_keys(left_ok, left_keys), right_ok, left_keys, right_keys, "right", ("__l", ""), indicator=True
+        )
+        unmatched_right = _concat(
+            [right_marked[right_marked["_merge"] == "right_only"][list(right.columns)], right_null]
+        )
         if how == "anti":
             return unmatched, unmatched, unmatched_right
         output = _merge(left_ok, right_ok, left_keys, right_keys, how, suffixes)
@@ -156,23 +176,14 @@ class JoinMod(BaseModule):
             output = _concat([output, *extra], columns=list(output.columns))
         return output, unmatched, unmatched_right
 
-    async def _validate(self, left: Any, right: Any, left_keys: list[str], right_keys: list[str], ctx: RunContext) -> None:
-        rule = self.configs["validate"]
-        checks = []
-        if rule in ("one_to_one", "one_to_many"):
-            checks.append(("left", left, left_keys))
-        if rule in ("one_to_one", "many_to_one"):
-            checks.append(("right", right, right_keys))
-        for side, frame, keys in checks:
-            selected = frame[keys]
-            total, distinct = await ctx.executor.run_in_thread(
-                compute, lazy_len(selected), lazy_len(selected.drop_duplicates())
-            )
-            if total != distinct:
-                raise DataError(
-                    f"validate {rule}: the {side} input has {total - distinct} duplicate key(s) on {keys} "
-                    "(dedupe it first with dedupe_mod, or relax 'validate')"
-                )
+
+def _fail_on_duplicates(part: Any, duplicates: int, side: str, keys: list[str], rule: str) -> Any:
+    if duplicates:
+        raise DataError(
+            f"validate {rule}: the {side} input has {duplicates} duplicate key(s) on {keys} "
+            "(dedupe it first with dedupe_mod, or relax 'validate')"
+        )
+    return part
 
 
 def _split_null_keys(frame: Any, keys: list[str]) -> tuple[Any, Any]:
@@ -184,8 +195,15 @@ def _distinct_keys(frame: Any, keys: list[str]) -> Any:
     return frame[keys].drop_duplicates()
 
 
-def _merge(left: Any, right: Any, left_keys: list[str], right_keys: list[str], how: str, suffixes: tuple[str, ...],
-           indicator: bool = False) -> Any:
+def _merge(
+    left: Any,
+    right: Any,
+    left_keys: list[str],
+    right_keys: list[str],
+    how: str,
+    suffixes: tuple[str, ...],
+    indicator: bool = False,
+) -> Any:
     if is_dask(left) or is_dask(right):
         import dask.dataframe as dd
 
@@ -231,4 +249,4 @@ def _align_key_types(left: Any, right: Any, left_keys: list[str], right_keys: li
 
 
 def _is_text(dtype: Any) -> bool:
-    return pd.api.types.is_string_dtype(dtype) or dtype == object
+    return pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import compute, is_dask, lazy_len, map_frame
+from pypeline.modules.frames import is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 TYPES = {"int": "Int64", "float": "float64", "str": "str", "bool": "boolean"}
@@ -81,8 +81,10 @@ def extract(
                     raise DataError(f"row {label} (position {position}): path '{fields[name]}' not found")
                 value = None
             columns[name].append(value)
-    extracted = pd.DataFrame({name: pd.Series(values, index=frame.index, dtype=object)
-                              for name, values in columns.items()}, index=frame.index)
+    extracted = pd.DataFrame(
+        {name: pd.Series(values, index=frame.index, dtype=object) for name, values in columns.items()},
+        index=frame.index,
+    )
     if infer and not types:
         extracted = extracted.infer_objects()
     for name, kind in types.items():
@@ -192,11 +194,20 @@ class KeyExtractorMod(BaseModule):
         else:
             have = set(map(str, frame.columns))
             require_columns(frame, sorted({p.split(".")[0] for p in fields.values() if p not in have}))
-        result = map_frame(frame, extract, fields, c["source_column"], c["on_missing"], c["keep_input"],
-                           dict(c["types"]), not is_dask(frame))
-        missing = result[list(fields)].isna().sum().sum()
-        rows, values_missing = await ctx.executor.run_in_thread(compute, lazy_len(result), missing)
-        ctx.set_global("row_count", rows)
-        ctx.set_global("values_missing", int(values_missing))
+        result = map_frame(
+            frame,
+            extract,
+            fields,
+            c["source_column"],
+            c["on_missing"],
+            c["keep_input"],
+            dict(c["types"]),
+            not is_dask(frame),
+        )
+        if is_dask(result):
+            return {"output": result}
+        values_missing = int(result[list(fields)].isna().sum().sum())
+        ctx.set_global("row_count", len(result))
+        ctx.set_global("values_missing", values_missing)
         ctx.add_stat("values_missing", int(values_missing))
         return {"output": result}

@@ -1,14 +1,14 @@
 """``limit_mod``: keep ``n`` rows, after skipping ``offset`` rows (in input order).
 
-In dask mode only the first partitions needed are computed; the result is
-small by construction and handed on as a one-partition dask frame.
+In dask mode the result stays lazy: a one-partition frame that, when a sink
+computes it, reads only as many leading partitions as it needs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pypeline.modules.frames import compute, is_dask, lazy_len, to_dask
+from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -44,14 +44,9 @@ class LimitMod(BaseModule):
         frame = inputs["input"]
         n, offset = self.configs["n"], self.configs["offset"]
         if is_dask(frame):
-            head = await ctx.executor.run_in_thread(frame.head, offset + n, -1)
-            part = head.iloc[offset:offset + n]
-            rows_out = len(part)
-            result = to_dask(part)
-        else:
-            result = frame.iloc[offset:offset + n]
-            rows_out = len(result)
-        (rows_in,) = await ctx.executor.run_in_thread(compute, lazy_len(frame))
-        ctx.set_global("row_count", rows_out)
-        ctx.set_global("rows_dropped", rows_in - rows_out)
+            head = frame.head(offset + n, npartitions=-1, compute=False)
+            return {"output": head.map_partitions(lambda part: part.iloc[offset : offset + n], meta=frame._meta)}
+        result = frame.iloc[offset : offset + n]
+        ctx.set_global("row_count", len(result))
+        ctx.set_global("rows_dropped", len(frame) - len(result))
         return {"output": result}

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pypeline.core.templates import has_templates
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import compute, lazy_len, map_frame
+from pypeline.modules.frames import is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 
@@ -75,7 +75,9 @@ class RegexFilterMod(BaseModule):
             raise DataError(f"invalid regular expression {c['pattern']!r}: {exc}") from None
         flags = re.IGNORECASE if c["ignore_case"] else 0
         result = map_frame(frame, regex_filter, c["column"], c["pattern"], flags, c["match"] == "full", c["invert"])
-        rows_in, rows_out = await ctx.executor.run_in_thread(compute, lazy_len(frame), lazy_len(result))
+        if is_dask(result):
+            return {"output": result}
+        rows_in, rows_out = len(frame), len(result)
         ctx.set_global("row_count", rows_out)
         ctx.set_global("rows_dropped", rows_in - rows_out)
         ctx.add_stat("rows_dropped", rows_in - rows_out)

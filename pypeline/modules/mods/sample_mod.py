@@ -5,7 +5,7 @@ partitioning). Sampled rows keep their input order in pandas mode.
 
 In dask mode, ``fraction`` samples each partition; ``n`` gives every row a
 random number and keeps the ``n`` smallest (an exact uniform sample without
-replacement, computed with bounded memory).
+replacement, a tree reduction with bounded memory); both stay lazy.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pypeline.modules.frames import compute, is_dask, lazy_len, to_dask
+from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext
 
 _KEY = "__sample_key"
 
 
-def _with_random_key(part: pd.DataFrame, seed: int | None, partition_info: dict[str, Any] | None = None) -> pd.DataFrame:
+def _with_random_key(
+    part: pd.DataFrame, seed: int | None, partition_info: dict[str, Any] | None = None
+) -> pd.DataFrame:
     number = (partition_info or {}).get("number", 0)
     rng = np.random.default_rng(None if seed is None else [seed, number])
     return part.assign(**{_KEY: rng.random(len(part))})
@@ -68,13 +70,13 @@ class SampleMod(BaseModule):
                 result = frame.sample(frac=fraction, random_state=seed)
             result = result.loc[frame.index.intersection(result.index, sort=False)] if frame.index.is_unique else result
         elif fraction is not None:
-            result = frame.sample(frac=fraction, random_state=seed)
+            return {"output": frame.sample(frac=fraction, random_state=seed)}
         else:
-            meta = _with_random_key(frame._meta, seed)
-            keyed = frame.map_partitions(_with_random_key, seed, meta=meta)
-            smallest = await ctx.executor.run_in_thread(lambda: keyed.nsmallest(n, _KEY).compute())
-            result = to_dask(smallest.sort_index().drop(columns=_KEY))
-        rows_in, rows_out = await ctx.executor.run_in_thread(compute, lazy_len(frame), lazy_len(result))
-        ctx.set_global("row_count", rows_out)
-        ctx.set_global("rows_dropped", rows_in - rows_out)
+            keyed = frame.map_partitions(_with_random_key, seed, meta=_with_random_key(frame._meta, seed))
+            smallest = keyed.nsmallest(n, _KEY)
+            return {
+                "output": smallest.map_partitions(lambda part: part.sort_index().drop(columns=_KEY), meta=frame._meta)
+            }
+        ctx.set_global("row_count", len(result))
+        ctx.set_global("rows_dropped", len(frame) - len(result))
         return {"output": result}

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pypeline.core.text import did_you_mean
-from pypeline.modules.frames import compute, lazy_len
+from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 
@@ -103,8 +103,8 @@ class SelectMod(BaseModule):
             raise DataError(f"rename would give duplicate column(s) {clashes}; drop or rename the existing one first")
         if rename:
             result = result.rename(columns=rename)
-        (rows,) = await ctx.executor.run_in_thread(compute, lazy_len(result))
-        ctx.set_global("row_count", rows)
         ctx.set_global("columns_missing", len(missing))
+        if not is_dask(result):
+            ctx.set_global("row_count", len(result))
         ctx.add_stat("columns_missing", missing)
         return {"output": result}

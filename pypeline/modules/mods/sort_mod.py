@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import compute, is_dask, lazy_len
+from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -75,6 +75,6 @@ class SortMod(BaseModule):
         columns = [by] if isinstance(by, str) else list(by)
         require_columns(frame, columns)
         result = sort_frame(frame, columns, self.configs["ascending"], self.configs["nulls"])
-        (rows,) = await ctx.executor.run_in_thread(compute, lazy_len(result))
-        ctx.set_global("row_count", rows)
+        if not is_dask(result):
+            ctx.set_global("row_count", len(result))
         return {"output": result}

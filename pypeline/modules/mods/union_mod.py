@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from pypeline.modules.frames import compute, is_dask, lazy_len
+from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -23,7 +23,11 @@ class UnionMod(BaseModule):
     CONFIG_SCHEMA = {
         "required": {},
         "optional": {
-            "distinct": {"type": "bool", "default": False, "description": "Drop duplicate rows (counted in rows_dropped)"},
+            "distinct": {
+                "type": "bool",
+                "default": False,
+                "description": "Drop duplicate rows (counted in rows_dropped)",
+            },
         },
     }
 
@@ -39,7 +43,7 @@ class UnionMod(BaseModule):
             result = pd.concat(with_rows, ignore_index=True, join="outer").reindex(columns=columns)
         if self.configs["distinct"]:
             result = result.drop_duplicates()
-        rows_in, rows = await ctx.executor.run_in_thread(compute, sum(lazy_len(f) for f in frames), lazy_len(result))
-        ctx.set_global("row_count", rows)
-        ctx.set_global("rows_dropped", rows_in - rows)
+        if not is_dask(result):
+            ctx.set_global("row_count", len(result))
+            ctx.set_global("rows_dropped", sum(len(f) for f in frames) - len(result))
         return {"output": result}

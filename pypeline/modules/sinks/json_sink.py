@@ -3,16 +3,21 @@
 Nulls are written as ``null``, datetimes as ISO 8601 text, nested values
 (dicts and lists, as ``json_source`` reads them) as nested JSON. Non-ASCII
 text is written as is (UTF-8) unless ``ascii: true``. The file appears under
-its final name only when complete; in dask mode partitions are streamed into
-it one at a time (bounded memory).
+its final name only when complete; in dask mode every partition is written
+to a part file in one pass and the parts are appended in order
+(``pypeline.modules.partitioned``), never holding the whole frame.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
-from pypeline.modules.common.records import iter_pandas_parts, json_default, plain_records
+from pypeline.modules.common.records import json_default, plain_records
+from pypeline.modules.frames import is_dask
+from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
 
 
@@ -48,21 +53,75 @@ class JsonSink(BaseModule):
         return {}
 
     def _write(self, frame: Any, path: str) -> int:
+        lines = self.configs["format"] == "jsonl"
+        encoding = self.configs["encoding"]
+        with atomic_output_path(path) as tmp:
+            if not is_dask(frame):
+                with open(tmp, "w", encoding=encoding, newline="\n") as fh:
+                    if not lines:
+                        fh.write("[")
+                    rows = self._write_records(frame, fh, first=True)
+                    if not lines:
+                        fh.write(self._closing(rows))
+                return rows
+            parts = parts_folder(tmp)
+            try:
+                rows = write_partitions(frame, parts, self._part_writer(), ".json")
+                pieces = sorted(parts.iterdir())
+                if lines:
+                    concat_parts(pieces, tmp)
+                else:
+                    self._concat_array(pieces, tmp, rows)
+            finally:
+                shutil.rmtree(parts, ignore_errors=True)
+            return rows
+
+    def _concat_array(self, pieces: list[Path], target: Path, rows: int) -> None:
+        """``[`` + the parts (every item comma-led, the very first comma dropped) + ``]``, in constant memory."""
+        encoding = self.configs["encoding"]
+        comma = len(",".encode(continuation_encoding(encoding)))
+        with open(target, "wb") as out:
+            out.write("[".encode(encoding))
+            skip = comma
+            for piece in pieces:
+                with open(piece, "rb") as fh:
+                    if skip and piece.stat().st_size:
+                        fh.seek(skip)
+                        skip = 0
+                    shutil.copyfileobj(fh, out, 1 << 20)
+            out.write(self._closing(rows).encode(continuation_encoding(encoding)))
+
+    def _write_records(self, frame: Any, fh: Any, *, first: bool) -> int:
+        """Write ``frame``'s rows; array items after the first start with a comma."""
         c = self.configs
         lines = c["format"] == "jsonl"
         rows = 0
-        with atomic_output_path(path) as tmp, open(tmp, "w", encoding=c["encoding"], newline="\n") as fh:
-            if not lines:
-                fh.write("[")
-            for part in iter_pandas_parts(frame):
-                for record in plain_records(part):
-                    text = json.dumps(record, default=json_default, ensure_ascii=c["ascii"],
-                                      indent=None if lines else c["indent"])
-                    if lines:
-                        fh.write(text + "\n")
-                    else:
-                        fh.write(("," if rows else "") + ("\n" if c["indent"] is not None else "") + text)
-                    rows += 1
-            if not lines:
-                fh.write(("\n" if c["indent"] is not None and rows else "") + "]\n")
+        for record in plain_records(frame):
+            text = json.dumps(
+                record, default=json_default, ensure_ascii=c["ascii"], indent=None if lines else c["indent"]
+            )
+            if lines:
+                fh.write(text + "\n")
+            else:
+                separator = "" if first and rows == 0 else ","
+                fh.write(separator + ("\n" if c["indent"] is not None else "") + text)
+            rows += 1
         return rows
+
+    def _closing(self, rows: int) -> str:
+        return ("\n" if self.configs["indent"] is not None and rows else "") + "]\n"
+
+    def _part_writer(self) -> Any:
+        """Part files continue the output: only a JSON Lines file's first part may carry a byte-order mark;
+        array items all start with a comma (:meth:`_concat_array` drops the very first)."""
+        lines = self.configs["format"] == "jsonl"
+        encoding = self.configs["encoding"]
+
+        def write(part: Any, file: Path, index: int) -> None:
+            first_bytes = lines and index == 0
+            with open(
+                file, "w", encoding=encoding if first_bytes else continuation_encoding(encoding), newline="\n"
+            ) as fh:
+                self._write_records(part, fh, first=False)
+
+        return write

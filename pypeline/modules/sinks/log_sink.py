@@ -44,7 +44,12 @@ class LogSink(BaseModule):
         head = frame.head(n, npartitions=-1, compute=False) if is_dask(frame) else frame.head(n)
         head, rows = await ctx.executor.run_in_thread(compute, head, lazy_len(frame))
         preview = [json.loads(json.dumps(r, default=json_default)) for r in plain_records(head)]
-        ctx.logger.info(self.configs["title"], rows=preview, shown=len(preview), total_rows=rows,
-                        columns=[str(c) for c in frame.columns])
+        ctx.logger.info(
+            self.configs["title"],
+            rows=preview,
+            shown=len(preview),
+            total_rows=rows,
+            columns=[str(c) for c in frame.columns],
+        )
         ctx.set_global("row_count", rows)
         return {}

@@ -18,20 +18,25 @@ table is exactly as it was before the module started; the error says so.
 SQLite gets transactional DDL through :func:`pypeline.modules.common.sql.make_engine`.
 
 The connection URL is never logged and appears in messages only with its
-password masked. In dask mode partitions are computed and written one at a
-time, inside the same transaction.
+password masked. In dask mode the partitions are computed once, in parallel,
+into temporary local Parquet files, which are then inserted one at a time
+inside the same transaction (one connection, bounded memory).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.common.records import iter_pandas_parts, plain_records
+from pypeline.modules.common.records import plain_records
 from pypeline.modules.common.sql import make_engine, redact_url, sql_error
+from pypeline.modules.frames import is_dask
+from pypeline.modules.partitioned import write_partitions
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 MODES = ("append", "replace", "truncate", "upsert")
@@ -81,6 +86,16 @@ class SqlSink(BaseModule):
         return {}
 
     def _write(self, frame: Any) -> int:
+        if not is_dask(frame):
+            return self._write_parts(frame, [frame])
+        # compute every partition once (in parallel) into local Parquet files, then stream them into the
+        # one transaction: the database sees one connection, memory holds one partition at a time
+        with tempfile.TemporaryDirectory(prefix="pypeline_sql_sink_") as spill:
+            folder = Path(spill)
+            write_partitions(frame, folder, lambda part, p, i: part.to_parquet(p, index=False), ".parquet")
+            return self._write_parts(frame, (pd.read_parquet(f) for f in sorted(folder.iterdir())))
+
+    def _write_parts(self, frame: Any, parts: Iterable[pd.DataFrame]) -> int:
         c = self.configs
         url = c["url"]
         engine = make_engine(url)
@@ -90,12 +105,12 @@ class SqlSink(BaseModule):
                 table = self._prepare_table(conn, frame)
                 statement = self._statement(engine, table, [str(col) for col in frame.columns])
                 rows = 0
-                for part in iter_pandas_parts(frame):
+                for part in parts:
                     if c["mode"] == "upsert":
                         _check_unique(part, c["keys"])
                     records = plain_records(part)
                     for start in range(0, len(records), c["batch_rows"]):
-                        batch = records[start:start + c["batch_rows"]]
+                        batch = records[start : start + c["batch_rows"]]
                         conn.execute(statement, batch)
                     rows += len(records)
                 return rows
@@ -167,7 +182,9 @@ def _check_conflict_target(conn: Any, table: Any, keys: list[str]) -> None:
     wanted = set(keys)
     candidates = [set(inspector.get_pk_constraint(table.name, schema=table.schema).get("constrained_columns") or [])]
     candidates += [set(u["column_names"]) for u in inspector.get_unique_constraints(table.name, schema=table.schema)]
-    candidates += [set(i["column_names"]) for i in inspector.get_indexes(table.name, schema=table.schema) if i["unique"]]
+    candidates += [
+        set(i["column_names"]) for i in inspector.get_indexes(table.name, schema=table.schema) if i["unique"]
+    ]
     if wanted not in candidates:
         raise DataError(
             f"table '{table.name}' has no primary key or unique constraint on {keys}; "
@@ -201,7 +218,7 @@ def _sql_type(series: pd.Series) -> Any:
         return DateTime(timezone=getattr(dtype, "tz", None) is not None)
     if api.is_timedelta64_dtype(dtype):
         return Interval()
-    if dtype == object:
+    if pd.api.types.is_object_dtype(dtype):
         present = series.dropna()
         if len(present) and isinstance(present.iloc[0], (dict, list)):
             return JSON()

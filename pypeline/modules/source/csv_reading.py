@@ -104,7 +104,9 @@ class CsvReader:
                     result.rows += len(chunk)
                     if len(chunk):
                         for column in chunk.columns:
-                            result.dtypes[str(column)] = unify_dtypes(result.dtypes.get(str(column)), chunk[column].dtype)
+                            result.dtypes[str(column)] = unify_dtypes(
+                                result.dtypes.get(str(column)), chunk[column].dtype
+                            )
         except pd.errors.EmptyDataError:
             return result
         except DataError:
@@ -115,6 +117,18 @@ class CsvReader:
             result.columns = []
         result.bad_lines = len(bad)
         return result
+
+    def header(self, path: str) -> FileScan:
+        """The columns of ``path`` from its header only (no data read); ``columns`` is ``None`` when empty."""
+        options = self.options()
+        options.pop("dtype", None)
+        try:
+            frame = pd.read_csv(path, nrows=0, **options)
+        except pd.errors.EmptyDataError:
+            return FileScan(path=path)
+        except Exception as exc:
+            raise self._error(path, exc) from None
+        return FileScan(path=path, columns=[str(c) for c in frame.columns])
 
     def _finish(self, frame: pd.DataFrame, path: str) -> pd.DataFrame:
         frame.columns = [str(c) for c in frame.columns]

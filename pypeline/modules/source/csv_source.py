@@ -13,11 +13,15 @@ Empty files (not even a header) contribute nothing and are reported as an
 Reading options, malformed rows and errors are described in
 :mod:`pypeline.modules.source.csv_reading`.
 
-In ``execution_mode: dask`` the files are first scanned in chunks (bounded
-memory): the scan finds malformed rows with their file and line, counts rows
-and settles one dtype per column over all files, then the module builds a lazy
-dask frame with those dtypes (split into ``blocksize`` partitions). The row
-count comes from the scan, so no second pass is needed for the globals.
+In ``execution_mode: dask`` the module returns a lazy dask frame split into
+``blocksize`` partitions. By default (``scan: true``) it first reads the
+files once in chunks (bounded memory): malformed rows then fail with their
+file and line before anything is written, ``row_count`` and ``rows_dropped``
+are set, and every partition gets the same column types (dask alone infers
+them from the first block, and a later block that differs fails at write
+time). ``scan: false`` skips that pass: fully lazy, only the headers are
+read; errors surface when a sink computes the data, and the row globals are
+not set (docs/dask-mode.md).
 """
 
 from __future__ import annotations
@@ -65,7 +69,11 @@ class CsvSource(BaseModule):
                 "default": None,
                 "description": "Column names; with `header: true` they replace the file's header",
             },
-            "dtypes": {"type": "dict[str]", "default": {}, "description": "Column -> pandas dtype (`Int64`, `str`, ...)"},
+            "dtypes": {
+                "type": "dict[str]",
+                "default": {},
+                "description": "Column -> pandas dtype (`Int64`, `str`, ...)",
+            },
             "date_columns": {"type": "list[str]", "default": [], "description": "Columns parsed as datetimes"},
             "date_format": {
                 "type": "str|null",
@@ -89,6 +97,11 @@ class CsvSource(BaseModule):
                 "description": "Name of a column that receives each row's source file path",
             },
             "blocksize": {"type": "str", "default": "64MB", "description": "dask mode: bytes per partition"},
+            "scan": {
+                "type": "bool",
+                "default": True,
+                "description": "dask mode: read the files once first (file:line errors, row globals, stable types)",
+            },
         },
     }
 
@@ -108,6 +121,7 @@ class CsvSource(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         files = expand_paths(self.configs["file_path"])
         reader = CsvReader(self.configs)
+        rows: int | None
         if ctx.execution_mode == "dask":
             frame, rows, dropped = await ctx.executor.run_in_thread(self._read_dask, reader, files, ctx)
         else:
@@ -115,12 +129,13 @@ class CsvSource(BaseModule):
             rows = len(frame)
         for path in files:
             ctx.record_file_read(path)
-        ctx.set_global("row_count", rows)
         ctx.set_global("files_read", len(files))
         ctx.set_global("file_size", sum(os.path.getsize(p) for p in files))
-        ctx.set_global("rows_dropped", dropped)
-        ctx.add_stat("rows_dropped", dropped)
         ctx.add_stat("files_read", len(files))
+        if rows is not None:
+            ctx.set_global("row_count", rows)
+            ctx.set_global("rows_dropped", dropped)
+            ctx.add_stat("rows_dropped", dropped)
         if dropped:
             ctx.emit_event("bad_lines_skipped", count=dropped)
         return {"data": frame}
@@ -143,16 +158,17 @@ class CsvSource(BaseModule):
             combined = combined[[c for c in combined.columns if c != file_column] + [file_column]]
         return combined, dropped
 
-    def _read_dask(self, reader: CsvReader, files: list[str], ctx: RunContext) -> tuple[Any, int, int]:
+    def _read_dask(self, reader: CsvReader, files: list[str], ctx: RunContext) -> tuple[Any, int | None, int]:
         import dask.dataframe as dd
 
-        scans = [reader.scan(path) for path in files]
+        scanned = self.configs["scan"]
+        scans = [reader.scan(path) if scanned else reader.header(path) for path in files]
         for scan in scans:
             if scan.columns is None:
                 ctx.emit_event("empty_file", file=scan.path)
         present = [s for s in scans if s.columns is not None]
         strategy = self.configs["combine_strategy"]
-        check_schemas([(s.path, s.columns or [], s.dtypes if s.rows else None) for s in present], strategy)
+        check_schemas([(s.path, s.columns or [], s.dtypes if s.rows and scanned else None) for s in present], strategy)
         columns = _union_columns([s.columns or [] for s in present])
         dtypes = _unified_dtypes(present, columns, fill_missing=strategy == "union_by_name")
         date_columns = set(self.configs["date_columns"])
@@ -167,8 +183,9 @@ class CsvSource(BaseModule):
             empty = pd.DataFrame(columns=self.configs["column_names"] or [])
             return dd.from_pandas(empty, npartitions=1), 0, sum(s.bad_lines for s in scans)
         frame = parts[0] if len(parts) == 1 else dd.concat(parts, interleave_partitions=False)
-        rows = sum(s.rows for s in scans)
-        return frame, rows, sum(s.bad_lines for s in scans)
+        if not scanned:
+            return frame, None, 0
+        return frame, sum(s.rows for s in scans), sum(s.bad_lines for s in scans)
 
     def _dask_file(
         self, dd: Any, reader: CsvReader, scan: FileScan, columns: list[str], dtypes: dict[str, Any], file_column: Any
@@ -183,7 +200,10 @@ class CsvSource(BaseModule):
         frame.columns = [str(c) for c in frame.columns]
         if self.configs["date_columns"]:
             frame = frame.map_partitions(
-                parse_date_columns, list(self.configs["date_columns"]), self.configs["date_format"], scan.path,
+                parse_date_columns,
+                list(self.configs["date_columns"]),
+                self.configs["date_format"],
+                scan.path,
                 meta=parse_date_columns(frame._meta, list(self.configs["date_columns"]), None, scan.path),
             )
         missing = [c for c in columns if c not in frame.columns]

@@ -78,7 +78,9 @@ def parse_line(path: str, number: int, line: str) -> dict[str, Any]:
     return value
 
 
-def read_jsonl(path: str, encoding: str, skip_bad: bool, start: int = 0, end: int | None = None) -> tuple[list[dict[str, Any]], int]:
+def read_jsonl(
+    path: str, encoding: str, skip_bad: bool, start: int = 0, end: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
     """Records of a JSON Lines file (or of the byte range ``[start, end)``) and the bad lines skipped."""
     records: list[dict[str, Any]] = []
     bad = 0
@@ -106,7 +108,9 @@ def _decode(raw: bytes, encoding: str, path: str, number: int) -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: line {number}: cannot decode as {encoding} at byte {exc.start}; set 'encoding'") from None
+        raise DataError(
+            f"{path}: line {number}: cannot decode as {encoding} at byte {exc.start}; set 'encoding'"
+        ) from None
 
 
 def read_json_document(path: str, encoding: str, record_path: str | None) -> list[dict[str, Any]]:

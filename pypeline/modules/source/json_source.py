@@ -9,11 +9,15 @@ In ``execution_mode: dask`` each JSON Lines file is scanned once (streaming,
 bounded memory) to validate it, count the records, settle the columns and
 their types and find split points; the dask frame then reads ``blocksize``
 byte ranges lazily. A JSON document (array) must be parsed whole, so it is one
-partition.
+partition. dask keeps object columns as strings, so in dask mode nested
+values (objects, arrays) and columns of mixed types arrive as JSON text;
+``key_extractor_mod`` parses that text, so extraction works the same in both modes.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,7 +74,8 @@ class JsonSource(BaseModule):
                 "type": "str",
                 "default": "error",
                 "enum": ["error", "skip"],
-                "description": "JSON Lines: a line that is not a JSON object fails (file and line) or is dropped and counted",
+                "description": "JSON Lines: a line that is not a JSON object fails (file and line), "
+                "or is dropped and counted",
             },
             "blocksize": {"type": "int", "default": 64_000_000, "description": "dask mode: bytes per partition"},
         },
@@ -134,10 +139,11 @@ class JsonSource(BaseModule):
         scans: list[JsonlScan] = []
         for path in files:
             if detect_format(path, c["format"], c["encoding"]) == "jsonl":
-                scan = scan_jsonl(path, c["encoding"], c["on_bad_lines"] == "skip", c["flatten"], c["separator"],
-                                  c["blocksize"])
+                scan = scan_jsonl(
+                    path, c["encoding"], c["on_bad_lines"] == "skip", c["flatten"], c["separator"], c["blocksize"]
+                )
                 bounds = [*scan.splits, None]
-                pieces.extend((path, start, end) for start, end in zip(bounds[:-1], bounds[1:], strict=True))
+                pieces.extend((path, start, end) for start, end in itertools.pairwise(bounds))
             else:
                 records, _ = self._records(path)
                 scan = JsonlScan(path=path, rows=len(records))
@@ -155,18 +161,36 @@ class JsonSource(BaseModule):
                 kinds.setdefault(key, set()).update(seen)
                 present[key] = present.get(key, 0) + scan.present[key]
         dtypes = {key: dtype_for(seen, present[key] == rows) for key, seen in kinds.items()}
+        # dask stores object columns as strings (its convert-string setting), which would turn nested
+        # values into Python reprs; they travel as JSON text instead (key_extractor_mod parses it)
+        dtypes = {key: "str" if dtype == "object" else dtype for key, dtype in dtypes.items()}
         columns = list(dtypes)
         meta = pd.DataFrame({k: pd.Series([], dtype=d) for k, d in dtypes.items()})
-        frame = dd.from_map(_read_piece, pieces, reader=self, columns=columns, dtypes=dtypes, meta=meta,
-                            enforce_metadata=False)
+        frame = dd.from_map(
+            _read_piece, pieces, reader=self, columns=columns, dtypes=dtypes, meta=meta, enforce_metadata=False
+        )
         return frame, rows, sum(s.bad_lines for s in scans)
 
 
-def _read_piece(piece: tuple[str, int, int | None], *, reader: JsonSource, columns: list[str], dtypes: dict[str, Any]) -> pd.DataFrame:
+def _read_piece(
+    piece: tuple[str, int, int | None], *, reader: JsonSource, columns: list[str], dtypes: dict[str, Any]
+) -> pd.DataFrame:
     """One byte range of a JSON Lines file (or one JSON document) as a partition."""
     path, start, end = piece
     records, _ = reader._records(path, start, end)
     frame = records_frame(records, columns)
     if not len(frame):
         return pd.DataFrame({k: pd.Series([], dtype=d) for k, d in dtypes.items()})
-    return frame.astype(dtypes)
+    texts = {
+        key: frame[key].map(_as_text, na_action="ignore").astype("str")
+        for key, dtype in dtypes.items()
+        if dtype == "str" and frame[key].dtype == object
+    }
+    return frame.assign(**texts).astype(dtypes)
+
+
+def _as_text(value: Any) -> str:
+    """A cell of a mixed or nested column as text: JSON for objects and arrays."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, str) else json.dumps(value)

@@ -68,7 +68,9 @@ class ParquetSource(BaseModule):
             if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)):
                 problems.append(f"filters[{index}] must be [column, op, value], got {item!r}")
             elif item[1] not in FILTER_OPS:
-                problems.append(f"filters[{index}]: unknown operator {item[1]!r} (expected one of {', '.join(FILTER_OPS)})")
+                problems.append(
+                    f"filters[{index}]: unknown operator {item[1]!r} (expected one of {', '.join(FILTER_OPS)})"
+                )
         return problems
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
@@ -118,8 +120,14 @@ class ParquetSource(BaseModule):
         if not files:
             return dd.from_pandas(meta, npartitions=1), 0
         frame = dd.from_map(
-            _read_piece, files, source=source, schema=dataset.schema, columns=columns, filters=self.configs["filters"],
-            meta=meta, enforce_metadata=False,
+            _read_piece,
+            files,
+            source=source,
+            schema=dataset.schema,
+            columns=columns,
+            filters=self.configs["filters"],
+            meta=meta,
+            enforce_metadata=False,
         )
         return frame, int(rows)
 
@@ -173,7 +181,9 @@ class _Source:
         return sorted(self.dataset().files)
 
 
-def _read_piece(path: str, *, source: _Source, schema: Any, columns: list[str] | None, filters: list[Any]) -> pd.DataFrame:
+def _read_piece(
+    path: str, *, source: _Source, schema: Any, columns: list[str] | None, filters: list[Any]
+) -> pd.DataFrame:
     """One file of the dataset as a pandas frame (a dask partition)."""
     import pyarrow.parquet as pq
 
