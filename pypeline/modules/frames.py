@@ -104,3 +104,25 @@ def map_frame(frame: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
 def like_input(frame: pd.DataFrame, execution_mode: str) -> Any:
     """A pandas frame as the kind the mode passes between modules."""
     return to_dask(frame) if execution_mode == "dask" else frame
+
+
+ORDER_COLUMNS = ("__pype_part", "__pype_row")
+"""Columns :func:`tag_input_order` adds to remember the input order across a dask shuffle."""
+
+
+def _tag(part: pd.DataFrame, partition_info: dict[str, Any] | None = None) -> pd.DataFrame:
+    number = (partition_info or {}).get("number", 0)
+    return part.assign(**{ORDER_COLUMNS[0]: number, ORDER_COLUMNS[1]: np.arange(len(part), dtype="int64")})
+
+
+def tag_input_order(frame: Any) -> Any:
+    """A dask frame with two columns holding each row's input position (partition, row)."""
+    meta = frame._meta.assign(
+        **{ORDER_COLUMNS[0]: np.array([], dtype="int64"), ORDER_COLUMNS[1]: np.array([], dtype="int64")}
+    )
+    return frame.map_partitions(_tag, meta=meta)
+
+
+def in_input_order(part: pd.DataFrame) -> pd.DataFrame:
+    """A partition of a :func:`tag_input_order` frame sorted back into input order, tags kept."""
+    return part.sort_values(list(ORDER_COLUMNS), kind="stable")

@@ -227,22 +227,25 @@ def _vet(node: ast.AST) -> None:
 
 
 def _vet_call(node: ast.Call) -> None:
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            raise FrameExpressionError("'**' arguments are not allowed")
+    arguments = [*node.args, *(k.value for k in node.keywords)]
     if isinstance(node.func, ast.Name):
         if node.func.id not in MATH_FUNCTIONS:
             raise FrameExpressionError(
                 f"the function '{node.func.id}' is not allowed; allowed: {', '.join(sorted(MATH_FUNCTIONS))}"
             )
-    elif isinstance(node.func, ast.Attribute):
-        _vet(node.func)
-    else:
+        for arg in arguments:  # math functions take any (vetted) expression
+            _vet(arg)
+        return
+    if not isinstance(node.func, ast.Attribute):
         raise FrameExpressionError("only math functions and column methods may be called")
-    for arg in [*node.args, *(k.value for k in node.keywords)]:
+    _vet(node.func)
+    for arg in arguments:  # methods take constants only
         if not isinstance(arg, (ast.Constant, ast.List, ast.Tuple, ast.UnaryOp)):
             raise FrameExpressionError("method arguments must be constants")
         _vet(arg)
-    for keyword in node.keywords:
-        if keyword.arg is None:
-            raise FrameExpressionError("'**' arguments are not allowed")
 
 
 def _columns(frame: Any) -> str:

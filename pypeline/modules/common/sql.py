@@ -32,10 +32,7 @@ def redact_url(url: str) -> str:
     try:
         from sqlalchemy.engine import make_url
 
-        parsed = make_url(url)
-        if parsed.password is None:
-            return parsed.render_as_string(hide_password=False)
-        return parsed.set(password="***").render_as_string(hide_password=False)
+        return str(make_url(url).render_as_string(hide_password=True))
     except Exception:
         return _URL_PASSWORD_RE.sub(r"\g<head>***\g<tail>", url)
 

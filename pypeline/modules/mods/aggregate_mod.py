@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import is_dask, lazy_len, map_frame
+from pypeline.modules.frames import ORDER_COLUMNS, in_input_order, is_dask, lazy_len, map_frame, tag_input_order
 from pypeline.modules.mods.sort_mod import sort_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
@@ -81,6 +81,11 @@ def aggregate(
         named[name] = (group_by[0], "size") if function == "size" else (column, function)
     grouped = frame.groupby(group_by, sort=sort, dropna=False).agg(**named)
     return grouped.reset_index()
+
+
+def _aggregate_tagged(part: pd.DataFrame, group_by: list[str], specs: dict[str, tuple[str, str | None]]) -> Any:
+    ordered = in_input_order(part).drop(columns=list(ORDER_COLUMNS))
+    return aggregate(ordered, group_by, specs, False)
 
 
 def _first_last(series: Any, which: str) -> Any:
@@ -179,7 +184,9 @@ class AggregateMod(BaseModule):
             if not is_dask(frame):
                 result = aggregate(frame, group_by, specs, self.configs["sort"])
             elif group_by:
-                result = map_frame(frame.shuffle(on=group_by), aggregate, group_by, specs, False)
+                # first / last depend on the input order, which a shuffle loses: carry it along
+                shuffled = tag_input_order(frame).shuffle(on=group_by)
+                result = map_frame(shuffled, _aggregate_tagged, group_by, specs)
                 if self.configs["sort"]:
                     result = sort_frame(result, group_by, True, "last")
             else:

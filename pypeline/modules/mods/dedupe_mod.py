@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import is_dask, map_frame
+from pypeline.modules.frames import ORDER_COLUMNS, in_input_order, is_dask, map_frame, tag_input_order
 from pypeline.modules.sdk import BaseModule, RunContext
 
 WINNERS = ("first", "last", "latest", "earliest", "max", "min", "first_non_null")
@@ -48,6 +48,11 @@ def dedupe(frame: pd.DataFrame, keys: list[str], winner: str, order_by: str | No
     )
     winners = ordered.drop_duplicates(subset=keys, keep="first").sort_values("__pos")
     return winners.drop(columns="__pos")
+
+
+def _dedupe_tagged(part: pd.DataFrame, keys: list[str], winner: str, order_by: str | None) -> pd.DataFrame:
+    """:func:`dedupe` of a shuffled partition, in input order, without the order tags."""
+    return dedupe(in_input_order(part), keys, winner, order_by).drop(columns=list(ORDER_COLUMNS))
 
 
 class DedupeMod(BaseModule):
@@ -90,8 +95,12 @@ class DedupeMod(BaseModule):
         frame = inputs["input"]
         keys, winner, order_by = list(self.configs["keys"]), self.configs["winner"], self.configs["order_by"]
         require_columns(frame, [*keys, *([order_by] if order_by else [])])
-        source = frame.shuffle(on=keys) if is_dask(frame) else frame
-        result = map_frame(source, dedupe, keys, winner, order_by)
+        if is_dask(frame):
+            # a shuffle loses the input order that first / last / ties depend on: carry it along
+            shuffled = tag_input_order(frame).shuffle(on=keys)
+            result = map_frame(shuffled, _dedupe_tagged, keys, winner, order_by)
+        else:
+            result = map_frame(frame, dedupe, keys, winner, order_by)
         if is_dask(result):
             return {"output": result}
         rows_in, rows_out = len(frame), len(result)

@@ -24,6 +24,7 @@ both modes give the same types.
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -38,13 +39,29 @@ TYPES = {"int": "Int64", "float": "float64", "str": "str", "bool": "boolean"}
 _MISSING = object()
 
 
+def parse_text(text: str) -> Any:
+    """A nested value held as text: JSON, or the Python literal dask makes of a dict (``_MISSING`` if neither).
+
+    dask stores object columns as strings, so a dict travelling through dask mode
+    can arrive as ``"{'a': 1}"``; :func:`ast.literal_eval` reads that back without
+    running any code (it accepts literals only).
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return _MISSING
+
+
 def walk(value: Any, parts: list[str]) -> Any:
     """Follow ``parts`` into nested dicts / lists (JSON text is parsed on the way); ``_MISSING`` if absent."""
     for part in parts:
         if isinstance(value, str) and value[:1] in ("{", "["):
-            try:
-                value = json.loads(value)
-            except ValueError:
+            value = parse_text(value)
+            if value is _MISSING:
                 return _MISSING
         if isinstance(value, dict):
             if part not in value:
@@ -103,10 +120,10 @@ def _records(frame: pd.DataFrame, source_column: str | None) -> Any:
     values = []
     for label, value in zip(frame.index, frame[source_column], strict=True):
         if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError as exc:
-                raise DataError(f"row {label}: column '{source_column}' is not valid JSON: {exc}") from None
+            parsed = parse_text(value)
+            if parsed is _MISSING:
+                raise DataError(f"row {label}: column '{source_column}' is not valid JSON: {value[:60]!r}")
+            value = parsed
         values.append(value)
     return values
 

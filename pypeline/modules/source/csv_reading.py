@@ -148,15 +148,33 @@ class CsvReader:
                 )
             return DataError(f"{path}: malformed CSV: {str(exc).strip()}")
         if isinstance(exc, UnicodeError):
-            position = getattr(exc, "start", None)
-            at = f" at byte {position}" if position is not None else ""
-            return DataError(
-                f"{path}: cannot decode the file as {self.configs['encoding']}{at}; set the 'encoding' config "
-                "(e.g. latin-1, utf-16)"
-            )
+            return DataError(f"{path}: {describe_decode_error(path, self.configs['encoding'])}")
         if isinstance(exc, (ValueError, TypeError)) and self.configs["dtypes"]:
             return DataError(f"{path}: a value does not fit the declared dtypes {self.configs['dtypes']}: {exc}")
         return DataError(f"{path}: cannot read as CSV: {type(exc).__name__}: {exc}")
+
+
+def describe_decode_error(path: str, encoding: str) -> str:
+    """Where ``path`` first fails to decode as ``encoding``: line, byte offset and the byte."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    lines = 1
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad = chunk[exc.start:exc.start + 1]
+                lines += chunk[: exc.start].count(b"\n")
+                return (
+                    f"line {lines}: cannot decode byte 0x{bad.hex()} at byte offset {offset + exc.start} as "
+                    f"{encoding}; set the 'encoding' config (e.g. latin-1, utf-16)"
+                )
+            offset += len(chunk)
+            lines += chunk.count(b"\n")
+    return f"cannot decode the file as {encoding}; set the 'encoding' config (e.g. latin-1, utf-16)"
 
 
 def parse_date_columns(frame: pd.DataFrame, columns: list[str], date_format: str | None, path: str) -> pd.DataFrame:

@@ -43,10 +43,12 @@ def flatten_record(record: dict[str, Any], separator: str = ".", prefix: str = "
     return flat
 
 
-def detect_format(path: str, declared: str, encoding: str) -> str:
-    """``json`` or ``jsonl`` for ``path`` (``declared`` unless it is ``auto``)."""
+def detect_format(path: str, declared: str, encoding: str, record_path: str | None = None) -> str:
+    """``json`` or ``jsonl`` for ``path`` (``declared`` unless it is ``auto``; a ``record_path`` means JSON)."""
     if declared != "auto":
         return declared
+    if record_path:
+        return "json"
     lower = path.lower()
     if lower.endswith((".jsonl", ".ndjson", ".jsonl.txt")):
         return "jsonl"
@@ -70,7 +72,7 @@ def parse_line(path: str, number: int, line: str) -> dict[str, Any]:
         DataError: naming the file and line when the line is not a JSON object.
     """
     try:
-        value = json.loads(line)
+        value = json.loads(line.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: line {number}: invalid JSON: {exc.msg} (column {exc.colno})") from None
     if not isinstance(value, dict):

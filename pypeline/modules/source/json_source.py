@@ -109,7 +109,7 @@ class JsonSource(BaseModule):
 
     def _records(self, path: str, start: int = 0, end: int | None = None) -> tuple[list[dict[str, Any]], int]:
         c = self.configs
-        if detect_format(path, c["format"], c["encoding"]) == "jsonl":
+        if detect_format(path, c["format"], c["encoding"], c["record_path"]) == "jsonl":
             records, bad = read_jsonl(path, c["encoding"], c["on_bad_lines"] == "skip", start, end)
         else:
             records, bad = read_json_document(path, c["encoding"], c["record_path"]), 0
@@ -138,7 +138,7 @@ class JsonSource(BaseModule):
         pieces: list[tuple[str, int, int | None]] = []
         scans: list[JsonlScan] = []
         for path in files:
-            if detect_format(path, c["format"], c["encoding"]) == "jsonl":
+            if detect_format(path, c["format"], c["encoding"], c["record_path"]) == "jsonl":
                 scan = scan_jsonl(
                     path, c["encoding"], c["on_bad_lines"] == "skip", c["flatten"], c["separator"], c["blocksize"]
                 )
