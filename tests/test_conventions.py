@@ -40,6 +40,7 @@ class TestPublicApi:
         assert sdk.__all__ == [
             "MODULE_TYPES",
             "BaseModule",
+            "DataError",
             "GlobalStore",
             "RunContext",
             "ThreadRunner",

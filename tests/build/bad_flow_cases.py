@@ -183,7 +183,8 @@ CASES = [
     Case(
         "module-unknown",
         mutate(ETL, ("name: csv_source", "name: csv_sorce")),
-        "{f}:5: module 'read': unknown module 'csv_sorce' Did you mean one of: 'csv_source', 'text_source'? "
+        "{f}:5: module 'read': unknown module 'csv_sorce' Did you mean one of: 'csv_source', 'sql_source', "
+        "'json_source'? "
         "(expected a registered module name (see 'pype list-modules') or a dotted import path)",
     ),
     Case(
@@ -223,8 +224,8 @@ CASES = [
         "config-unknown",
         mutate(ETL, ("required: {file_path: in.csv}", "required: {file_path: in.csv, encodng: latin-1}")),
         "{f}:7: module 'read' (csv_source): unknown config 'encodng' Did you mean 'encoding'? (expected one of: "
-        "blocksize, column_names, combine_strategy, date_columns, decimal, delimiter, dtypes, encoding, "
-        "file_path, header, on_bad_lines)",
+        "blocksize, column_names, combine_strategy, date_columns, date_format, decimal, delimiter, dtypes, encoding, "
+        "file_column, file_path, header, null_values, on_bad_lines, quotechar, scan, skip_rows, thousands)",
     ),
     Case(
         "config-wrong-type",
@@ -441,7 +442,7 @@ CASES = [
         "template-unknown-global",
         mutate(CONTROL, ("{{context.in_dir}}", "{{files__count}}")),
         "{f}:11: module 'other', config 'file_path': module 'files' sets no global 'count' "
-        "Did you mean 'file_count'? (its globals: file_count)",
+        "Did you mean one of: 'row_count', 'file_count'? (its globals: file_count, row_count)",
     ),
     Case(
         "template-bad-name",

@@ -49,8 +49,11 @@ class PgServer:
         return f"postgresql+psycopg://{self.user}:{secret}@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        subprocess.run([*self.as_user, _bin("pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"],
-                       check=False, capture_output=True)
+        subprocess.run(
+            [*self.as_user, _bin("pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"],
+            check=False,
+            capture_output=True,
+        )
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -69,14 +72,27 @@ def start_server() -> PgServer:
     if as_user:
         shutil.chown(pwfile, "postgres", "postgres")
     subprocess.run(
-        [*as_user, _bin("initdb"), "-D", str(data), "-U", server.user, "--auth=scram-sha-256", f"--pwfile={pwfile}",
-         "-E", "UTF8", "--locale=C"],
-        check=True, capture_output=True,
+        [
+            *as_user,
+            _bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            server.user,
+            "--auth=scram-sha-256",
+            f"--pwfile={pwfile}",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ],
+        check=True,
+        capture_output=True,
     )
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off -c full_page_writes=off"
     started = subprocess.run(
         [*as_user, _bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if started.returncode != 0:
         log = (folder / "log").read_text() if (folder / "log").exists() else ""

@@ -15,22 +15,28 @@ BOTH = pytest.mark.parametrize("mode", MODES, ids=MODES)
 
 @pytest.fixture
 def people() -> pd.DataFrame:
-    return pd.DataFrame({
-        "id": [1, 2, 3, 4],
-        "name": ["ana", "Ben", "cy", None],
-        "age": [17, 30, 45, 61],
-        "country": ["FR", "DE", "FR", "FR"],
-    })
+    return pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "name": ["ana", "Ben", "cy", None],
+            "age": [17, 30, 45, 61],
+            "country": ["FR", "DE", "FR", "FR"],
+        }
+    )
 
 
 def rows(frame: pd.DataFrame) -> list[dict]:
-    return frame.reset_index(drop=True).astype(object).where(frame.reset_index(drop=True).notna(), None).to_dict("records")
+    return (
+        frame.reset_index(drop=True).astype(object).where(frame.reset_index(drop=True).notna(), None).to_dict("records")
+    )
 
 
 class TestFilterMod:
     @BOTH
     async def test_keeps_matching_rows_and_counts_the_others(self, people: pd.DataFrame, mode: str) -> None:
-        run = await run_module("filter_mod", {"condition": "age >= 18 and country == 'FR'"}, {"input": people}, mode=mode)
+        run = await run_module(
+            "filter_mod", {"condition": "age >= 18 and country == 'FR'"}, {"input": people}, mode=mode
+        )
         assert run.outputs["output"]["id"].tolist() == [3, 4]
         if mode == "pandas":
             assert run.globals == {"row_count": 2, "rows_dropped": 2}
@@ -48,17 +54,21 @@ class TestFilterMod:
 
     @BOTH
     async def test_unknown_column_names_the_columns(self, people: pd.DataFrame, mode: str) -> None:
-        with pytest.raises(DataError, match=re.escape(
-            "condition 'agee > 1' failed: column 'agee' is not defined (columns: id, name, age, country)"
-        )):
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                "condition 'agee > 1' failed: column 'agee' is not defined (columns: id, name, age, country)"
+            ),
+        ):
             await run_module("filter_mod", {"condition": "agee > 1"}, {"input": people}, mode=mode)
 
 
 class TestSelectMod:
     @BOTH
     async def test_keep_drop_rename(self, people: pd.DataFrame, mode: str) -> None:
-        run = await run_module("select_mod", {"keep": ["name", "id"], "rename": {"id": "person_id"}},
-                               {"input": people}, mode=mode)
+        run = await run_module(
+            "select_mod", {"keep": ["name", "id"], "rename": {"id": "person_id"}}, {"input": people}, mode=mode
+        )
         frame = run.outputs["output"]
         assert list(frame.columns) == ["name", "person_id"]
         run = await run_module("select_mod", {"drop": ["age", "country"]}, {"input": people}, mode=mode)
@@ -68,7 +78,9 @@ class TestSelectMod:
 
     @BOTH
     async def test_missing_optional_column_is_a_warning_event(self, people: pd.DataFrame, mode: str) -> None:
-        run = await run_module("select_mod", {"keep": ["id", "email"], "optional": ["email"]}, {"input": people}, mode=mode)
+        run = await run_module(
+            "select_mod", {"keep": ["id", "email"], "optional": ["email"]}, {"input": people}, mode=mode
+        )
         assert list(run.outputs["output"].columns) == ["id"]
         assert run.events == [{"name": "missing_column", "column": "email", "filled": False}]
         assert ("warning", "missing_column", {"column": "email", "filled": False}) in run.logger.lines
@@ -77,17 +89,25 @@ class TestSelectMod:
 
     @BOTH
     async def test_fill_missing_keeps_the_schema_stable(self, people: pd.DataFrame, mode: str) -> None:
-        run = await run_module("select_mod", {"keep": ["id", "email"], "optional": ["email"], "fill_missing": True},
-                               {"input": people}, mode=mode)
+        run = await run_module(
+            "select_mod",
+            {"keep": ["id", "email"], "optional": ["email"], "fill_missing": True},
+            {"input": people},
+            mode=mode,
+        )
         frame = run.outputs["output"]
         assert list(frame.columns) == ["id", "email"]
         assert frame["email"].isna().all()
 
     async def test_missing_required_column_fails_with_hint(self, people: pd.DataFrame) -> None:
-        with pytest.raises(DataError, match=re.escape(
-            "required column(s) ['nmae'] not in the input. Did you mean 'name'? The input has: id, name, age, country "
-            "(list a column under 'optional' if it may be missing)"
-        )):
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                "required column(s) ['nmae'] not in the input. Did you mean 'name'? "
+                "The input has: id, name, age, country "
+                "(list a column under 'optional' if it may be missing)"
+            ),
+        ):
             await run_module("select_mod", {"rename": {"nmae": "full_name"}}, {"input": people})
 
     async def test_rename_onto_an_existing_column_fails(self, people: pd.DataFrame) -> None:
@@ -113,12 +133,19 @@ class TestSelectMod:
 class TestDeriveMod:
     @BOTH
     async def test_columns_in_order_and_constants(self, people: pd.DataFrame, mode: str) -> None:
-        run = await run_module("derive_mod", {"columns": {
-            "age_months": "age * 12",
-            "adult": "age_months >= 216",
-            "upper": "name.str.upper()",
-            "currency": "'EUR'",
-        }}, {"input": people}, mode=mode)
+        run = await run_module(
+            "derive_mod",
+            {
+                "columns": {
+                    "age_months": "age * 12",
+                    "adult": "age_months >= 216",
+                    "upper": "name.str.upper()",
+                    "currency": "'EUR'",
+                }
+            },
+            {"input": people},
+            mode=mode,
+        )
         frame = run.outputs["output"]
         assert frame["age_months"].tolist() == [204, 360, 540, 732]
         assert frame["adult"].tolist() == [False, True, True, True]
@@ -127,10 +154,13 @@ class TestDeriveMod:
 
     @BOTH
     async def test_overwrite_is_explicit(self, people: pd.DataFrame, mode: str) -> None:
-        with pytest.raises(DataError, match=re.escape("column 'age' already exists; set overwrite: true to replace it")):
+        with pytest.raises(
+            DataError, match=re.escape("column 'age' already exists; set overwrite: true to replace it")
+        ):
             await run_module("derive_mod", {"columns": {"age": "age + 1"}}, {"input": people}, mode=mode)
-        run = await run_module("derive_mod", {"columns": {"age": "age + 1"}, "overwrite": True}, {"input": people},
-                               mode=mode)
+        run = await run_module(
+            "derive_mod", {"columns": {"age": "age + 1"}, "overwrite": True}, {"input": people}, mode=mode
+        )
         assert run.outputs["output"]["age"].tolist() == [18, 31, 46, 62]
 
     def test_bad_expression_is_a_build_error(self) -> None:
@@ -143,44 +173,64 @@ class TestDeriveMod:
 class TestCastMod:
     @pytest.fixture
     def raw(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "qty": ["1", "2", "x", None, "4.0"],
-            "paid": ["yes", "no", "maybe", "1", None],
-            "day": ["2024-01-01", "bad", "2024-02-03", None, "2024-05-06T10:00"],
-            "price": ["1.5", "2", "3", "4", "five"],
-        })
+        return pd.DataFrame(
+            {
+                "qty": ["1", "2", "x", None, "4.0"],
+                "paid": ["yes", "no", "maybe", "1", None],
+                "day": ["2024-01-01", "bad", "2024-02-03", None, "2024-05-06T10:00"],
+                "price": ["1.5", "2", "3", "4", "five"],
+            }
+        )
 
     @BOTH
     async def test_fail_names_column_count_and_first_value(self, raw: pd.DataFrame, mode: str) -> None:
-        with pytest.raises(DataError, match=re.escape(
-            "column 'qty': 1 value(s) do not convert to int, first 'x' (row 2); "
-            "column 'paid': 1 value(s) do not convert to bool, first 'maybe' (row 2) "
-            "(set on_error: null or drop to keep going)"
-        )):
-            await run_module("cast_mod", {"types": {"qty": "int", "paid": "bool"}}, {"input": raw}, mode=mode,
-                             partitions=1)
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                "column 'qty': 1 value(s) do not convert to int, first 'x' (row 2); "
+                "column 'paid': 1 value(s) do not convert to bool, first 'maybe' (row 2) "
+                "(set on_error: null or drop to keep going)"
+            ),
+        ):
+            await run_module(
+                "cast_mod", {"types": {"qty": "int", "paid": "bool"}}, {"input": raw}, mode=mode, partitions=1
+            )
 
     @BOTH
     async def test_null_policy_counts_invalid_values(self, raw: pd.DataFrame, mode: str) -> None:
-        run = await run_module("cast_mod", {"types": {"qty": "int", "paid": "bool", "day": "date", "price": "float"},
-                                            "on_error": "null"}, {"input": raw}, mode=mode)
+        run = await run_module(
+            "cast_mod",
+            {"types": {"qty": "int", "paid": "bool", "day": "date", "price": "float"}, "on_error": "null"},
+            {"input": raw},
+            mode=mode,
+        )
         frame = run.outputs["output"].reset_index(drop=True)
         assert str(frame["qty"].dtype) == "Int64" and str(frame["paid"].dtype) == "boolean"
         assert rows(frame[["qty", "paid"]]) == [
-            {"qty": 1, "paid": True}, {"qty": 2, "paid": False}, {"qty": None, "paid": None},
-            {"qty": None, "paid": True}, {"qty": 4, "paid": None},
+            {"qty": 1, "paid": True},
+            {"qty": 2, "paid": False},
+            {"qty": None, "paid": None},
+            {"qty": None, "paid": True},
+            {"qty": 4, "paid": None},
         ]
         assert frame["day"].tolist()[4] == pd.Timestamp("2024-05-06")
         assert frame["price"].tolist()[:4] == [1.5, 2.0, 3.0, 4.0]
         if mode == "pandas":
             assert run.globals == {"row_count": 5, "values_invalid": 4, "rows_dropped": 0}
-            assert run.events == [{"name": "invalid_values", "count": 4, "policy": "null",
-                                   "columns": {"qty": 1, "paid": 1, "day": 1, "price": 1}}]
+            assert run.events == [
+                {
+                    "name": "invalid_values",
+                    "count": 4,
+                    "policy": "null",
+                    "columns": {"qty": 1, "paid": 1, "day": 1, "price": 1},
+                }
+            ]
 
     @BOTH
     async def test_drop_policy_removes_rows_and_counts_them(self, raw: pd.DataFrame, mode: str) -> None:
-        run = await run_module("cast_mod", {"types": {"qty": "int", "price": "float"}, "on_error": "drop"},
-                               {"input": raw}, mode=mode)
+        run = await run_module(
+            "cast_mod", {"types": {"qty": "int", "price": "float"}, "on_error": "drop"}, {"input": raw}, mode=mode
+        )
         assert run.outputs["output"]["qty"].tolist()[:2] == [1, 2]
         assert len(run.outputs["output"]) == 3  # rows 2 (qty 'x') and 4 (price 'five') are dropped
         if mode == "pandas":
@@ -188,8 +238,11 @@ class TestCastMod:
 
     async def test_int_refuses_fractions_and_formats_apply(self) -> None:
         frame = pd.DataFrame({"n": [1.0, 2.5], "d": ["31/12/2024", "01/01/2025"]})
-        run = await run_module("cast_mod", {"types": {"n": "int", "d": "datetime"}, "formats": {"d": "%d/%m/%Y"},
-                                            "on_error": "null"}, {"input": frame})
+        run = await run_module(
+            "cast_mod",
+            {"types": {"n": "int", "d": "datetime"}, "formats": {"d": "%d/%m/%Y"}, "on_error": "null"},
+            {"input": frame},
+        )
         assert run.outputs["output"]["n"].tolist()[0] == 1 and pd.isna(run.outputs["output"]["n"].tolist()[1])
         assert run.outputs["output"]["d"].tolist() == [pd.Timestamp("2024-12-31"), pd.Timestamp("2025-01-01")]
 
@@ -200,10 +253,14 @@ class TestCastMod:
     @pytest.mark.parametrize(
         ("configs", "message"),
         [
-            ({"types": {"a": "integer"}}, "types.a: unknown type 'integer' (expected one of int, float, str, bool, "
-                                          "datetime, date)"),
-            ({"types": {"a": "int"}, "formats": {"a": "%Y"}}, "formats.a: a format needs the column to be cast to "
-                                                              "datetime or date"),
+            (
+                {"types": {"a": "integer"}},
+                "types.a: unknown type 'integer' (expected one of int, float, str, bool, datetime, date)",
+            ),
+            (
+                {"types": {"a": "int"}, "formats": {"a": "%Y"}},
+                "formats.a: a format needs the column to be cast to datetime or date",
+            ),
             ({"types": {"a": "int"}, "on_error": "ignore"}, "config 'on_error' has the value 'ignore'"),
         ],
         ids=["unknown-type", "format-without-date", "bad-policy"],

@@ -41,10 +41,18 @@ class TestJoinMod:
         ],
         ids=["inner", "left", "right", "outer"],
     )
-    async def test_join_types(self, orders: pd.DataFrame, customers: pd.DataFrame, mode: str, how: str,
-                              expected_orders: list, expected_names: list) -> None:
-        run = await run_module("join_mod", {"keys": ["cust"], "how": how}, {"left": orders, "right": customers},
-                               mode=mode)
+    async def test_join_types(
+        self,
+        orders: pd.DataFrame,
+        customers: pd.DataFrame,
+        mode: str,
+        how: str,
+        expected_orders: list,
+        expected_names: list,
+    ) -> None:
+        run = await run_module(
+            "join_mod", {"keys": ["cust"], "how": how}, {"left": orders, "right": customers}, mode=mode
+        )
         got = records(run.outputs["output"], ["order", "name"])
         assert [r["order"] for r in got] == expected_orders
         assert [r["name"] for r in got] == expected_names
@@ -58,48 +66,76 @@ class TestJoinMod:
             assert run.stats == {"rows_unmatched": 2, "rows_unmatched_right": 1}
 
     @BOTH
-    async def test_anti_join_keeps_left_rows_without_match(self, orders: pd.DataFrame, customers: pd.DataFrame,
-                                                           mode: str) -> None:
-        run = await run_module("join_mod", {"keys": ["cust"], "how": "anti"}, {"left": orders, "right": customers},
-                               mode=mode)
+    async def test_anti_join_keeps_left_rows_without_match(
+        self, orders: pd.DataFrame, customers: pd.DataFrame, mode: str
+    ) -> None:
+        run = await run_module(
+            "join_mod", {"keys": ["cust"], "how": "anti"}, {"left": orders, "right": customers}, mode=mode
+        )
         assert [r["order"] for r in records(run.outputs["output"], ["order"])] == [2, 4]
         assert list(run.outputs["output"].columns) == ["order", "cust", "amount"]
 
     @BOTH
-    async def test_rename_policy_and_different_key_names(self, orders: pd.DataFrame, customers: pd.DataFrame,
-                                                         mode: str) -> None:
+    async def test_rename_policy_and_different_key_names(
+        self, orders: pd.DataFrame, customers: pd.DataFrame, mode: str
+    ) -> None:
         right = customers.rename(columns={"cust": "id"})
-        run = await run_module("join_mod", {"left_keys": ["cust"], "right_keys": ["id"], "on_collision": "rename",
-                                            "rename_right": {"amount": "credit"}}, {"left": orders, "right": right},
-                               mode=mode)
+        run = await run_module(
+            "join_mod",
+            {
+                "left_keys": ["cust"],
+                "right_keys": ["id"],
+                "on_collision": "rename",
+                "rename_right": {"amount": "credit"},
+            },
+            {"left": orders, "right": right},
+            mode=mode,
+        )
         got = records(run.outputs["output"], ["order"])
         assert got[0] == {"order": 1, "cust": 10.0, "amount": 5.0, "id": 10.0, "name": "ana", "credit": 100}
 
-    async def test_rename_policy_fails_on_unlisted_collision(self, orders: pd.DataFrame, customers: pd.DataFrame) -> None:
-        with pytest.raises(DataError, match=re.escape(
-            "columns ['amount'] are on both sides; add them to 'rename_right' (or use on_collision: suffix)"
-        )):
-            await run_module("join_mod", {"keys": ["cust"], "on_collision": "rename"},
-                             {"left": orders, "right": customers})
+    async def test_rename_policy_fails_on_unlisted_collision(
+        self, orders: pd.DataFrame, customers: pd.DataFrame
+    ) -> None:
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                "columns ['amount'] are on both sides; add them to 'rename_right' (or use on_collision: suffix)"
+            ),
+        ):
+            await run_module(
+                "join_mod", {"keys": ["cust"], "on_collision": "rename"}, {"left": orders, "right": customers}
+            )
 
     @BOTH
-    async def test_number_against_text_key_is_an_error(self, orders: pd.DataFrame, customers: pd.DataFrame,
-                                                       mode: str) -> None:
-        with pytest.raises(DataError, match=re.escape("key 'cust' is float64 on the left but 'cust' is ")
-                           + "(str|string)" + re.escape(" on the right; cast one side with cast_mod")):
-            await run_module("join_mod", {"keys": ["cust"]},
-                             {"left": orders, "right": customers.astype({"cust": "str"})}, mode=mode)
+    async def test_number_against_text_key_is_an_error(
+        self, orders: pd.DataFrame, customers: pd.DataFrame, mode: str
+    ) -> None:
+        with pytest.raises(
+            DataError,
+            match=re.escape("key 'cust' is float64 on the left but 'cust' is ")
+            + "(str|string)"
+            + re.escape(" on the right; cast one side with cast_mod"),
+        ):
+            await run_module(
+                "join_mod", {"keys": ["cust"]}, {"left": orders, "right": customers.astype({"cust": "str"})}, mode=mode
+            )
 
     @BOTH
-    async def test_validate_many_to_one_rejects_duplicate_reference_keys(self, orders: pd.DataFrame,
-                                                                         customers: pd.DataFrame, mode: str) -> None:
+    async def test_validate_many_to_one_rejects_duplicate_reference_keys(
+        self, orders: pd.DataFrame, customers: pd.DataFrame, mode: str
+    ) -> None:
         doubled = pd.concat([customers, customers.iloc[:1]], ignore_index=True)
-        with pytest.raises(DataError, match=re.escape(
-            "validate many_to_one: the right input has 1 duplicate key(s) on ['cust'] "
-            "(dedupe it first with dedupe_mod, or relax 'validate')"
-        )):
-            await run_module("join_mod", {"keys": ["cust"], "validate": "many_to_one"},
-                             {"left": orders, "right": doubled}, mode=mode)
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                "validate many_to_one: the right input has 1 duplicate key(s) on ['cust'] "
+                "(dedupe it first with dedupe_mod, or relax 'validate')"
+            ),
+        ):
+            await run_module(
+                "join_mod", {"keys": ["cust"], "validate": "many_to_one"}, {"left": orders, "right": doubled}, mode=mode
+            )
 
     async def test_missing_key_column(self, orders: pd.DataFrame, customers: pd.DataFrame) -> None:
         with pytest.raises(DataError, match=re.escape("column 'customer' is not in the left input.")):
@@ -125,11 +161,13 @@ class TestJoinMod:
 class TestDedupeMod:
     @pytest.fixture
     def events(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "key": ["a", "b", "a", "c", "b", "a"],
-            "version": [1, 5, 3, None, 2, 2],
-            "email": [None, "b@x", "a@x", "c@x", None, "a2@x"],
-        })
+        return pd.DataFrame(
+            {
+                "key": ["a", "b", "a", "c", "b", "a"],
+                "version": [1, 5, 3, None, 2, 2],
+                "email": [None, "b@x", "a@x", "c@x", None, "a2@x"],
+            }
+        )
 
     @BOTH
     @pytest.mark.parametrize(
@@ -153,8 +191,9 @@ class TestDedupeMod:
         assert got == expected
         if mode == "pandas":
             assert run.globals == {"row_count": 3, "rows_dropped": 3}
-            assert run.outputs["output"]["key"].tolist() == sorted(expected, key=lambda k: list(events["key"]).index(k)) \
-                or winner in ("last", "latest", "earliest", "max")
+            assert run.outputs["output"]["key"].tolist() == sorted(
+                expected, key=lambda k: list(events["key"]).index(k)
+            ) or winner in ("last", "latest", "earliest", "max")
 
     def test_ordered_winners_need_order_by(self) -> None:
         with pytest.raises(ConfigRejected, match=re.escape("winner 'latest' needs 'order_by' (the column to compare)")):
@@ -170,27 +209,62 @@ class TestDedupeMod:
 class TestAggregateMod:
     @pytest.fixture
     def sales(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "country": ["FR", "DE", "FR", None, "DE", "FR"],
-            "customer": [1, 2, 1, 3, 4, 5],
-            "amount": [10.0, 20.0, 30.0, 5.0, None, 60.0],
-        })
+        return pd.DataFrame(
+            {
+                "country": ["FR", "DE", "FR", None, "DE", "FR"],
+                "customer": [1, 2, 1, 3, 4, 5],
+                "amount": [10.0, 20.0, 30.0, 5.0, None, 60.0],
+            }
+        )
 
     @BOTH
     async def test_grouped_named_aggregations(self, sales: pd.DataFrame, mode: str) -> None:
-        run = await run_module("aggregate_mod", {"group_by": ["country"], "aggregations": {
-            "orders": "count(*)", "paid": "count(amount)", "revenue": "sum(amount)", "customers": "nunique(customer)",
-            "median": "median(amount)", "first_amount": "first(amount)",
-        }}, {"input": sales}, mode=mode)
+        run = await run_module(
+            "aggregate_mod",
+            {
+                "group_by": ["country"],
+                "aggregations": {
+                    "orders": "count(*)",
+                    "paid": "count(amount)",
+                    "revenue": "sum(amount)",
+                    "customers": "nunique(customer)",
+                    "median": "median(amount)",
+                    "first_amount": "first(amount)",
+                },
+            },
+            {"input": sales},
+            mode=mode,
+        )
         frame = run.outputs["output"].reset_index(drop=True)
         assert list(frame.columns) == ["country", "orders", "paid", "revenue", "customers", "median", "first_amount"]
         assert records(frame, ["country"]) == [
-            {"country": "DE", "orders": 2, "paid": 1, "revenue": 20.0, "customers": 2, "median": 20.0,
-             "first_amount": 20.0},
-            {"country": "FR", "orders": 3, "paid": 3, "revenue": 100.0, "customers": 2, "median": 30.0,
-             "first_amount": 10.0},
-            {"country": None, "orders": 1, "paid": 1, "revenue": 5.0, "customers": 1, "median": 5.0,
-             "first_amount": 5.0},
+            {
+                "country": "DE",
+                "orders": 2,
+                "paid": 1,
+                "revenue": 20.0,
+                "customers": 2,
+                "median": 20.0,
+                "first_amount": 20.0,
+            },
+            {
+                "country": "FR",
+                "orders": 3,
+                "paid": 3,
+                "revenue": 100.0,
+                "customers": 2,
+                "median": 30.0,
+                "first_amount": 10.0,
+            },
+            {
+                "country": None,
+                "orders": 1,
+                "paid": 1,
+                "revenue": 5.0,
+                "customers": 1,
+                "median": 5.0,
+                "first_amount": 5.0,
+            },
         ]
         assert frame["country"].tolist()[:2] == ["DE", "FR"]  # sorted by the group keys
         if mode == "pandas":
@@ -198,9 +272,19 @@ class TestAggregateMod:
 
     @BOTH
     async def test_whole_input_is_one_group(self, sales: pd.DataFrame, mode: str) -> None:
-        run = await run_module("aggregate_mod", {"aggregations": {
-            "n": "count(*)", "total": "sum(amount)", "top": "max(amount)", "last": "last(customer)",
-        }}, {"input": sales}, mode=mode)
+        run = await run_module(
+            "aggregate_mod",
+            {
+                "aggregations": {
+                    "n": "count(*)",
+                    "total": "sum(amount)",
+                    "top": "max(amount)",
+                    "last": "last(customer)",
+                }
+            },
+            {"input": sales},
+            mode=mode,
+        )
         assert records(run.outputs["output"], ["n"]) == [{"n": 6, "total": 125.0, "top": 60.0, "last": 5}]
 
     @pytest.mark.parametrize(

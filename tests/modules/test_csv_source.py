@@ -36,8 +36,9 @@ def drifting(tmp_path: Path) -> Path:
 class TestCombineStrategies:
     @BOTH
     async def test_union_by_name_aligns_columns_in_first_seen_order(self, drifting: Path, mode: str) -> None:
-        run = await run_module("csv_source", {"file_path": str(drifting), "combine_strategy": "union_by_name"},
-                               mode=mode)
+        run = await run_module(
+            "csv_source", {"file_path": str(drifting), "combine_strategy": "union_by_name"}, mode=mode
+        )
         frame = run.outputs["data"].reset_index(drop=True)
         assert list(frame.columns) == ["id", "name", "amount", "currency"]
         assert frame["id"].tolist() == [1, 2, 3, 4]
@@ -50,10 +51,13 @@ class TestCombineStrategies:
 
     @BOTH
     async def test_concat_names_the_first_file_that_differs(self, drifting: Path, mode: str) -> None:
-        with pytest.raises(DataError, match=re.escape(
-            f"{drifting / '2024-02.csv'}: columns differ from {drifting / '2024-01.csv'}: has extra ['currency'] "
-            "(combine_strategy concat; use union_by_name to align columns by name)"
-        )):
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                f"{drifting / '2024-02.csv'}: columns differ from {drifting / '2024-01.csv'}: has extra ['currency'] "
+                "(combine_strategy concat; use union_by_name to align columns by name)"
+            ),
+        ):
             await run_module("csv_source", {"file_path": str(drifting)}, mode=mode)
 
     @BOTH
@@ -61,8 +65,9 @@ class TestCombineStrategies:
         for month in (1, 2, 3):
             write(tmp_path / "in" / f"m{month}.csv", f"id,v\n{month},{month * 10}\n{month + 10},1\n")
         write(tmp_path / "in" / "notes.txt", "not a csv")
-        run = await run_module("csv_source", {"file_path": str(tmp_path / "in" / "*.csv"), "file_column": "src"},
-                               mode=mode)
+        run = await run_module(
+            "csv_source", {"file_path": str(tmp_path / "in" / "*.csv"), "file_column": "src"}, mode=mode
+        )
         frame = run.outputs["data"].reset_index(drop=True)
         assert frame["id"].tolist() == [1, 11, 2, 12, 3, 13]
         assert [Path(p).name for p in frame["src"]] == ["m1.csv", "m1.csv", "m2.csv", "m2.csv", "m3.csv", "m3.csv"]
@@ -73,37 +78,53 @@ class TestCombineStrategies:
     async def test_validate_schema_rejects_a_type_drift(self, tmp_path: Path, mode: str) -> None:
         write(tmp_path / "a.csv", "id,v\n1,10\n")
         write(tmp_path / "b.csv", "id,v\n2,ten\n")
-        with pytest.raises(DataError, match=re.escape(
-            f"{tmp_path / 'b.csv'}: column types differ from {tmp_path / 'a.csv'}: v: str vs int64 "
-            "(combine_strategy validate_schema)"
-        )):
-            await run_module("csv_source", {"file_path": str(tmp_path / "*.csv"), "combine_strategy": "validate_schema"},
-                             mode=mode)
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                f"{tmp_path / 'b.csv'}: column types differ from {tmp_path / 'a.csv'}: v: str vs int64 "
+                "(combine_strategy validate_schema)"
+            ),
+        ):
+            await run_module(
+                "csv_source", {"file_path": str(tmp_path / "*.csv"), "combine_strategy": "validate_schema"}, mode=mode
+            )
 
     @BOTH
     async def test_validate_schema_accepts_matching_files_and_header_only_ones(self, tmp_path: Path, mode: str) -> None:
         write(tmp_path / "a.csv", "id,v\n1,10\n")
         write(tmp_path / "b.csv", "id,v\n")
         write(tmp_path / "c.csv", "id,v\n3,30\n")
-        run = await run_module("csv_source", {"file_path": str(tmp_path / "*.csv"), "combine_strategy": "validate_schema"},
-                               mode=mode)
+        run = await run_module(
+            "csv_source", {"file_path": str(tmp_path / "*.csv"), "combine_strategy": "validate_schema"}, mode=mode
+        )
         assert run.outputs["data"]["v"].tolist() == [10, 30]
         assert str(run.outputs["data"]["v"].dtype) == "int64"
 
 
 class TestFileFormats:
     @BOTH
-    @pytest.mark.parametrize(("encoding", "delimiter"), [("latin-1", ";"), ("utf-16", "\t"), ("utf-8-sig", "|")],
-                             ids=["latin1-semicolon", "utf16-bom-tab", "utf8-bom-pipe"])
+    @pytest.mark.parametrize(
+        ("encoding", "delimiter"),
+        [("latin-1", ";"), ("utf-16", "\t"), ("utf-8-sig", "|")],
+        ids=["latin1-semicolon", "utf16-bom-tab", "utf8-bom-pipe"],
+    )
     async def test_encodings_and_delimiters(self, tmp_path: Path, mode: str, encoding: str, delimiter: str) -> None:
-        text = delimiter.join(["ville", "prix"]) + "\n" + "\n".join(
-            delimiter.join([city, price]) for city, price in [("Besançon", "3"), ("Orléans", "4"), ("Zürich", "5")]
-        ) + "\n"
+        text = (
+            delimiter.join(["ville", "prix"])
+            + "\n"
+            + "\n".join(
+                delimiter.join([city, price]) for city, price in [("Besançon", "3"), ("Orléans", "4"), ("Zürich", "5")]
+            )
+            + "\n"
+        )
         path = write(tmp_path / "cities.csv", text, encoding)
         if encoding == "utf-16":
             assert path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
-        config = {"file_path": str(path), "encoding": "utf-16" if encoding == "utf-16" else encoding,
-                  "delimiter": delimiter}
+        config = {
+            "file_path": str(path),
+            "encoding": "utf-16" if encoding == "utf-16" else encoding,
+            "delimiter": delimiter,
+        }
         run = await run_module("csv_source", config, mode=mode)
         frame = run.outputs["data"]
         assert list(frame.columns) == ["ville", "prix"]
@@ -112,19 +133,30 @@ class TestFileFormats:
 
     async def test_wrong_encoding_is_a_clear_error(self, tmp_path: Path) -> None:
         path = write(tmp_path / "latin.csv", "ville\nBesançon\n", "latin-1")
-        with pytest.raises(DataError, match=re.escape(
-            f"{path}: line 2: cannot decode byte 0xe7 at byte offset 11 as utf-8; set the 'encoding' config "
-            "(e.g. latin-1, utf-16)"
-        )):
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                f"{path}: line 2: cannot decode byte 0xe7 at byte offset 11 as utf-8; set the 'encoding' config "
+                "(e.g. latin-1, utf-16)"
+            ),
+        ):
             await run_module("csv_source", {"file_path": str(path)})
 
     @BOTH
     async def test_decimal_comma_thousands_nulls_and_dtypes(self, tmp_path: Path, mode: str) -> None:
         path = write(tmp_path / "eu.csv", "code;amount;note\n007;1.234,5;n/a\n010;2,25;ok\n")
-        run = await run_module("csv_source", {
-            "file_path": str(path), "delimiter": ";", "decimal": ",", "thousands": ".", "null_values": ["n/a"],
-            "dtypes": {"code": "str"},
-        }, mode=mode)
+        run = await run_module(
+            "csv_source",
+            {
+                "file_path": str(path),
+                "delimiter": ";",
+                "decimal": ",",
+                "thousands": ".",
+                "null_values": ["n/a"],
+                "dtypes": {"code": "str"},
+            },
+            mode=mode,
+        )
         frame = run.outputs["data"]
         assert frame["code"].tolist() == ["007", "010"]
         assert frame["amount"].tolist() == [1234.5, 2.25]
@@ -133,8 +165,9 @@ class TestFileFormats:
     @BOTH
     async def test_no_header_needs_column_names(self, tmp_path: Path, mode: str) -> None:
         path = write(tmp_path / "raw.csv", "1,a\n2,b\n")
-        run = await run_module("csv_source", {"file_path": str(path), "header": False, "column_names": ["n", "s"]},
-                               mode=mode)
+        run = await run_module(
+            "csv_source", {"file_path": str(path), "header": False, "column_names": ["n", "s"]}, mode=mode
+        )
         assert run.outputs["data"].to_dict("list") == {"n": [1, 2], "s": ["a", "b"]}
         with pytest.raises(ConfigRejected, match=re.escape("config 'header: false' needs 'column_names'")):
             check("csv_source", {"file_path": str(path), "header": False})
@@ -146,19 +179,25 @@ class TestFileFormats:
         assert pd.api.types.is_datetime64_any_dtype(run.outputs["data"]["day"])
         assert run.outputs["data"]["day"].tolist()[1] == pd.Timestamp("2024-03-02 10:30")
         uk = write(tmp_path / "uk.csv", "id,day\n1,31/12/2024\n")
-        run = await run_module("csv_source", {"file_path": str(uk), "date_columns": ["day"], "date_format": "%d/%m/%Y"},
-                               mode=mode)
+        run = await run_module(
+            "csv_source", {"file_path": str(uk), "date_columns": ["day"], "date_format": "%d/%m/%Y"}, mode=mode
+        )
         assert run.outputs["data"]["day"].tolist() == [pd.Timestamp("2024-12-31")]
         bad = write(tmp_path / "bad.csv", "id,day\n1,2024-03-01\n2,soon\n")
-        with pytest.raises(DataError, match=re.escape(
-            f"{bad}: column 'day': value 'soon' is not a date (expected ISO 8601 dates (or set date_format)); "
-            "1 value(s) do not parse"
-        )):
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                f"{bad}: column 'day': value 'soon' is not a date (expected ISO 8601 dates (or set date_format)); "
+                "1 value(s) do not parse"
+            ),
+        ):
             await run_module("csv_source", {"file_path": str(bad), "date_columns": ["day"]}, mode=mode)
 
     async def test_a_value_that_does_not_fit_a_dtype_names_the_file(self, tmp_path: Path) -> None:
         path = write(tmp_path / "n.csv", "id\n1\nx\n")
-        with pytest.raises(DataError, match=re.escape(f"{path}: a value does not fit the declared dtypes {{'id': 'int64'}}")):
+        with pytest.raises(
+            DataError, match=re.escape(f"{path}: a value does not fit the declared dtypes {{'id': 'int64'}}")
+        ):
             await run_module("csv_source", {"file_path": str(path), "dtypes": {"id": "int64"}})
 
 
@@ -182,9 +221,13 @@ class TestEmptyAndMalformed:
     async def test_malformed_row_fails_with_file_and_line(self, tmp_path: Path, mode: str) -> None:
         write(tmp_path / "a.csv", "id,name\n1,ana\n")
         bad = write(tmp_path / "b.csv", "id,name\n2,ben\n3,cy,extra\n4,di\n")
-        with pytest.raises(DataError, match=re.escape(
-            f"{bad}: line 3: malformed row: expected 2 fields, saw 3 (set on_bad_lines: skip to drop and count such rows)"
-        )):
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                f"{bad}: line 3: malformed row: expected 2 fields, saw 3 "
+                "(set on_bad_lines: skip to drop and count such rows)"
+            ),
+        ):
             await run_module("csv_source", {"file_path": str(tmp_path / "*.csv")}, mode=mode)
 
     @BOTH
@@ -217,8 +260,11 @@ class TestDaskMode:
     async def test_without_scan_it_is_lazy_and_sets_no_row_globals(self, tmp_path: Path) -> None:
         write(tmp_path / "a.csv", "id,v\n1,2\n")
         write(tmp_path / "b.csv", "id,w\n3,4\n")
-        run = await run_module("csv_source", {"file_path": str(tmp_path / "*.csv"), "scan": False,
-                                              "combine_strategy": "union_by_name"}, mode="dask")
+        run = await run_module(
+            "csv_source",
+            {"file_path": str(tmp_path / "*.csv"), "scan": False, "combine_strategy": "union_by_name"},
+            mode="dask",
+        )
         assert "row_count" not in run.globals and run.globals["files_read"] == 2
         frame = run.outputs["data"].reset_index(drop=True)
         assert list(frame.columns) == ["id", "v", "w"]

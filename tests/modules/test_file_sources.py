@@ -25,14 +25,21 @@ def ordered(frame: pd.DataFrame, by: str) -> pd.DataFrame:
 class TestParquetSource:
     @pytest.fixture
     def sales(self) -> pd.DataFrame:
-        return pd.DataFrame({"year": [2023, 2023, 2024, 2024], "month": [1, 2, 1, 2], "amount": [1.5, 2.5, 3.5, 4.5],
-                             "shop": ["a", "b", "a", "b"]})
+        return pd.DataFrame(
+            {
+                "year": [2023, 2023, 2024, 2024],
+                "month": [1, 2, 1, 2],
+                "amount": [1.5, 2.5, 3.5, 4.5],
+                "shop": ["a", "b", "a", "b"],
+            }
+        )
 
     @BOTH
     async def test_single_file(self, tmp_path: Path, sales: pd.DataFrame, mode: str) -> None:
         sales.to_parquet(tmp_path / "s.parquet", index=False)
-        run = await run_module("parquet_source", {"file_path": str(tmp_path / "s.parquet"), "columns": ["shop", "amount"]},
-                               mode=mode)
+        run = await run_module(
+            "parquet_source", {"file_path": str(tmp_path / "s.parquet"), "columns": ["shop", "amount"]}, mode=mode
+        )
         assert run.outputs["data"].to_dict("list") == {"shop": ["a", "b", "a", "b"], "amount": [1.5, 2.5, 3.5, 4.5]}
         assert run.globals == {"row_count": 4, "files_read": 1}
 
@@ -40,8 +47,11 @@ class TestParquetSource:
     async def test_hive_partitioned_folder_with_filters(self, tmp_path: Path, sales: pd.DataFrame, mode: str) -> None:
         sales.to_parquet(tmp_path / "lake", partition_cols=["year", "month"], index=False)
         (tmp_path / "lake" / "_SUCCESS").write_text("")
-        run = await run_module("parquet_source", {"file_path": str(tmp_path / "lake"),
-                                                  "filters": [["year", "=", 2024], ["amount", ">", 4]]}, mode=mode)
+        run = await run_module(
+            "parquet_source",
+            {"file_path": str(tmp_path / "lake"), "filters": [["year", "=", 2024], ["amount", ">", 4]]},
+            mode=mode,
+        )
         frame = run.outputs["data"]
         assert frame[["shop", "amount", "year", "month"]].to_dict("records") == [
             {"shop": "b", "amount": 4.5, "year": 2024, "month": 2}
@@ -60,9 +70,10 @@ class TestParquetSource:
 
     async def test_unknown_column_and_bad_filter(self, tmp_path: Path, sales: pd.DataFrame) -> None:
         sales.to_parquet(tmp_path / "s.parquet", index=False)
-        with pytest.raises(DataError, match=re.escape(
-            "columns ['amt'] are not in the Parquet data (columns: year, month, amount, shop)"
-        )):
+        with pytest.raises(
+            DataError,
+            match=re.escape("columns ['amt'] are not in the Parquet data (columns: year, month, amount, shop)"),
+        ):
             await run_module("parquet_source", {"file_path": str(tmp_path / "s.parquet"), "columns": ["amt"]})
         with pytest.raises(ConfigRejected, match=re.escape("filters[0]: unknown operator '~' (expected one of =, ==")):
             check("parquet_source", {"file_path": "x", "filters": [["a", "~", 1]]})
@@ -92,12 +103,15 @@ class TestJsonSource:
 
     @BOTH
     async def test_flatten_and_record_path_in_a_document(self, tmp_path: Path, mode: str) -> None:
-        doc = {"meta": {"n": 2}, "data": {"items": [{"id": 1, "geo": {"lat": 1.5, "lon": 2.5}},
-                                                   {"id": 2, "geo": {"lat": 3.5}}]}}
+        doc = {
+            "meta": {"n": 2},
+            "data": {"items": [{"id": 1, "geo": {"lat": 1.5, "lon": 2.5}}, {"id": 2, "geo": {"lat": 3.5}}]},
+        }
         path = tmp_path / "doc.json"
         path.write_text(json.dumps(doc, indent=2))
-        run = await run_module("json_source", {"file_path": str(path), "record_path": "data.items", "flatten": True},
-                               mode=mode)
+        run = await run_module(
+            "json_source", {"file_path": str(path), "record_path": "data.items", "flatten": True}, mode=mode
+        )
         frame = run.outputs["data"]
         assert list(frame.columns) == ["id", "geo.lat", "geo.lon"]
         assert frame["geo.lat"].tolist() == [1.5, 3.5]
@@ -107,9 +121,9 @@ class TestJsonSource:
     async def test_bad_line_fails_with_file_and_line_or_is_skipped(self, tmp_path: Path, mode: str) -> None:
         path = tmp_path / "e.jsonl"
         path.write_text('{"id": 1}\n{"id": 2\n[3]\n{"id": 4}\n')
-        with pytest.raises(DataError, match=re.escape(
-            f"{path}: line 2: invalid JSON: Expecting ',' delimiter (column 9)"
-        )):
+        with pytest.raises(
+            DataError, match=re.escape(f"{path}: line 2: invalid JSON: Expecting ',' delimiter (column 9)")
+        ):
             await run_module("json_source", {"file_path": str(path)}, mode=mode)
         run = await run_module("json_source", {"file_path": str(path), "on_bad_lines": "skip"}, mode=mode)
         assert run.outputs["data"]["id"].tolist() == [1, 4]
@@ -133,11 +147,18 @@ class TestJsonSource:
     async def test_document_errors(self, tmp_path: Path) -> None:
         broken = tmp_path / "broken.json"
         broken.write_text('[\n  {"id": 1},\n  {"id": 2,,}\n]')
-        with pytest.raises(DataError, match=re.escape(f"{broken}: line 3, column 12: invalid JSON: Expecting property name enclosed in double quotes")):
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                f"{broken}: line 3, column 12: invalid JSON: Expecting property name enclosed in double quotes"
+            ),
+        ):
             await run_module("json_source", {"file_path": str(broken), "format": "json"})
         doc = tmp_path / "doc.json"
         doc.write_text('{"data": {"rows": []}}')
-        with pytest.raises(DataError, match=re.escape(f"{doc}: record_path 'data.items': no key 'items' (found: rows)")):
+        with pytest.raises(
+            DataError, match=re.escape(f"{doc}: record_path 'data.items': no key 'items' (found: rows)")
+        ):
             await run_module("json_source", {"file_path": str(doc), "record_path": "data.items"})
         scalars = tmp_path / "scalars.json"
         scalars.write_text("[1, 2]")
@@ -172,12 +193,14 @@ class TestExcelSource:
         with pytest.raises(DataError, match=re.escape(f"{path}: sheet 'nope' not found")):
             await run_module("excel_source", {"file_path": str(path), "sheet": "nope"})
 
-    async def test_missing_extra_names_the_install_command(self, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    async def test_missing_extra_names_the_install_command(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if the 'excel' extra were not installed
-        with pytest.raises(DataError, match=re.escape(
-            "excel_source needs the optional extra 'excel' (openpyxl): pip install 'pypeline[excel]'"
-        )):
+        with pytest.raises(
+            DataError,
+            match=re.escape("excel_source needs the optional extra 'excel' (openpyxl): pip install 'pypeline[excel]'"),
+        ):
             await run_module("excel_source", {"file_path": str(tmp_path / "book.xlsx")})
 
 
@@ -189,10 +212,12 @@ class TestFileList:
             if age:
                 old = time.time() - age
                 os.utime(path, (old, old))
-        run = await run_module("file_list", {"directory": str(tmp_path), "pattern": "*.csv", "sort": "size",
-                                             "reverse": True})
+        run = await run_module(
+            "file_list", {"directory": str(tmp_path), "pattern": "*.csv", "sort": "size", "reverse": True}
+        )
         assert [Path(p).name for p in run.outputs["files"]] == ["b.csv", "c.csv", "a.csv"]
         assert run.globals == {"file_count": 3, "row_count": 3}
-        run = await run_module("file_list", {"directory": str(tmp_path), "pattern": "*.csv", "max_size": 100,
-                                             "min_age_seconds": 3600})
+        run = await run_module(
+            "file_list", {"directory": str(tmp_path), "pattern": "*.csv", "max_size": 100, "min_age_seconds": 3600}
+        )
         assert [Path(p).name for p in run.outputs["files"]] == ["c.csv"]

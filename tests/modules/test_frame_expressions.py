@@ -53,17 +53,33 @@ class TestRejected:
             ("age >", "invalid expression 'age >': invalid syntax"),
             ("", "the expression is empty"),
         ],
-        ids=["dunder", "globals-chain", "at-variable", "import", "underscore-name", "builtin-call", "values", "comprehension", "lambda",
-             "subscript", "non-constant-argument", "syntax", "empty"],
+        ids=[
+            "dunder",
+            "globals-chain",
+            "at-variable",
+            "import",
+            "underscore-name",
+            "builtin-call",
+            "values",
+            "comprehension",
+            "lambda",
+            "subscript",
+            "non-constant-argument",
+            "syntax",
+            "empty",
+        ],
     )
     def test_vetting(self, expression: str, message: str) -> None:
         with pytest.raises(FrameExpressionError, match=re.escape(message)):
             vet_expression(expression)
 
     def test_unknown_column_is_named_with_the_columns(self) -> None:
-        with pytest.raises(FrameExpressionError, match=re.escape(
-            "condition 'agee > 1' failed: column 'agee' is not defined (columns: age, name, unit price)"
-        )):
+        with pytest.raises(
+            FrameExpressionError,
+            match=re.escape(
+                "condition 'agee > 1' failed: column 'agee' is not defined (columns: age, name, unit price)"
+            ),
+        ):
             query(FRAME, "agee > 1")
 
     def test_module_level_names_are_not_visible(self) -> None:
@@ -72,5 +88,7 @@ class TestRejected:
             evaluate(FRAME, "pd")
 
     def test_a_condition_must_give_booleans(self) -> None:
-        with pytest.raises(FrameExpressionError, match=re.escape("condition 'age + 1' does not give true/false per row")):
+        with pytest.raises(
+            FrameExpressionError, match=re.escape("condition 'age + 1' does not give true/false per row")
+        ):
             query(FRAME, "age + 1")

@@ -93,17 +93,24 @@ class TestRegexFilterMod:
 
     @BOTH
     async def test_search_ignore_case_and_invert(self, lines: pd.DataFrame, mode: str) -> None:
-        run = await run_module("regex_filter_mod", {"pattern": "^error", "ignore_case": True}, {"input": lines}, mode=mode)
+        run = await run_module(
+            "regex_filter_mod", {"pattern": "^error", "ignore_case": True}, {"input": lines}, mode=mode
+        )
         assert run.outputs["output"]["line"].tolist() == ["ERROR disk full", "error: net"]
-        run = await run_module("regex_filter_mod", {"pattern": "error", "invert": True, "ignore_case": True},
-                               {"input": lines}, mode=mode)
+        run = await run_module(
+            "regex_filter_mod", {"pattern": "error", "invert": True, "ignore_case": True}, {"input": lines}, mode=mode
+        )
         assert run.outputs["output"]["line"].dropna().tolist() == ["info ok", "WARN x"]
 
     @BOTH
     async def test_full_match_on_a_column(self, mode: str) -> None:
         codes = pd.DataFrame({"code": ["AB-12", "AB-123", "xAB-12"], "v": [1, 2, 3]})
-        run = await run_module("regex_filter_mod", {"pattern": r"[A-Z]{2}-\d{2}", "column": "code", "match": "full"},
-                               {"input": codes}, mode=mode)
+        run = await run_module(
+            "regex_filter_mod",
+            {"pattern": r"[A-Z]{2}-\d{2}", "column": "code", "match": "full"},
+            {"input": codes},
+            mode=mode,
+        )
         assert run.outputs["output"]["v"].tolist() == [1]
         if mode == "pandas":
             assert run.globals == {"row_count": 1, "rows_dropped": 2}
@@ -128,10 +135,16 @@ class TestKeyExtractorMod:
 
     @BOTH
     async def test_paths_from_a_json_text_column(self, logs: pd.DataFrame, mode: str) -> None:
-        run = await run_module("key_extractor_mod", {
-            "keys": ["timestamp", "level", "context.user.id", "tags.0"], "source_column": "raw",
-            "types": {"context_user_id": "int"},
-        }, {"input": logs}, mode=mode)
+        run = await run_module(
+            "key_extractor_mod",
+            {
+                "keys": ["timestamp", "level", "context.user.id", "tags.0"],
+                "source_column": "raw",
+                "types": {"context_user_id": "int"},
+            },
+            {"input": logs},
+            mode=mode,
+        )
         frame = run.outputs["output"]
         assert list(frame.columns) == ["timestamp", "level", "context_user_id", "tags_0"]
         assert frame["level"].tolist() == ["INFO", "ERROR"]
@@ -144,8 +157,12 @@ class TestKeyExtractorMod:
     @BOTH
     async def test_paths_into_nested_columns_keeping_the_input(self, mode: str) -> None:
         frame = pd.DataFrame({"id": [1, 2], "user": [{"name": "ana", "langs": ["fr"]}, {"name": "ben", "langs": []}]})
-        run = await run_module("key_extractor_mod", {"keys": {"who": "user.name", "lang": "user.langs.0"},
-                                                     "keep_input": True}, {"input": frame}, mode=mode)
+        run = await run_module(
+            "key_extractor_mod",
+            {"keys": {"who": "user.name", "lang": "user.langs.0"}, "keep_input": True},
+            {"input": frame},
+            mode=mode,
+        )
         out = run.outputs["output"]
         assert out["who"].tolist() == ["ana", "ben"]
         assert out["lang"].tolist()[0] == "fr" and pd.isna(out["lang"].tolist()[1])
@@ -153,13 +170,19 @@ class TestKeyExtractorMod:
 
     async def test_on_missing_error_names_row_and_path(self, logs: pd.DataFrame) -> None:
         with pytest.raises(DataError, match=re.escape("row 1 (position 1): path 'context.user.id' not found")):
-            await run_module("key_extractor_mod", {"keys": ["context.user.id"], "source_column": "raw",
-                                                   "on_missing": "error"}, {"input": logs})
+            await run_module(
+                "key_extractor_mod",
+                {"keys": ["context.user.id"], "source_column": "raw", "on_missing": "error"},
+                {"input": logs},
+            )
 
     async def test_invalid_json_text(self) -> None:
         with pytest.raises(DataError, match=re.escape("row 0: column 'raw' is not valid JSON:")):
-            await run_module("key_extractor_mod", {"keys": ["a"], "source_column": "raw"},
-                             {"input": pd.DataFrame({"raw": ["{nope"]})})
+            await run_module(
+                "key_extractor_mod",
+                {"keys": ["a"], "source_column": "raw"},
+                {"input": pd.DataFrame({"raw": ["{nope"]})},
+            )
 
     @pytest.mark.parametrize(
         ("configs", "message"),

@@ -41,8 +41,14 @@ def execute(url: str, *statements: str) -> None:
         engine.dispose()
 
 
-PEOPLE = pd.DataFrame({"id": [1, 2, 3], "name": ["ana", "ben", None], "score": [1.5, 2.0, 3.25],
-                       "seen": pd.to_datetime(["2024-01-01 10:00", None, "2024-03-01 00:00"])})
+PEOPLE = pd.DataFrame(
+    {
+        "id": [1, 2, 3],
+        "name": ["ana", "ben", None],
+        "score": [1.5, 2.0, 3.25],
+        "seen": pd.to_datetime(["2024-01-01 10:00", None, "2024-03-01 00:00"]),
+    }
+)
 
 
 class TestSqlSink:
@@ -55,62 +61,109 @@ class TestSqlSink:
         rows = table(db_url, "people", "id, name")
         assert len(rows) == 4
         assert rows[0][:3] == (1, "ana", 1.5) and str(rows[0][3]).startswith("2024-01-01 10:00")
-        assert rows[2][1] is None and rows[2][3] is None or rows[3][1] is None
+        assert rows[2][3] is None and rows[3][1] is None
 
     @BOTH
     async def test_upsert_inserts_new_and_updates_existing_rows(self, db_url: str, mode: str) -> None:
-        await run_module("sql_sink", {"url": db_url, "table": "people", "mode": "upsert", "keys": ["id"]},
-                         {"input": PEOPLE}, mode=mode)
-        change = pd.DataFrame({"id": [3, 4], "name": ["cy", "di"], "score": [9.0, 4.0],
-                               "seen": pd.to_datetime(["2024-05-05", "2024-06-06"])})
-        run = await run_module("sql_sink", {"url": db_url, "table": "people", "mode": "upsert", "keys": ["id"]},
-                               {"input": change}, mode=mode)
+        await run_module(
+            "sql_sink",
+            {"url": db_url, "table": "people", "mode": "upsert", "keys": ["id"]},
+            {"input": PEOPLE},
+            mode=mode,
+        )
+        change = pd.DataFrame(
+            {
+                "id": [3, 4],
+                "name": ["cy", "di"],
+                "score": [9.0, 4.0],
+                "seen": pd.to_datetime(["2024-05-05", "2024-06-06"]),
+            }
+        )
+        run = await run_module(
+            "sql_sink",
+            {"url": db_url, "table": "people", "mode": "upsert", "keys": ["id"]},
+            {"input": change},
+            mode=mode,
+        )
         assert run.globals == {"row_count": 2}
-        assert [r[:3] for r in table(db_url, "people")] == [(1, "ana", 1.5), (2, "ben", 2.0), (3, "cy", 9.0),
-                                                            (4, "di", 4.0)]
+        assert [r[:3] for r in table(db_url, "people")] == [
+            (1, "ana", 1.5),
+            (2, "ben", 2.0),
+            (3, "cy", 9.0),
+            (4, "di", 4.0),
+        ]
 
     async def test_upsert_into_an_existing_table_with_a_composite_unique_key(self, db_url: str) -> None:
-        execute(db_url, "CREATE TABLE stock (shop TEXT NOT NULL, sku TEXT NOT NULL, qty INTEGER, note TEXT, "
-                        "UNIQUE (shop, sku))",
-                "INSERT INTO stock VALUES ('a', 'x', 1, 'keep me')")
+        execute(
+            db_url,
+            "CREATE TABLE stock (shop TEXT NOT NULL, sku TEXT NOT NULL, qty INTEGER, note TEXT, UNIQUE (shop, sku))",
+            "INSERT INTO stock VALUES ('a', 'x', 1, 'keep me')",
+        )
         frame = pd.DataFrame({"shop": ["a", "b"], "sku": ["x", "x"], "qty": [5, 7]})
-        await run_module("sql_sink", {"url": db_url, "table": "stock", "mode": "upsert", "keys": ["shop", "sku"]},
-                         {"input": frame})
+        await run_module(
+            "sql_sink", {"url": db_url, "table": "stock", "mode": "upsert", "keys": ["shop", "sku"]}, {"input": frame}
+        )
         assert table(db_url, "stock", "shop") == [("a", "x", 5, "keep me"), ("b", "x", 7, None)]
 
     async def test_upsert_needs_a_unique_constraint_on_the_keys(self, db_url: str) -> None:
         execute(db_url, "CREATE TABLE plain (id INTEGER, v TEXT)")
-        with pytest.raises(DataError, match=re.escape(
-            "table 'plain' has no primary key or unique constraint on ['id']; upsert needs one"
-        )):
-            await run_module("sql_sink", {"url": db_url, "table": "plain", "mode": "upsert", "keys": ["id"]},
-                             {"input": pd.DataFrame({"id": [1], "v": ["x"]})})
+        with pytest.raises(
+            DataError,
+            match=re.escape("table 'plain' has no primary key or unique constraint on ['id']; upsert needs one"),
+        ):
+            await run_module(
+                "sql_sink",
+                {"url": db_url, "table": "plain", "mode": "upsert", "keys": ["id"]},
+                {"input": pd.DataFrame({"id": [1], "v": ["x"]})},
+            )
 
     async def test_upsert_refuses_duplicate_keys_in_the_input(self, db_url: str) -> None:
         frame = pd.DataFrame({"id": [1, 1], "v": ["x", "y"]})
-        with pytest.raises(DataError, match=re.escape(
-            "the input has 2 rows with duplicate keys ['id'] (e.g. {'id': 1}); upsert needs one row per key"
-        )):
-            await run_module("sql_sink", {"url": db_url, "table": "t", "mode": "upsert", "keys": ["id"]},
-                             {"input": frame})
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                "the input has 2 rows with duplicate keys ['id'] (e.g. {'id': 1}); upsert needs one row per key"
+            ),
+        ):
+            await run_module(
+                "sql_sink", {"url": db_url, "table": "t", "mode": "upsert", "keys": ["id"]}, {"input": frame}
+            )
 
     @BOTH
     async def test_replace_and_truncate(self, db_url: str, mode: str) -> None:
-        execute(db_url, "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, score REAL, seen TEXT, old TEXT)",
-                "INSERT INTO people (id, name, old) VALUES (99, 'zed', 'x')")
-        await run_module("sql_sink", {"url": db_url, "table": "people", "mode": "truncate"},
-                         {"input": PEOPLE[["id", "name"]]}, mode=mode)
-        assert table(db_url, "people") == [(1, "ana", None, None, None), (2, "ben", None, None, None),
-                                           (3, None, None, None, None)]
-        await run_module("sql_sink", {"url": db_url, "table": "people", "mode": "replace"},
-                         {"input": PEOPLE[["id", "score"]]}, mode=mode)
+        execute(
+            db_url,
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, score REAL, seen TEXT, old TEXT)",
+            "INSERT INTO people (id, name, old) VALUES (99, 'zed', 'x')",
+        )
+        await run_module(
+            "sql_sink",
+            {"url": db_url, "table": "people", "mode": "truncate"},
+            {"input": PEOPLE[["id", "name"]]},
+            mode=mode,
+        )
+        assert table(db_url, "people") == [
+            (1, "ana", None, None, None),
+            (2, "ben", None, None, None),
+            (3, None, None, None, None),
+        ]
+        await run_module(
+            "sql_sink",
+            {"url": db_url, "table": "people", "mode": "replace"},
+            {"input": PEOPLE[["id", "score"]]},
+            mode=mode,
+        )
         assert table(db_url, "people") == [(1, 1.5), (2, 2.0), (3, 3.25)]
 
     @BOTH
     @pytest.mark.parametrize("write_mode", ["append", "replace", "truncate", "upsert"])
     async def test_a_failure_half_way_leaves_the_table_as_it_was(self, db_url: str, mode: str, write_mode: str) -> None:
-        execute(db_url, "CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER CHECK (balance >= 0))",
-                "INSERT INTO acct VALUES (1, 10)", "INSERT INTO acct VALUES (2, 20)")
+        execute(
+            db_url,
+            "CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER CHECK (balance >= 0))",
+            "INSERT INTO acct VALUES (1, 10)",
+            "INSERT INTO acct VALUES (2, 20)",
+        )
         before = table(db_url, "acct")
         if write_mode == "replace":
             # the new table has no CHECK, so fail on a value the driver cannot send, after two batches went in
@@ -120,18 +173,26 @@ class TestSqlSink:
         configs = {"url": db_url, "table": "acct", "mode": write_mode, "batch_rows": 1}
         if write_mode == "upsert":
             configs["keys"] = ["id"]
-        with pytest.raises(DataError, match=re.escape(
-            "writing table 'acct' failed; the transaction was rolled back and the table is unchanged ("
-        )):
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                "writing table 'acct' failed; the transaction was rolled back and the table is unchanged ("
+            ),
+        ):
             await run_module("sql_sink", configs, {"input": frame}, mode=mode if write_mode != "replace" else "pandas")
         assert table(db_url, "acct") == before
 
     async def test_input_columns_must_exist_in_the_table(self, db_url: str) -> None:
         execute(db_url, "CREATE TABLE t (id INTEGER)")
-        with pytest.raises(DataError, match=re.escape(
-            "column(s) ['extra'] of the input are not in table 't' (table columns: id); select or rename them first"
-        )):
-            await run_module("sql_sink", {"url": db_url, "table": "t"}, {"input": pd.DataFrame({"id": [1], "extra": [2]})})
+        with pytest.raises(
+            DataError,
+            match=re.escape(
+                "column(s) ['extra'] of the input are not in table 't' (table columns: id); select or rename them first"
+            ),
+        ):
+            await run_module(
+                "sql_sink", {"url": db_url, "table": "t"}, {"input": pd.DataFrame({"id": [1], "extra": [2]})}
+            )
 
     @pytest.mark.parametrize(
         ("configs", "message"),
@@ -155,14 +216,18 @@ class TestSqlSource:
         assert run.outputs["data"].sort_values("id")["id"].tolist() == [1, 2, 3]
         assert list(run.outputs["data"].columns) == ["name", "id"]
         assert run.globals == {"row_count": 3}
-        run = await run_module("sql_source", {"url": db_url, "query": "SELECT id, score FROM people WHERE score > :low",
-                                              "params": {"low": 1.8}}, mode=mode)
+        run = await run_module(
+            "sql_source",
+            {"url": db_url, "query": "SELECT id, score FROM people WHERE score > :low", "params": {"low": 1.8}},
+            mode=mode,
+        )
         assert run.outputs["data"].sort_values("id").to_dict("list") == {"id": [2, 3], "score": [2.0, 3.25]}
 
     async def test_missing_table_lists_the_tables(self, db_url: str) -> None:
         execute(db_url, "CREATE TABLE customers (id INTEGER)")
-        with pytest.raises(DataError, match=re.escape("table 'customer' does not exist (")
-                           + ".*" + re.escape("; tables: customers)")):
+        with pytest.raises(
+            DataError, match=re.escape("table 'customer' does not exist (") + ".*" + re.escape("; tables: customers)")
+        ):
             await run_module("sql_source", {"url": db_url, "table": "customer"})
 
     async def test_bad_query(self, db_url: str) -> None:
@@ -195,8 +260,9 @@ class TestPasswordsStayOut:
         url = "postgresql+psycopg://app:p%40ss%2Fw0rd@db.example:5432/prod"
         assert redact_url(url) == "postgresql+psycopg://app:***@db.example:5432/prod"
         text = f"failed for {url}; password p@ss/w0rd, encoded p%40ss%2Fw0rd"
-        assert scrub(text, url) == ("failed for postgresql+psycopg://app:***@db.example:5432/prod; "
-                                    "password ***, encoded ***")
+        assert scrub(text, url) == (
+            "failed for postgresql+psycopg://app:***@db.example:5432/prod; password ***, encoded ***"
+        )
 
     @pytest.mark.slow
     async def test_wrong_password_error_has_no_password(self, pg_server: PgServer) -> None:

@@ -14,5 +14,8 @@ from __future__ import annotations
 from pypeline.core.errors import RunError
 
 
-class DataError(RunError):
-    """The data (or a config that only run time can check) does not fit the module."""
+class DataError(RunError, ValueError):
+    """The data (or a config that only run time can check) does not fit the module.
+
+    Also a :class:`ValueError`, so code that guards a module call with ``except ValueError`` keeps working.
+    """

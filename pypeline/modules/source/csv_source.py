@@ -51,7 +51,7 @@ class CsvSource(BaseModule):
     PACKAGES = ["pandas"]
     CONFIG_SCHEMA = {
         "required": {
-            "file_path": {"type": "str", "description": "A CSV file, a folder of CSV files or a glob (`data/*.csv`)"},
+            "file_path": {"type": "str", "description": "Path, folder or glob of CSV files"},
         },
         "optional": {
             "combine_strategy": {
@@ -131,7 +131,6 @@ class CsvSource(BaseModule):
             ctx.record_file_read(path)
         ctx.set_global("files_read", len(files))
         ctx.set_global("file_size", sum(os.path.getsize(p) for p in files))
-        ctx.add_stat("files_read", len(files))
         if rows is not None:
             ctx.set_global("row_count", rows)
             ctx.set_global("rows_dropped", dropped)

@@ -69,7 +69,6 @@ class ExcelSource(BaseModule):
             frame = with_rows[0] if with_rows else frames[0]
         ctx.set_global("row_count", len(frame))
         ctx.set_global("files_read", len(files))
-        ctx.add_stat("files_read", len(files))
         return {"data": like_input(frame, ctx.execution_mode)}
 
     def _read(self, path: str) -> pd.DataFrame:

@@ -85,7 +85,6 @@ class ParquetSource(BaseModule):
             ctx.record_file_read(path)
         ctx.set_global("row_count", rows)
         ctx.set_global("files_read", len(files))
-        ctx.add_stat("files_read", len(files))
         return {"data": frame}
 
     def _filter(self) -> Any:
