@@ -1,0 +1,176 @@
+"""Drawing flows: ASCII, Mermaid and DOT renderers and ``pype graph``."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pydot
+import pytest
+from click.testing import CliRunner
+
+from pypeline.build.render import graph_view, render_ascii, render_dot, render_mermaid
+from pypeline.build.render.mermaid import mermaid_text
+from tests.conftest import FlowHarness, invoke
+
+FLOW = """\
+flow: {name: demo, version: "1.0"}
+modules:
+  - {id: list_files, name: file_list, configs: {required: {directory: data}}}
+  - {id: load_one, name: csv_source, configs: {required: {file_path: "{{iter.item}}"}}}
+  - {id: other, name: csv_source, configs: {required: {file_path: b.csv}}}
+  - {id: both, name: union_mod}
+  - {id: keep, name: filter_mod, configs: {required: {condition: "a > 1"}}}
+  - {id: write, name: csv_sink, configs: {required: {output_path: out/x.csv}}}
+  - {id: copy, name: csv_sink, configs: {required: {output_path: out/y.csv}}}
+  - {id: report, name: set_globals, configs: {required: {values: {a: 1}}}}
+  - {id: archive, name: set_globals, configs: {required: {values: {b: 1}}}}
+connections:
+  data:
+    - "load_one.data - both.input1"
+    - "other.data - both.input2"
+    - "both.output - keep.input"
+    - "keep.output - write.input"
+    - "both.output - copy.input"
+  control:
+    - {from: list_files, to: load_one, order: 1, type: iterate, port: files}
+    - "list_files (2|list_files__file_count > 0 and \\"x|y\\" != 'q') report"
+    - {from: report, to: archive, order: 1, type: start}
+"""
+
+ASCII = """\
+flow demo (version 1.0): 9 modules in 4 sub flows, 3 control connections
+
++- sub flow list_files (root) -----------+
+| wave 1  list_files  file_list (source) |
++----------------------------------------+
+  list_files -(1|)-[iterate files]-> load_one
+  list_files -(2|list_files__file_count > 0 and "x|y" != 'q')-> report
+
+  +- sub flow load_one -------------------+
+  | wave 1  load_one  csv_source (source) |
+  |           data -> both.input1         |
+  |         other     csv_source (source) |
+  |           data -> both.input2         |
+  | wave 2  both      union_mod (mod)     |
+  |           output -> copy.input        |
+  |           output -> keep.input        |
+  | wave 3  copy      csv_sink (sink)     |
+  |         keep      filter_mod (mod)    |
+  |           output -> write.input       |
+  | wave 4  write     csv_sink (sink)     |
+  +---------------------------------------+
+
+  +- sub flow report ------------------+
+  | wave 1  report  set_globals (solo) |
+  +------------------------------------+
+    report -(1|)-[start]-> archive
+
+    +- sub flow archive ------------------+
+    | wave 1  archive  set_globals (solo) |
+    +-------------------------------------+
+
+planned order: list_files > load_one > report > archive
+"""
+
+
+def parse_dot(text: str) -> Any:
+    """The one graph pydot reads from ``text`` (a real DOT parser; pydot 4 trips pyparsing's deprecation warnings)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (graph,) = pydot.graph_from_dot_data(text)
+    return graph
+
+
+@pytest.fixture
+def demo(flows: FlowHarness) -> Path:
+    return flows.write(FLOW)
+
+
+class TestAscii:
+    def test_boxes_waves_data_and_control(self, demo: Path) -> None:
+        assert render_ascii(graph_view(demo)) == ASCII
+
+    def test_only_ascii_characters(self, demo: Path) -> None:
+        assert render_ascii(graph_view(demo)).isascii()
+
+    def test_job_folder_draws_the_same(self, flows: FlowHarness, demo: Path) -> None:
+        job = flows.build(FLOW)
+        from_job, from_yaml = graph_view(job), graph_view(demo)
+        for render in (render_ascii, render_mermaid, render_dot):
+            assert render(from_job) == render(from_yaml)
+
+    def test_remote_backend_is_shown(self, flows: FlowHarness) -> None:
+        path = flows.write(
+            "flow: {name: b}\nmodules:\n  - {id: s, name: set_globals, configs: {required: {values: {a: 1}}}, "
+            "execution: {backend: local}}\n"
+        )
+        assert "s  set_globals (solo)" in render_ascii(graph_view(path))
+
+
+class TestDot:
+    def test_parses_and_has_every_node_and_edge(self, demo: Path) -> None:
+        graph = parse_dot(render_dot(graph_view(demo)))
+        clusters = {s.get_name().strip('"') for s in graph.get_subgraphs()}
+        assert clusters == {"cluster_list_files", "cluster_load_one", "cluster_report", "cluster_archive"}
+        nodes = {n.get_name().strip('"') for s in graph.get_subgraphs() for n in s.get_nodes()}
+        assert nodes == {"list_files", "load_one", "other", "both", "keep", "write", "copy", "report", "archive"}
+        edges = {(e.get_source().strip('"'), e.get_destination().strip('"')): e for e in graph.get_edges()}
+        assert len(edges) == 8
+        assert edges[("list_files", "report")].get_label() == '"(2|list_files__file_count > 0 and \\"x|y\\" != \'q\')"'
+        assert "dashed" in edges[("report", "archive")].get_style()
+
+    def test_quotes_and_backslashes_are_escaped(self, flows: FlowHarness) -> None:
+        path = flows.write(
+            "flow: {name: q}\nmodules:\n"
+            "  - {id: a, name: set_globals, configs: {required: {values: {n: 1}}}}\n"
+            "  - {id: b, name: set_globals, configs: {required: {values: {n: 1}}}}\n"
+            "connections: {control: ['a (1|a__n == \"x\\\\\\\\y\") b']}\n"
+        )
+        graph = parse_dot(render_dot(graph_view(path)))
+        assert len(graph.get_edges()) == 1
+
+
+class TestMermaid:
+    def test_structure(self, demo: Path) -> None:
+        text = render_mermaid(graph_view(demo))
+        lines = text.splitlines()
+        assert lines[1] == "flowchart TD"
+        assert sum(1 for line in lines if line.strip().startswith("subgraph ")) == 4
+        assert sum(1 for line in lines if line.strip() == "end") == 4
+        declared = set(re.findall(r"^\s+(m_\w+)\[", text, re.M))
+        used = set(re.findall(r"(m_\w+) (?:-->|==>|-\.->)", text)) | set(re.findall(r"\| (m_\w+)$", text, re.M))
+        assert len(declared) == 9 and used <= declared
+        assert '  m_report -.->|"(1#124;) start"| m_archive' in lines
+        assert '  m_list_files ==>|"(1#124;) iterate files"| m_load_one' in lines
+
+    def test_label_escaping(self) -> None:
+        assert mermaid_text('a > 0 | "b" # <c>') == "a #gt; 0 #124; #quot;b#quot; #35; #lt;c#gt;"
+
+
+class TestCommand:
+    def test_prints_ascii_and_writes_files(self, cli: CliRunner, demo: Path) -> None:
+        result = invoke(cli, "graph", str(demo), "--mermaid", "g.mmd", "--dot", "g.dot")
+        assert result.exit_code == 0
+        assert result.stdout == ASCII
+        assert Path("g.mmd").read_text() == render_mermaid(graph_view(demo))
+        assert Path("g.dot").read_text() == render_dot(graph_view(demo))
+
+    def test_dash_writes_to_stdout_instead(self, cli: CliRunner, demo: Path) -> None:
+        result = invoke(cli, "graph", str(demo), "--dot", "-")
+        assert result.stdout == render_dot(graph_view(demo))
+
+    def test_invalid_flow_is_one_message_exit_2(self, cli: CliRunner, flows: FlowHarness) -> None:
+        path = flows.write("flow: {name: bad}\nmodules:\n  - {id: a, name: nope_mod}\n")
+        result = cli.invoke(__import__("pypeline.cli.cli", fromlist=["main"]).main, ["graph", str(path)])
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"error: {path}:3: ")
+        assert "Traceback" not in result.output
+
+    def test_folder_that_is_not_a_job(self, cli: CliRunner, project: Path) -> None:
+        (project / "empty").mkdir()
+        result = cli.invoke(__import__("pypeline.cli.cli", fromlist=["main"]).main, ["graph", "empty"])
+        assert result.exit_code == 2
+        assert "empty: not a job folder (expected one *_execution_metadata.json, found 0)" in result.stderr
