@@ -146,6 +146,7 @@ class DaskExecutor(Executor):
     async def _run_on_worker(self, task: ModuleTask, client: Any) -> dict[str, Any]:
         from pypeline.executors.dask_worker import run_on_worker
         from pypeline.executors.remote.payload import json_safe
+        from pypeline.secrets.transport import to_wire
 
         ctx = task.ctx
         frames = {port: value for port, value in task.inputs.items() if _is_pandas(value)}
@@ -157,8 +158,8 @@ class DaskExecutor(Executor):
             "node_id": task.node_id,
             "attempt": task.attempt,
             "iter_path": list(ctx.iter_path),
-            "iter_items": list(ctx.iter_items),
-            "globals": ctx.globals_snapshot(),
+            "iter_items": to_wire(list(ctx.iter_items)),
+            "globals": to_wire(ctx.globals_snapshot()),  # a secret travels as its reference, never its value
             "context": dict(ctx.context_vars),
         }
         configs = task.remote_configs if task.remote_configs is not None else json_safe(task.configs, "configs")

@@ -20,6 +20,7 @@ from pypeline.executors.remote.far_side import FarLogger, error_result
 from pypeline.executors.remote.secrets import resolve_far_side_secrets
 from pypeline.modules.sdk.context import RunContext, ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.secrets.transport import from_wire, lookup_from_env
 
 
 def run_on_worker(
@@ -46,12 +47,12 @@ def run_on_worker(
             run_id=meta["run_id"],
             module_id=meta["module_id"],
             node_id=meta["node_id"],
-            globals_store=GlobalStore(meta["globals"]),
+            globals_store=GlobalStore(from_wire(meta["globals"], lookup_from_env())),
             executor=ThreadRunner(None),
             logger=logger,
             execution_mode="pandas",
             iter_path=tuple(meta["iter_path"]),
-            iter_items=tuple(meta["iter_items"]),
+            iter_items=tuple(from_wire(meta["iter_items"], lookup_from_env())),
             context_vars=meta["context"],
         )
         outputs = asyncio.run(run_module_lifecycle(module_path, resolved, {**plain, **frames}, ctx))

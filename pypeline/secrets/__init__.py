@@ -22,7 +22,7 @@ from pypeline.core.errors import SecretError
 from pypeline.core.references import Reference
 from pypeline.core.secret import SecretRegistry, SecretStr
 from pypeline.secrets.resolver import SecretResolver
-from pypeline.secrets.transport import from_wire, resolve_secret_templates, to_wire, uses_secrets
+from pypeline.secrets.transport import from_wire, lookup_from_env, resolve_secret_templates, to_wire, uses_secrets
 from pypeline.secrets.vault import VaultClient, VaultProblem, VaultSettings
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "VaultSettings",
     "far_side_lookup",
     "from_wire",
+    "lookup_from_env",
     "resolve_secret_templates",
     "resolver_from_env",
     "to_wire",

@@ -55,6 +55,37 @@ def from_wire(obj: Any, resolve: Callable[[str], SecretStr] | None) -> Any:
     return obj
 
 
+def lookup_from_env(registry: SecretRegistry | None = None) -> Callable[[str], SecretStr]:
+    """A forgiving ``resolve`` for :func:`from_wire` that reads from this process's Vault.
+
+    The resolver is built on first use (one read per path for all calls). A
+    reference that cannot be resolved here (no Vault configured, not allowed,
+    not found) becomes a marked ``***`` that keeps its ``source``: a module
+    that never reads that global is not failed by it, and sending it on to
+    another backend still sends the reference.
+    """
+    state: dict[str, Any] = {}
+
+    def resolve(name: str) -> SecretStr:
+        if "resolver" not in state:
+            from pypeline.secrets import resolver_from_env
+
+            try:
+                state["resolver"] = resolver_from_env(registry)
+            except SecretError:
+                state["resolver"] = None
+        resolver = state["resolver"]
+        if resolver is not None:
+            try:
+                value: SecretStr = resolver.value(name)
+                return value
+            except SecretError:
+                pass
+        return SecretStr(MASK, source=name)
+
+    return resolve
+
+
 def uses_secrets(configs: Any) -> bool:
     """True when ``configs`` holds a ``{{vault...}}`` template."""
     return any(ref.kind == "secret" for _key, _raw, ref in find_templates(configs))

@@ -10,7 +10,9 @@ Every YAML file under ``examples/<name>/`` that is a flow (a mapping with
 ``.txt`` (ASCII), ``.mmd`` (Mermaid) and ``.dot`` (Graphviz), or
 ``.error.txt`` holding the message for an example that is invalid on
 purpose. A new example without goldens fails the test, and so does a golden
-whose example is gone.
+whose example is gone. Project modules (``modules/*.py``) are registered
+first into a scratch registry, as ``pype auto-register`` would, so examples
+that use them by registry name draw too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import yaml
 
 from pypeline.build.render import graph_view, render_ascii, render_dot, render_mermaid
 from pypeline.core.errors import PypelineError
+from pypeline.modules.registry import Registry
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "graph"
@@ -57,10 +60,12 @@ def expected_outputs(relative: Path) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def _repo_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _repo_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.chdir(REPO)
     monkeypatch.syspath_prepend(str(REPO))  # project modules of the examples (modules/*.py), as `pype` does
-    monkeypatch.setenv("PYPELINE_REGISTRY", str(REPO / "modules" / "ModRegistry.json"))
+    registry = tmp_path / "ModRegistry.json"
+    monkeypatch.setenv("PYPELINE_REGISTRY", str(registry))
+    Registry(registry).auto_register(REPO)
     yield
 
 

@@ -12,12 +12,16 @@ password (and the user) through every channel a value can take in a run:
   a file path;
 * a module that fails (after a retry) with an error message printing its
   configs and the raw value;
+* a module on the ``lambda`` backend (serverless-offline, moto S3) whose
+  config names the secret through a global: the payload (kept in S3 on
+  purpose) carries ``{{vault...}}`` references, the far side resolves them;
 * OpenTelemetry spans, exported over OTLP/HTTP to a local receiver.
 
 ``pype build`` and ``pype run`` run as subprocesses (``pype --debug`` so
 tracebacks are printed too). Then every file the build and the run wrote,
 the captured stdout and stderr of both commands and every span export
-request are searched for the values: zero hits. The test also checks that
+request and every object staged in S3 for the remote module are searched
+for the values: zero hits. The test also checks that
 the flow really ran as designed, so a flow that silently did nothing could
 not pass.
 """
@@ -28,16 +32,19 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
+import boto3
 import pytest
 
+from tests.executors.conftest import aws_env, lambda_endpoint, moto_endpoint
+from tests.executors.servers import BUCKET
 from tests.otlp_receiver import OtlpReceiver
 from tests.secrets.conftest import Bao
 from tests.secrets.probes import fingerprint
 
 pytestmark = pytest.mark.slow
+__all__ = ["aws_env", "lambda_endpoint", "moto_endpoint"]  # fixtures of the lambda backend tests
 
 REPO = Path(__file__).resolve().parents[2]
 PYPE = str(Path(sys.executable).parent / "pype")
@@ -81,6 +88,17 @@ modules:
   - id: write
     name: csv_sink
     configs: {required: {output_path: "{{context.out_dir}}/adults.csv"}}
+  - id: remote
+    name: tests.executors.sample_modules.Secretive
+    configs: {required: {password: "{{setpw__pw}}"}}
+    execution: {backend: lambda, function_name: pypeline-test-test-worker, endpoint_url: "LAMBDA",
+                s3_endpoint_url: "MOTO", staging: "s3://BUCKET/leak", region: us-east-1, keep_staged: true,
+                inline_limit: 0}
+  - id: remote_plain
+    name: noop_mod
+    execution: {backend: lambda, function_name: pypeline-test-test-worker, endpoint_url: "LAMBDA",
+                s3_endpoint_url: "MOTO", staging: "s3://BUCKET/leak", region: us-east-1, keep_staged: true,
+                inline_limit: 0}
   - id: shout
     name: tests.secrets.probes.Shout
     configs:
@@ -89,6 +107,8 @@ connections:
   data:
     - "read.data - adults.input"
     - "adults.output - write.input"
+    - "read.data - remote.input"
+    - "read.data - remote_plain.input"
   control:
     - "fp (1|) dsn"
     - "fp (2|) setpw"
@@ -115,11 +135,12 @@ def _pype(project: Path, env: dict[str, str], *args: str) -> subprocess.Complete
     return subprocess.run([PYPE, *args], cwd=project, env=env, capture_output=True, timeout=120, check=False)
 
 
-def test_secret_value_appears_nowhere(tmp_path: Path, openbao: Bao) -> None:
+def test_secret_value_appears_nowhere(tmp_path: Path, openbao: Bao, lambda_endpoint: str, moto_endpoint: str) -> None:
     project = tmp_path / "project"
     (project / "data").mkdir(parents=True)
     (project / "data" / "people.csv").write_text("name,age\nana,17\nben,30\ncy,45\n", encoding="utf-8")
-    (project / "flow.yaml").write_text(textwrap.dedent(FLOW), encoding="utf-8")
+    flow = FLOW.replace("LAMBDA", lambda_endpoint).replace("MOTO", moto_endpoint).replace("BUCKET", BUCKET)
+    (project / "flow.yaml").write_text(flow, encoding="utf-8")
     before = {p for p in project.rglob("*") if p.is_file()}
 
     with OtlpReceiver() as receiver:
@@ -140,8 +161,24 @@ def test_secret_value_appears_nowhere(tmp_path: Path, openbao: Bao) -> None:
     statuses = {node: m["status"] for node, m in manifest["modules"].items()}
     assert statuses == {
         "fp": "success", "dsn": "success", "setpw": "success", "chatty": "success", "again": "success",
-        "read": "success", "adults": "success", "write": "success", "shout": "failed",
+        "read": "success", "adults": "success", "write": "success", "remote": "success",
+        "remote_plain": "success", "shout": "failed",
     }
+    assert manifest["modules"]["remote"]["globals"] == {"password_length": len(openbao.password)}
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    staged = {
+        item["Key"]: s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="leak/")
+        for item in page.get("Contents", [])
+    }
+    payloads = {key.split("/")[2]: json.loads(body) for key, body in staged.items() if key.endswith("/payload.json")}
+    assert sorted(payloads) == ["remote", "remote_plain"], sorted(staged)
+    payload = payloads["remote"]
+    assert payload["configs"] == {"password": "{{vault.secret/app/db#password}}"}
+    assert payload["globals"]["setpw.pw"] == {"$vault": "secret/app/db#password"}
+    for sent in payloads.values():  # every payload carries the globals: secrets as references only
+        assert sent["globals"]["setpw.pw"] == sent["globals"]["fp.value"] == {"$vault": "secret/app/db#password"}
+        assert sent["globals"]["setpw.dsn"] == "***"
     assert manifest["modules"]["shout"]["attempts"] == 2
     assert "cannot connect with {'value': '***'} (password ***, again: '***')" in manifest["modules"]["shout"]["error"]
     fps = dict(line.split(" ", 1) for line in (project / "out/fp.txt").read_text().splitlines())
@@ -165,6 +202,8 @@ def test_secret_value_appears_nowhere(tmp_path: Path, openbao: Bao) -> None:
     for name, done in outputs.items():
         places[f"{name} stdout"] = done.stdout
         places[f"{name} stderr"] = done.stderr
+    for key, body in staged.items():
+        places[f"s3://{BUCKET}/{key}"] = body
     for index, body in enumerate(receiver.bodies):
         places[f"OTLP export #{index}"] = body
     assert receiver.bodies, "no spans were exported"

@@ -33,6 +33,7 @@ from pypeline.executors.base import Executor, ModuleTask
 from pypeline.executors.remote.payload import PAYLOAD_VERSION, BoundaryError, check_result, json_safe
 from pypeline.executors.remote.staging import S3Stage, S3Uri, StagingError, make_s3_client, node_segment
 from pypeline.modules.frames import is_dask
+from pypeline.secrets.transport import from_wire, lookup_from_env, to_wire
 
 STAGING_OPTIONS: dict[str, Any] = {
     "staging": {
@@ -138,8 +139,9 @@ class RemoteExecutor(Executor):
                 "remote_error", backend=self.name, error_type=error.get("type"), traceback=error.get("traceback", "")
             )
             raise ExecutorError(f"{where} reported {error.get('type', 'an error')}: {error['message']}")
+        resolve = lookup_from_env()
         for key, value in result["globals"].items():
-            task.ctx.set_global(key, value)
+            task.ctx.set_global(key, from_wire(value, resolve))
         task.ctx.stats.merge(result["stats"])
         outputs = await self._read_outputs(task, result["outputs"], stage, where)
         if not options.get("keep_staged"):
@@ -169,7 +171,7 @@ class RemoteExecutor(Executor):
                     raise ExecutorError(f"module '{task.node_id}': {exc}") from None
         ctx = task.ctx
         try:
-            iter_items = json_safe(list(ctx.iter_items), "iteration items")
+            iter_items = json_safe(to_wire(list(ctx.iter_items)), "iteration items")
             configs = json_safe(task.remote_configs, "configs")
         except TypeError as exc:
             raise ExecutorError(f"module '{task.node_id}': {exc}") from None
@@ -185,7 +187,7 @@ class RemoteExecutor(Executor):
             "inputs": inputs,
             "iter_path": list(ctx.iter_path),
             "iter_items": iter_items,
-            "globals": _json_or_skip(ctx.globals_snapshot()),
+            "globals": _json_or_skip(to_wire(ctx.globals_snapshot())),  # a secret travels as its reference
             "context": _json_or_skip(dict(ctx.context_vars)),
             "output_prefix": str(prefix.join("out")) + "/",
         }

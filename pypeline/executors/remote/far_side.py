@@ -34,6 +34,7 @@ from pypeline.executors.remote.staging import S3Stage, S3Uri
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk.context import RunContext, ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.secrets.transport import from_wire, lookup_from_env, to_wire
 
 MAX_LOG_LINES = 500
 """Log lines kept for the result (all of them still go to stderr)."""
@@ -126,12 +127,12 @@ async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = N
             run_id=payload["run_id"],
             module_id=payload["module_id"],
             node_id=payload["node_id"],
-            globals_store=GlobalStore(payload["globals"]),
+            globals_store=GlobalStore(from_wire(payload["globals"], lookup_from_env())),
             executor=ThreadRunner(None),
             logger=logger,
             execution_mode=payload["execution_mode"],
             iter_path=tuple(payload["iter_path"]),
-            iter_items=tuple(payload["iter_items"]),
+            iter_items=tuple(from_wire(payload["iter_items"], lookup_from_env())),
             context_vars=payload["context"],
         )
         inputs = await _load_inputs(payload, stage, ctx)
@@ -142,7 +143,7 @@ async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = N
             "pypeline_result": RESULT_VERSION,
             "status": "ok",
             "outputs": refs,
-            "globals": json_safe(ctx.globals_set, f"module '{payload['node_id']}' globals"),
+            "globals": json_safe(to_wire(ctx.globals_set), f"module '{payload['node_id']}' globals"),
             "stats": _plain(ctx.stats.to_dict()),
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         }
