@@ -220,7 +220,7 @@ async def _run(
     executors = await _open_executors(job, stack)
     state = RunState()
     if resume is not None:
-        resume.restore(state, globals_store)
+        resume.restore(state, globals_store, templater.resolvers.get("secret"))
     checkpoints = CheckpointSession(
         job=job, run_id=run_id, run_dir=run_dir, env=options.env, overrides=options.overrides,
         context_vars=context_vars, resume=resume, state=state, store=globals_store,

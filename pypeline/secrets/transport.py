@@ -2,7 +2,7 @@
 
 A resolved secret never crosses a process or file boundary as its value.
 Where a structure holding secret-marked values must be serialised (globals a
-remote module set, globals in a checkpoint), :func:`to_wire` replaces each
+remote module set, globals and iterate lists in a checkpoint), :func:`to_wire` replaces each
 :class:`~pypeline.core.secret.SecretStr` that is an unchanged secret by a
 reference object ``{"$vault": "secret/app/db#password"}`` and any other
 marked value by ``***``. :func:`from_wire` on the other side turns the
@@ -44,11 +44,12 @@ def to_wire(obj: Any) -> Any:
 def from_wire(obj: Any, resolve: Callable[[str], SecretStr] | None) -> Any:
     """Inverse of :func:`to_wire`: references become marked values through ``resolve``.
 
-    Without a resolver a reference becomes a marked ``***`` (the value is unknown here).
+    Without a resolver a reference becomes a marked ``***`` that keeps its source
+    (the value is unknown here, the reference is not lost).
     """
     if isinstance(obj, dict):
         if set(obj) == {WIRE_KEY} and isinstance(obj[WIRE_KEY], str):
-            return resolve(obj[WIRE_KEY]) if resolve is not None else SecretStr(MASK)
+            return resolve(obj[WIRE_KEY]) if resolve is not None else SecretStr(MASK, source=obj[WIRE_KEY])
         return {k: from_wire(v, resolve) for k, v in obj.items()}
     if isinstance(obj, list):
         return [from_wire(v, resolve) for v in obj]
@@ -75,6 +76,25 @@ def lookup_from_env(registry: SecretRegistry | None = None) -> Callable[[str], S
             except SecretError:
                 state["resolver"] = None
         resolver = state["resolver"]
+        if resolver is not None:
+            try:
+                value: SecretStr = resolver.value(name)
+                return value
+            except SecretError:
+                pass
+        return SecretStr(MASK, source=name)
+
+    return resolve
+
+
+def forgiving(resolver: Any) -> Callable[[str], SecretStr]:
+    """``resolve`` for :func:`from_wire` over a run's secret resolver (or ``None``).
+
+    A reference that cannot be resolved becomes a marked ``***`` keeping its
+    source, as in :func:`lookup_from_env`.
+    """
+
+    def resolve(name: str) -> SecretStr:
         if resolver is not None:
             try:
                 value: SecretStr = resolver.value(name)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pypeline.run.run import RunOptions, run_job
 from tests.conftest import FlowHarness
 from tests.secrets.conftest import Bao
 from tests.secrets.probes import fingerprint
@@ -115,3 +116,33 @@ def test_build_never_resolves_secrets(flows: FlowHarness, vault_env: Bao) -> Non
     texts = [p.read_text() for p in Path(job).rglob("*") if p.is_file()]
     assert any("{{vault.secret/app/db#password}}" in t for t in texts)
     assert not any(vault_env.password in t for t in texts)
+
+
+async def test_resume_reads_a_checkpointed_secret_again(flows: FlowHarness, vault_env: Bao) -> None:
+    """A global set from a secret is checkpointed as its reference and read again on resume."""
+    text = "\n".join(
+        [
+            "flow: {name: secrets_resume}",
+            "modules:",
+            "  - {id: setpw, name: set_globals, configs: {required: {values: "
+            '{pw: "{{vault.secret/app/db#password}}", dsn: "u:{{vault.secret/app/db#password}}@h"}}}}',
+            "  - {id: gate, name: fail_mod, configs: {optional: {unless_file_exists: flag}}}",
+            fp_module("after", "{{setpw__pw}}"),
+            "connections: {control: ['setpw (1|) gate', 'gate (1|) after']}",
+        ]
+    )
+    first = await flows.run(text)
+    assert first.status == "failed"
+    checkpoint = "".join(p.read_text() for p in (first.run_dir / "checkpoint").rglob("*.json"))
+    assert '"$vault": "secret/app/db#password"' in checkpoint and vault_env.password not in checkpoint
+    (flows.root / "flag").write_text("ok")
+    second = await run_job(
+        flows.root / "jobs" / "secrets_resume",
+        RunOptions(resume=first.run_id, progress="none", echo_logs=False),
+    )
+    assert second.status == "success", second.manifest["errors"]
+    assert second.manifest["modules"]["setpw"]["status"] == "restored"
+    assert (flows.root / "fp.txt").read_text() == f"after {fingerprint(vault_env.password)}\n"
+    for path in [*first.run_dir.rglob("*"), *second.run_dir.rglob("*")]:
+        if path.is_file():
+            assert vault_env.password not in path.read_text(encoding="utf-8", errors="replace"), path

@@ -43,6 +43,7 @@ from pypeline.core.jsonio import atomic_write_json
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.checkpoint.store import Checkpoint, InstanceData, read_checkpoint
 from pypeline.run.scheduling.state import NodeRecord, RunState
+from pypeline.secrets.transport import forgiving, from_wire
 
 CHECKPOINT_DIR = "checkpoint"
 LOCK_FILE = ".run.lock"
@@ -76,14 +77,20 @@ class ResumePlan:
         """This run id and the ids it resumed itself, newest first."""
         return [self.run_id, *self.checkpoint.meta.get("chain", [])]
 
-    def restore(self, state: RunState, store: GlobalStore) -> None:
-        """Put the finished instances, their lists, globals and node records into a fresh run."""
+    def restore(self, state: RunState, store: GlobalStore, secret_resolver: Any = None) -> None:
+        """Put the finished instances, their lists, globals and node records into a fresh run.
+
+        Secrets were checkpointed as ``{"$vault": PATH#KEY}`` references; they are read
+        again through ``secret_resolver`` (the run's Vault resolver), so a restored global
+        holds the secret, marked, without the checkpoint ever holding its value.
+        """
+        resolve = forgiving(secret_resolver)
         for instance in self.checkpoint.instances:
             state.restored.add(instance.key)
-            state.lists.update(instance.lists)
+            state.lists.update({key: from_wire(values, resolve) for key, values in instance.lists.items()})
             for key, value in instance.globals:
                 node_id, var = key.rsplit(".", 1)
-                store.set(node_id, var, value)
+                store.set(node_id, var, from_wire(value, resolve))
             for node_id, data in instance.nodes.items():
                 state.nodes[node_id] = _restored_record(data, self.run_id)
 

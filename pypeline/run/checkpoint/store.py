@@ -43,6 +43,7 @@ from pypeline.core.errors import CheckpointError
 from pypeline.core.jsonio import atomic_write_text, canonical_json
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.scheduling.state import RunState, SubflowKey, SubflowRecord, subflow_key_str, utc_now
+from pypeline.secrets.transport import to_wire
 
 CHECKPOINT_VERSION = 1
 META_FILE = "meta.json"
@@ -129,6 +130,7 @@ class CheckpointWriter:
         name = subflow_key_str(instance.key)
         lists = []
         for (node_id, port), values in sorted(instance.lists.items()):
+            values = to_wire(values)
             if _json_exact(values):
                 lists.append({"node_id": node_id, "port": port, "format": "json", "items": values})
             else:
@@ -140,7 +142,7 @@ class CheckpointWriter:
             "subflow": instance.key[0],
             "iter_path": list(instance.key[1]),
             "nodes": instance.nodes,
-            "globals": [[k, v] for k, v in instance.globals],
+            "globals": [[k, to_wire(v)] for k, v in instance.globals],  # a secret as its reference
             "lists": lists,
         }
         atomic_write_text(self.folder / DONE_DIR / f"{name}.json", self._text(document))
