@@ -152,7 +152,14 @@ class Registry:
             return self._load(name, self.plugin_entry_points[name].replace(":", "."), "plugin")
         if "." in name:
             return self._load(name, name, "import")
-        raise ModuleNotFound(name, f"unknown module '{name}'", self.known_names())
+        reason = f"unknown module '{name}'"
+        local = Path(PROJECT_MODULES_DIR) / f"{name}.py"
+        if _NAME_RE.match(name) and local.is_file():
+            reason += (
+                f"; {local} exists: register it ('pype register-module {PROJECT_MODULES_DIR}.{name}') "
+                f"or write its path ('name: {PROJECT_MODULES_DIR}.{name}')"
+            )
+        raise ModuleNotFound(name, reason, self.known_names())
 
     def _load(self, name: str, path: str, source: str) -> ModuleInfo:
         try:

@@ -110,6 +110,21 @@ class TestRegisterModule:
         assert not (project / "modules" / "ModRegistry.json").exists()
 
 
+def test_unregistered_project_module_gets_a_hint(modules_dir: Path, project: Path, cli: CliRunner) -> None:
+    (project / "flow.yaml").write_text(
+        "flow: {name: x}\nmodules:\n  - {id: a, name: csv_source, configs: {required: {file_path: a.csv}}}\n"
+        "  - {id: b, name: shout}\n  - {id: c, name: noop_sink}\n"
+        "connections: {data: ['a.data - b.input', 'b.output - c.input']}\n"
+    )
+    result = invoke(cli, "validate", "flow.yaml")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: flow.yaml:4: module 'b': unknown module 'shout'; modules/shout.py exists: register it "
+        "('pype register-module modules.shout') or write its path ('name: modules.shout') (expected a registered "
+        "module name (see 'pype list-modules') or a dotted import path)\n"
+    )
+
+
 class TestClearRegistry:
     def test_clear(self, project: Path, cli: CliRunner) -> None:
         invoke(cli, "register-module", "csv_source")
