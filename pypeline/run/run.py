@@ -271,7 +271,8 @@ async def _run(
             spills=list(artifacts.spills),
             resume_command=resume_command,
             resumed_from=checkpoints.resumed_from,
-            redact=secrets_seen.redact,
+            # nothing to walk when no secret was resolved (canonical_json masks marked values anyway)
+            redact=secrets_seen.redact if secrets_seen.count else None,
         )
 
     write_manifest(manifest_path, manifest("running", None))

@@ -75,7 +75,10 @@ class RunLog:
         event_dict.setdefault("run_id", self.run_id)
         event_dict.setdefault("node_id", "-")
         event_dict["level"] = level
-        event_dict = self.secrets.redact(event_dict)
+        if self.secrets.count:
+            # Every marked value of a run is registered when it is resolved (or is already ***),
+            # so a run without registered secrets has nothing to redact: skip the walk.
+            event_dict = self.secrets.redact(event_dict)
         line = self.redact(json.dumps(event_dict, default=str, ensure_ascii=False, sort_keys=True))
         with self._lock:
             if self._file is not None:
