@@ -211,6 +211,8 @@ class FlowSpec:
     raw_data_connections: tuple[tuple[str, int | None], ...]
     raw_control_connections: tuple[tuple[Any, int | None], ...]
     source_text: str = ""
+    config_lines: dict[tuple[str, str], int] = field(default_factory=dict)
+    """``(module id, config key) -> line`` of each config written in the YAML (for messages)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -433,6 +433,13 @@ CASES = [
         "'in_dir'? (defined: env, in_dir; add it under 'context:')",
     ),
     Case(
+        "template-line-of-the-config-key",
+        mutate(ETL, ("required: {file_path: in.csv}", "required:\n        file_path: in.csv\n      optional:\n"
+                     "        encoding: \"{{context.encoding}}\"")),
+        "{f}:10: module 'read', config 'encoding': unknown context variable 'encoding' (defined: none; add it under "
+        "'context:')",
+    ),
+    Case(
         "template-unknown-module",
         mutate(CONTROL, ("{{context.in_dir}}", "{{flg__done}}")),
         "{f}:11: module 'other', config 'file_path': 'flg__done' names an unknown module 'flg' "
@@ -447,13 +454,13 @@ CASES = [
     Case(
         "template-bad-name",
         mutate(CONTROL, ("{{context.in_dir}}", "{{ in_dir }}")),
-        "{f}:11: module 'other': bad template: 'in_dir' is not a known name (expected context.NAME, "
-        "MODULE__VAR, iter.item, iter.index or vault.PATH#KEY)",
+        "{f}:11: module 'other', config 'file_path': bad template: 'in_dir' is not a known name "
+        "(expected context.NAME, MODULE__VAR, iter.item, iter.index or vault.PATH#KEY)",
     ),
     Case(
         "template-bad-secret",
         mutate(CONTROL, ("{{context.in_dir}}", "{{vault.kv/app/db}}")),
-        "{f}:11: module 'other': bad template: secret reference 'vault.kv/app/db' must look like "
+        "{f}:11: module 'other', config 'file_path': bad template: secret reference 'vault.kv/app/db' must look like "
         "'vault.<path>#<key>'",
     ),
     Case(

@@ -61,7 +61,19 @@ def load_document(doc: YamlDocument, registry: Registry) -> FlowSpec:
         raw_data_connections=data_raw,
         raw_control_connections=control_raw,
         source_text=doc.text,
+        config_lines=_config_lines(doc),
     )
+
+
+def _config_lines(doc: YamlDocument) -> dict[tuple[str, str], int]:
+    lines: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(doc.data["modules"]):
+        for section in ("required", "optional"):
+            for key in (item.get("configs") or {}).get(section) or {}:
+                line = doc.line_of(pointer_join(f"/modules/{index}/configs/{section}", key))
+                if line is not None:
+                    lines[(item["id"], str(key))] = line
+    return lines
 
 
 class _ExecutionChecks:

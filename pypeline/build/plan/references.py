@@ -25,16 +25,18 @@ def check_references(flow: FlowSpec, modules: dict[str, ModuleSpec], control_edg
     context_names = {name for env in flow.context.values() for name in env}
     lower_ids = {m.lower(): m for m in modules}
     for spec in modules.values():
-        try:
-            found = find_templates(spec.configs)
-        except ReferenceSyntaxError as exc:
-            raise PlanError(f"module '{spec.id}': bad template: {exc}", path=flow.path, line=spec.line) from None
-        for key, _raw, ref in found:
-            problem = _problem(ref, context_names, lower_ids, modules)
-            if problem:
+        for top_key in sorted(spec.configs):
+            line = flow.config_lines.get((spec.id, top_key), spec.line)
+            try:
+                found = find_templates({top_key: spec.configs[top_key]})
+            except ReferenceSyntaxError as exc:
                 raise PlanError(
-                    f"module '{spec.id}', config '{key}': {problem}", path=flow.path, line=spec.line
-                )
+                    f"module '{spec.id}', config '{top_key}': bad template: {exc}", path=flow.path, line=line
+                ) from None
+            for key, _raw, ref in found:
+                problem = _problem(ref, context_names, lower_ids, modules)
+                if problem:
+                    raise PlanError(f"module '{spec.id}', config '{key}': {problem}", path=flow.path, line=line)
     for edge in control_edges:
         if not edge.condition:
             continue
