@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.build.spec import Plan
-from pypeline.core.errors import FlowError
+from pypeline.core.errors import FlowError, JobError
 from pypeline.core.jsonio import atomic_write_text, canonical_json
 
 SCHEMA_VERSION = 1
@@ -112,13 +112,21 @@ def job_folder(out_dir: str | Path, name: str, flow_path: str | None = None) -> 
 
 
 def write_job(plan: Plan, out_dir: str | Path) -> Path:
-    """Write the job folder under ``out_dir`` and return its path."""
+    """Write the job folder under ``out_dir`` and return its path.
+
+    Raises:
+        JobError: when the folder cannot be written (a file in the way, no permission, ...).
+    """
     folder = job_folder(out_dir, plan.flow.name, plan.flow.path)
     files = render_job(plan)
-    for relative, text in files.items():
-        atomic_write_text(folder / relative, text)
-    context_dir = folder / "context"
-    for stale in context_dir.glob(f"{plan.flow.name}_*.json"):
-        if f"context/{stale.name}" not in files:
-            stale.unlink()
+    try:
+        for relative, text in files.items():
+            atomic_write_text(folder / relative, text)
+        context_dir = folder / "context"
+        for stale in context_dir.glob(f"{plan.flow.name}_*.json"):
+            if f"context/{stale.name}" not in files:
+                stale.unlink()
+    except OSError as exc:
+        where = exc.filename or folder
+        raise JobError(f"{where}: cannot write the job folder: {exc.strerror or exc}") from exc
     return folder

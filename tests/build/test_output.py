@@ -197,6 +197,15 @@ class TestValidateAndRebuild:
         assert sorted(p.name for p in (folder / "context").iterdir()) == ["shapes_default.json"]
         assert not list(folder.rglob("*.pype-tmp"))
 
+    def test_unwritable_out_is_one_error(self, project: Path, cli: CliRunner) -> None:
+        (project / "flow.yaml").write_text(FLOW)
+        (project / "afile").write_text("")
+        result = invoke(cli, "build", "flow.yaml", "--out", "afile/jobs")
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"error: {project / 'afile' / 'jobs' / 'shapes'}: cannot write the job folder: Not a directory\n"
+        )
+
     def test_build_out_option(self, project: Path, cli: CliRunner) -> None:
         (project / "flow.yaml").write_text(FLOW)
         result = invoke(cli, "build", "flow.yaml", "--out", "elsewhere/jobs")
