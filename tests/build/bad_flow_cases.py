@@ -440,6 +440,12 @@ CASES = [
         "'context:')",
     ),
     Case(
+        "template-iter-outside-an-iteration",
+        mutate(CONTROL, ("{required: {directory: data}}", "{required: {directory: \"{{iter.item}}\"}}")),
+        "{f}:6: module 'files', config 'directory': '{{{{iter.item}}}}' is only known inside an iteration, and no "
+        "iterate connection leads to sub flow 'files'",
+    ),
+    Case(
         "template-unknown-module",
         mutate(CONTROL, ("{{context.in_dir}}", "{{flg__done}}")),
         "{f}:11: module 'other', config 'file_path': 'flg__done' names an unknown module 'flg' "

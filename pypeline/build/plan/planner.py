@@ -32,7 +32,7 @@ def plan_flow(flow: FlowSpec) -> Plan:
     subflows = build_subflows(flow, modules, data_edges, subflow_of)
     control_edges = parse_control_edges(flow, modules, subflow_of)
     check_control_cycles(flow, control_edges, subflow_of)
-    check_references(flow, modules, control_edges)
+    check_references(flow, modules, control_edges, subflow_of)
     roots = root_subflows(subflows, control_edges, subflow_of)
     return Plan(
         flow=flow,

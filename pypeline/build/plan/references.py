@@ -3,6 +3,9 @@
 * ``context.X`` must be defined by at least one environment of ``context:``;
 * ``MODULE__VAR`` must name a module of the flow and, when that module
   declares its globals, one of them (case-insensitive);
+* ``iter.item`` / ``iter.index`` in a module's configs need the module's sub
+  flow to be reachable through an ``iterate`` connection (otherwise there is
+  never an iteration to read);
 * ``vault.PATH#KEY`` is only checked for its spelling (secrets exist at run time).
 """
 
@@ -16,7 +19,12 @@ from pypeline.core.templates import find_templates
 from pypeline.core.text import did_you_mean
 
 
-def check_references(flow: FlowSpec, modules: dict[str, ModuleSpec], control_edges: tuple[ControlEdge, ...]) -> None:
+def check_references(
+    flow: FlowSpec,
+    modules: dict[str, ModuleSpec],
+    control_edges: tuple[ControlEdge, ...],
+    subflow_of: dict[str, str] | None = None,
+) -> None:
     """Raise a :class:`PlanError` for the first unknown name.
 
     Raises:
@@ -24,6 +32,7 @@ def check_references(flow: FlowSpec, modules: dict[str, ModuleSpec], control_edg
     """
     context_names = {name for env in flow.context.values() for name in env}
     lower_ids = {m.lower(): m for m in modules}
+    in_iteration = _iterated_subflows(control_edges, subflow_of) if subflow_of is not None else None
     for spec in modules.values():
         for top_key in sorted(spec.configs):
             line = flow.config_lines.get((spec.id, top_key), spec.line)
@@ -35,6 +44,12 @@ def check_references(flow: FlowSpec, modules: dict[str, ModuleSpec], control_edg
                 ) from None
             for key, _raw, ref in found:
                 problem = _problem(ref, context_names, lower_ids, modules)
+                if ref.kind == "iter" and in_iteration is not None and subflow_of is not None:
+                    if subflow_of[spec.id] not in in_iteration:
+                        problem = (
+                            f"'{{{{{ref}}}}}' is only known inside an iteration, and no iterate connection "
+                            f"leads to sub flow '{subflow_of[spec.id]}'"
+                        )
                 if problem:
                     raise PlanError(f"module '{spec.id}', config '{key}': {problem}", path=flow.path, line=line)
     for edge in control_edges:
@@ -44,6 +59,21 @@ def check_references(flow: FlowSpec, modules: dict[str, ModuleSpec], control_edg
             problem = _problem(ref, context_names, lower_ids, modules)
             if problem:
                 raise PlanError(f"control connection '{edge}': {problem}", path=flow.path, line=edge.line)
+
+
+def _iterated_subflows(control_edges: tuple[ControlEdge, ...], subflow_of: dict[str, str]) -> set[str]:
+    """Sub flows that can run inside an iteration: iterate targets and everything downstream of them."""
+    downstream: dict[str, set[str]] = {}
+    for edge in control_edges:
+        downstream.setdefault(subflow_of[edge.src], set()).add(subflow_of[edge.dst])
+    seen: set[str] = set()
+    stack = [subflow_of[e.dst] for e in control_edges if e.type == "iterate"]
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(downstream.get(current, ()))
+    return seen
 
 
 def _problem(
