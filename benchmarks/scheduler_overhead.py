@@ -14,9 +14,15 @@ microseconds per module, next to a bare ``asyncio.gather`` of 2,000 no-op
 coroutines measured in the same process. "Overhead" is run time per module
 minus the bare per-coroutine time. Best of N runs.
 
+Each shape runs twice: with checkpoints off (``settings.checkpoint.enabled:
+false``: the scheduler, node runner, log and manifest alone) and with the
+default checkpoints (one fsynced file per finished sub flow instance). The
+script also times one atomic (fsynced) file write on the same file system,
+the floor a checkpoint costs per sub flow instance.
+
 Usage (from the repository root)::
 
-    python benchmarks/scheduler_overhead.py [--repeat 5] [--profile chain]
+    python benchmarks/scheduler_overhead.py [--repeat 5] [--profile chain [--checkpoints]]
 """
 
 from __future__ import annotations
@@ -71,13 +77,25 @@ def subflows_flow() -> str:
 
 
 def _flow(name: str, modules: list[str], data: list[str], control: list[str]) -> str:
-    lines = [f"flow: {{name: {name}}}", "modules:", *modules, "connections:", f"  data: {json.dumps(data)}"]
+    lines = [f"flow: {{name: {name}}}", "settings: {checkpoint: {enabled: CHECKPOINTS}}", "modules:", *modules,
+             "connections:", f"  data: {json.dumps(data)}"]
     if control:
         lines.append(f"  control: {json.dumps(control)}")
     return "\n".join(lines) + "\n"
 
 
 SHAPES = {"chain": chain_flow, "fan-out": fanout_flow, "subflows": subflows_flow}
+SHAPE_JOBS = {"chain": "chain", "fan-out": "fanout", "subflows": "subflows"}
+
+
+def _atomic_write_ms(folder: Path, n: int = 50) -> float:
+    """Milliseconds for one atomic write (temp file, fsync, rename, directory fsync) in ``folder``."""
+    from pypeline.core.jsonio import atomic_write_text
+
+    start = time.perf_counter()
+    for i in range(n):
+        atomic_write_text(folder / f"probe{i}.json", "{}\n")
+    return (time.perf_counter() - start) / n * 1000
 
 
 async def bare_gather(n: int) -> float:
@@ -105,24 +123,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per shape (best is reported)")
     parser.add_argument("--profile", choices=sorted(SHAPES), help="profile one run of this shape with cProfile")
+    parser.add_argument("--checkpoints", action="store_true", help="with --profile: the checkpointed variant")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pype-bench-"))
     try:
-        jobs = {}
-        for name, make in SHAPES.items():
-            flow_file = work / f"{name}.yaml"
-            flow_file.write_text(make(), encoding="utf-8")
-            jobs[name] = build_flow(flow_file, work / "jobs")
+        jobs: dict[tuple[str, bool], Path] = {}
+        for checkpoints in (False, True):
+            for name, make in SHAPES.items():
+                flow_file = work / f"{name}-{checkpoints}.yaml"
+                text = make().replace("CHECKPOINTS", "true" if checkpoints else "false")
+                flow_file.write_text(text.replace(f"name: {SHAPE_JOBS[name]}}}",
+                                                  f"name: {SHAPE_JOBS[name]}_{'cp' if checkpoints else 'nocp'}}}"),
+                                     encoding="utf-8")
+                jobs[(name, checkpoints)] = build_flow(flow_file, work / "jobs")
         if args.profile:
-            _profile(jobs[args.profile])
+            _profile(jobs[(args.profile, args.checkpoints)])
             return
         bare = min(asyncio.run(bare_gather(N_MODULES)) for _ in range(args.repeat)) / N_MODULES * 1e6
-        print(f"{N_MODULES} no-op modules per shape, best of {args.repeat} runs")
-        print(f"{'shape':<10} {'run µs/module':>14} {'bare gather µs':>15} {'overhead µs/module':>19} {'median':>8}")
-        for name, job in jobs.items():
+        fsync_ms = _atomic_write_ms(work)
+        print(f"{N_MODULES} no-op modules per shape, best of {args.repeat} runs; bare asyncio.gather: "
+              f"{bare:.2f} µs per coroutine; one atomic fsynced file write here: {fsync_ms:.2f} ms")
+        print(f"{'shape':<10} {'checkpoints':>11} {'run µs/module':>14} {'overhead µs/module':>19} {'median':>8}")
+        for (name, checkpoints), job in jobs.items():
             times = [asyncio.run(time_run(job, f"r{i}")) / N_MODULES * 1e6 for i in range(args.repeat)]
             best = min(times)
-            print(f"{name:<10} {best:>14.1f} {bare:>15.2f} {best - bare:>19.1f} {statistics.median(times):>8.1f}")
+            label = "on" if checkpoints else "off"
+            print(f"{name:<10} {label:>11} {best:>14.1f} {best - bare:>19.1f} {statistics.median(times):>8.1f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -91,8 +91,8 @@ class ResumePlan:
             for key, value in instance.globals:
                 node_id, var = key.rsplit(".", 1)
                 store.set(node_id, var, from_wire(value, resolve))
-            for node_id, data in instance.nodes.items():
-                state.nodes[node_id] = _restored_record(data, self.run_id)
+            for data in instance.nodes.values():
+                state.add_node(_restored_record(data, self.run_id))
 
     @property
     def instances(self) -> list[InstanceData]:

@@ -156,11 +156,7 @@ class CheckpointWriter:
 def snapshot_instance(seq: int, key: SubflowKey, state: RunState, store: GlobalStore) -> InstanceData:
     """Copy what instance ``key`` produced out of the run state (nodes, their globals and lists)."""
     subflow, path = key
-    nodes = {
-        node_id: record.to_dict()
-        for node_id, record in state.nodes.items()
-        if record.subflow == subflow and tuple(record.iter_path) == path
-    }
+    nodes = {record.node_id: record.to_dict() for record in state.nodes_of((subflow, path))}
     prefixes = tuple(f"{node_id.lower()}." for node_id in nodes)
     return InstanceData(
         seq=seq,

@@ -80,7 +80,7 @@ async def run_node(
         iter_path=iter_path,
         backend=backend,
     )
-    services.state.nodes[node_id] = record
+    services.state.add_node(record)
     record.status = "running"
     record.started = utc_now()
     record.rows_in = _sum_rows(inputs)
