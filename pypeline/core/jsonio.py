@@ -64,6 +64,11 @@ def _encode(obj: Any, newline: str, parts: list[str]) -> None:
         _encode(_default(obj), newline, parts)
 
 
+# Encoded mapping keys ('"name": '): documents repeat the same few keys thousands of times.
+_LABELS: dict[str, str] = {}
+_MAX_LABELS = 4096
+
+
 def _encode_dict(obj: dict[Any, Any], newline: str, parts: list[str]) -> None:
     if not obj:
         parts.append("{}")
@@ -72,17 +77,23 @@ def _encode_dict(obj: dict[Any, Any], newline: str, parts: list[str]) -> None:
     separator = "{" + inner
     following = "," + inner
     try:
-        items = sorted(obj.items())
+        keys = sorted(obj)
     except TypeError:
         raise _NonStringKey from None
-    for key, value in items:
-        if type(key) is not str:
-            raise _NonStringKey
+    for key in keys:
+        label = _LABELS.get(key)
+        if label is None:
+            if type(key) is not str:
+                raise _NonStringKey
+            label = _encode_string(key) + ": "
+            if len(_LABELS) < _MAX_LABELS:
+                _LABELS[key] = label
+        value = obj[key]
         scalar = _SCALARS.get(type(value))
         if scalar is not None:
-            parts.append(separator + _encode_string(key) + ": " + scalar(value))
+            parts.append(separator + label + scalar(value))
         else:
-            parts.append(separator + _encode_string(key) + ": ")
+            parts.append(separator + label)
             _encode(value, inner, parts)
         separator = following
     parts.append(newline + "}")
