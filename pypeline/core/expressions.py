@@ -22,6 +22,7 @@ import ast
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pypeline.core.references import Reference, ReferenceSyntaxError, parse_reference
@@ -74,6 +75,7 @@ class Expression:
     references: tuple[Reference, ...]
 
 
+@lru_cache(maxsize=4096)  # the build parses each condition twice, the run once per firing
 def parse_expression(source: str) -> Expression:
     """Parse and vet ``source``.
 
