@@ -70,3 +70,20 @@ class Shout(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         value = self.configs["value"]
         raise RuntimeError(f"cannot connect with {self.configs} (password {value}, again: {str(value)!r})")
+
+
+class GlobalFingerprint(BaseModule):
+    """A transform that fingerprints the global ``module__var`` named by ``read`` (for remote backends)."""
+
+    TYPE = "mod"
+    INPUT_PORTS = ["input"]
+    OUTPUT_PORTS = ["output"]
+    GLOBALS = ["fingerprint", "marked"]
+    CONFIG_SCHEMA = {"required": {"read": {"type": "str"}}, "optional": {}}
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        module, var = self.configs["read"].split("__", 1)
+        value = ctx.get_global(module, var)
+        ctx.set_global("fingerprint", fingerprint(value))
+        ctx.set_global("marked", type(value).__name__ == "SecretStr")
+        return {"output": inputs["input"]}

@@ -1,0 +1,46 @@
+"""Secrets and a real dask cluster: globals holding secrets reach workers as references, never values."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import FlowHarness, write_csv
+from tests.secrets.conftest import Bao
+from tests.secrets.probes import fingerprint
+
+pytestmark = pytest.mark.slow
+
+FLOW = """\
+flow: {name: dask_secrets}
+settings: {dask: {n_workers: 1}}
+modules:
+  - id: setpw
+    name: set_globals
+    configs: {required: {values: {pw: "{{vault.secret/app/db#password}}"}}}
+  - {id: read, name: csv_source, configs: {required: {file_path: data/people.csv}}}
+  - id: seen
+    name: tests.secrets.probes.GlobalFingerprint
+    configs: {required: {read: setpw__pw}}
+    execution: {backend: dask}
+  - id: told
+    name: tests.executors.sample_modules.Secretive
+    configs: {required: {password: "{{setpw__pw}}"}}
+    execution: {backend: dask}
+connections:
+  # fan-out, not seen -> told: two pass-through dask modules in a row intermittently fail with
+  # "lost dependencies" in the dask executor (a separate problem, reported to its owner)
+  data: ["read.data - seen.input", "read.data - told.input"]
+  control: ["setpw (1|) read"]
+"""
+
+
+async def test_dask_workers_resolve_secret_globals_themselves(flows: FlowHarness, vault_env: Bao) -> None:
+    write_csv(flows.root / "data" / "people.csv", "name,age", ["ana,17", "ben,30"])
+    result = await flows.run(FLOW)
+    assert result.status == "success", result.manifest["errors"]
+    modules = result.manifest["modules"]
+    # the worker read the global through its own Vault (it got a reference), marked as secret there too
+    assert modules["seen"]["globals"] == {"fingerprint": fingerprint(vault_env.password), "marked": True}
+    # a config naming a secret global is sent as {{vault...}} and resolved on the worker
+    assert modules["told"]["globals"] == {"password_length": len(vault_env.password)}
+    assert vault_env.password not in (result.run_dir / "log.jsonl").read_text()
