@@ -15,6 +15,7 @@ import asyncio
 import time
 from typing import Any
 
+from pypeline.core.secret import SecretRegistry
 from pypeline.executors.local import run_module_lifecycle
 from pypeline.executors.remote.far_side import FarLogger, error_result
 from pypeline.executors.remote.secrets import resolve_far_side_secrets
@@ -30,8 +31,11 @@ def run_on_worker(
     started = time.perf_counter()
     logs: list[dict[str, Any]] = []
     secrets: list[str] = []
+    unwired = SecretRegistry()  # secrets read here for globals and iteration items that arrived as references
+    resolve = lookup_from_env(unwired)
 
     def redact(text: str) -> str:
+        text = unwired.redact_text(text)
         for value in sorted(secrets, key=len, reverse=True):
             text = text.replace(value, "***") if value else text
         return text
@@ -47,12 +51,12 @@ def run_on_worker(
             run_id=meta["run_id"],
             module_id=meta["module_id"],
             node_id=meta["node_id"],
-            globals_store=GlobalStore(from_wire(meta["globals"], lookup_from_env())),
+            globals_store=GlobalStore(from_wire(meta["globals"], resolve)),
             executor=ThreadRunner(None),
             logger=logger,
             execution_mode="pandas",
             iter_path=tuple(meta["iter_path"]),
-            iter_items=tuple(from_wire(meta["iter_items"], lookup_from_env())),
+            iter_items=tuple(from_wire(meta["iter_items"], resolve)),
             context_vars=meta["context"],
         )
         outputs = asyncio.run(run_module_lifecycle(module_path, resolved, {**plain, **frames}, ctx))

@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from pypeline.core.secret import SecretRegistry
 from pypeline.executors.local import run_module_lifecycle
 from pypeline.executors.remote.payload import RESULT_VERSION, check_payload, json_safe
 from pypeline.executors.remote.secrets import resolve_far_side_secrets
@@ -109,8 +110,11 @@ async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = N
     started = time.perf_counter()
     logs: list[dict[str, Any]] = []
     secret_values: list[str] = []
+    unwired = SecretRegistry()  # secrets read here for globals and iteration items that arrived as references
+    resolve = lookup_from_env(unwired)
 
     def redact(text: str) -> str:
+        text = unwired.redact_text(text)
         for value in sorted(secret_values, key=len, reverse=True):
             if value:
                 text = text.replace(value, "***")
@@ -127,12 +131,12 @@ async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = N
             run_id=payload["run_id"],
             module_id=payload["module_id"],
             node_id=payload["node_id"],
-            globals_store=GlobalStore(from_wire(payload["globals"], lookup_from_env())),
+            globals_store=GlobalStore(from_wire(payload["globals"], resolve)),
             executor=ThreadRunner(None),
             logger=logger,
             execution_mode=payload["execution_mode"],
             iter_path=tuple(payload["iter_path"]),
-            iter_items=tuple(from_wire(payload["iter_items"], lookup_from_env())),
+            iter_items=tuple(from_wire(payload["iter_items"], resolve)),
             context_vars=payload["context"],
         )
         inputs = await _load_inputs(payload, stage, ctx)
