@@ -12,7 +12,8 @@ not depend on which asyncio task or thread reports an event::
     │   └── module write
     └── subflow report (skipped)      zero-length span with subflow.reason
 
-Module warnings and coercions (``ctx.emit_event``) become span events; a
+Module warnings and coercions (``ctx.emit_event``) become span events (for a
+module on a remote backend, when its result comes back); a
 failed attempt becomes an ``attempt_failed`` event; a failed module or sub
 flow gets status ERROR and an ``exception`` event. Every attribute and event
 value goes through the run's secret registry first, so a resolved secret
@@ -236,6 +237,10 @@ class SpanObserver:
                 }
             )
         )
+        if record.backend != "local":  # events a remote far side reported arrive with its stats
+            for event in facts.get("events") or []:
+                attributes = {k: v for k, v in event.items() if k != "name"}
+                span.add_event(self.secrets.redact_text(str(event.get("name", "event"))), self._attrs(attributes))
         if record.status == "failed":
             self._fail(span, record.error, "ModuleError")
         span.end()

@@ -233,3 +233,29 @@ def test_otlp_http_export_reaches_a_collector(project: Path) -> None:
     assert spans["module write"]["attributes"]["rows.in"] == 2
     assert {s["scope"] for s in receiver.spans} == {"pypeline"}
     assert json.loads(json.dumps(receiver.spans))  # plain data
+
+
+@pytest.mark.slow
+async def test_events_of_a_remote_module_become_span_events(flows: FlowHarness, data_dir: Path) -> None:
+    write_csv(data_dir / "people.csv", "name,age", ["ana,17", "ben,x"])
+    provider, exporter = tracer()
+    result = await flows.run(
+        """
+        flow: {name: remote_events}
+        settings: {dask: {n_workers: 1}}
+        modules:
+          - {id: read, name: csv_source, configs: {required: {file_path: data/people.csv}}}
+          - id: fix
+            name: tests.run.observe.coercer.Coercer
+            configs: {required: {column: age}}
+            execution: {backend: dask}
+        connections: {data: ["read.data - fix.input"]}
+        """,
+        tracer_provider=provider,
+    )
+    assert result.status == "success", result.manifest["errors"]
+    (fix,) = by_name(exporter.get_finished_spans())["module fix"]
+    assert fix.attributes["backend"] == "dask"
+    assert [(e.name, dict(e.attributes)) for e in fix.events] == [
+        ("coercion", {"column": "age", "to": "Int64", "nulls_added": 1})
+    ]
