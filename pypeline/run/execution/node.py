@@ -93,7 +93,8 @@ async def run_node(
     redact = services.secrets.redact_text
     started = time.perf_counter()
     try:
-        await services.templater.prepare(spec.configs, services.threads.run_in_thread)
+        if spec.id in services.job.templated:
+            await services.templater.prepare(spec.configs, services.threads.run_in_thread)
         for attempt in range(1, retries + 2):
             record.attempts = attempt
             ctx = RunContext(
