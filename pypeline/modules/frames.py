@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pypeline.core.compat import lock_free_cached_property
 from pypeline.modules.sdk.errors import DataError
+
+# dask graphs are built and optimised from several threads at once in dask mode;
+# on Python 3.11 that can deadlock in functools.cached_property (see pypeline.core.compat)
+lock_free_cached_property()
 
 
 class MissingInputError(DataError, FileNotFoundError):

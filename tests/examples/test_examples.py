@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import invoke
+from tests.examples.module_example_checks import CHECKS as MODULE_EXAMPLE_CHECKS
 
 REPO = Path(__file__).parents[2]
 EXAMPLE_FLOWS = sorted(
@@ -127,6 +128,7 @@ CHECKS: dict[str, Callable[[Path, dict], None]] = {
     "conditional_branch": check_conditional_branch,
     "sample_etl": check_sample_etl,
     "resume_demo": check_resume_demo,
+    **MODULE_EXAMPLE_CHECKS,
 }
 
 

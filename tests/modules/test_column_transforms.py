@@ -163,6 +163,34 @@ class TestDeriveMod:
         )
         assert run.outputs["output"]["age"].tolist() == [18, 31, 46, 62]
 
+    @BOTH
+    async def test_a_mapping_is_evaluated_in_dependency_order(self, people: pd.DataFrame, mode: str) -> None:
+        # the job folder sorts mapping keys, so 'a_next' (sorted first) must wait for 'z_base' it uses
+        run = await run_module("derive_mod", {"columns": {"a_next": "z_base + 1", "z_base": "age * 2"}},
+                               {"input": people}, mode=mode)
+        assert run.outputs["output"]["a_next"].tolist() == [35, 61, 91, 123]
+        assert list(run.outputs["output"].columns)[-2:] == ["z_base", "a_next"]
+
+    @BOTH
+    async def test_a_list_keeps_its_order(self, people: pd.DataFrame, mode: str) -> None:
+        run = await run_module("derive_mod", {"columns": [{"z": "age + 1"}, {"a": "z * 10"}]}, {"input": people},
+                               mode=mode)
+        assert list(run.outputs["output"].columns)[-2:] == ["z", "a"]
+        assert run.outputs["output"]["a"].tolist() == [180, 310, 460, 620]
+
+    @pytest.mark.parametrize(
+        ("columns", "message"),
+        [
+            ({"a": "b + 1", "b": "a + 1"}, "columns a -> b -> a use each other in a cycle"),
+            ([{"a": "1", "b": "2"}], "columns[0]: expected a one-entry mapping name: text, got {'a': '1', 'b': '2'}"),
+            ([{"a": "1"}, {"a": "2"}], "columns[1]: 'a' is given twice"),
+        ],
+        ids=["cycle", "two-entry-item", "twice"],
+    )
+    def test_bad_column_lists(self, columns: object, message: str) -> None:
+        with pytest.raises(ConfigRejected, match=re.escape(message)):
+            check("derive_mod", {"columns": columns})
+
     def test_bad_expression_is_a_build_error(self) -> None:
         with pytest.raises(ConfigRejected, match=re.escape("columns.x: the function 'exec' is not allowed")):
             check("derive_mod", {"columns": {"x": "exec('1')"}})

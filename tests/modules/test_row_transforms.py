@@ -189,7 +189,7 @@ class TestKeyExtractorMod:
         [
             ({"keys": []}, "'keys' is empty"),
             ({"keys": ["a..b"]}, "keys.a__b: 'a..b' is not a dotted path"),
-            ({"keys": ["a.b", "a_b"]}, "'keys' gives two paths the same column name; use the mapping form"),
+            ({"keys": ["a.b", "a_b"]}, "'keys' gives two paths the same column name; name one of them (column: path)"),
             ({"keys": ["a"], "types": {"b": "int"}}, "types.b: not an extracted column (columns: a)"),
             ({"keys": ["a"], "types": {"a": "decimal"}}, "types.a: unknown type 'decimal'"),
         ],

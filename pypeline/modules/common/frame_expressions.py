@@ -248,6 +248,22 @@ def _vet_call(node: ast.Call) -> None:
         _vet(arg)
 
 
+def referenced_names(text: str) -> set[str]:
+    """The column names an expression reads (plain and backtick-quoted); empty if it does not parse."""
+    names = {quoted[1:-1] for quoted in _BACKTICK_RE.findall(text)}
+    try:
+        tree = ast.parse(_BACKTICK_RE.sub("col_in_backticks", text.strip()), mode="eval")
+    except SyntaxError:
+        return names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id != "col_in_backticks":
+            names.add(node.id)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            names.discard(node.func.id)
+    calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return names - calls
+
+
 def _columns(frame: Any) -> str:
     return ", ".join(map(str, frame.columns))
 

@@ -4,16 +4,20 @@
 
     group_by: [country, product]
     aggregations:
-      revenue: sum(amount)
-      orders: count(*)
-      customers: nunique(customer_id)
-      avg_basket: mean(amount)
+      - revenue: sum(amount)
+      - orders: count(*)
+      - customers: nunique(customer_id)
+      - avg_basket: mean(amount)
 
 Each aggregation is ``function(column)``; ``count(*)`` counts rows,
 ``count(column)`` counts non-null values. Functions: :data:`FUNCTIONS`.
+The output has the group columns, then the aggregations in list order (a
+mapping loses its order in the job folder: its columns come sorted by name).
 Without ``group_by`` the whole input is one group (one output row). Rows
 whose group keys are null form their own group. Groups are sorted by their
-keys unless ``sort: false`` (then they come in order of first appearance).
+keys unless ``sort: false`` (then they come in order of first appearance); in
+dask mode each partition's groups are sorted (a global order would cost a
+pass over the whole input when the graph is built: use ``sort_mod``).
 
 In dask mode rows are shuffled so that every group lives in one partition,
 then each partition is aggregated with the same pandas code, so every
@@ -31,8 +35,8 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.common.columns import require_columns
+from pypeline.modules.common.pairs import ORDERED_TYPE, ordered_pairs, pairs_problems
 from pypeline.modules.frames import ORDER_COLUMNS, in_input_order, is_dask, lazy_len, map_frame, tag_input_order
-from pypeline.modules.mods.sort_mod import sort_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 FUNCTIONS = ("sum", "mean", "min", "max", "count", "nunique", "first", "last", "median", "std", "var")
@@ -81,6 +85,10 @@ def aggregate(
         named[name] = (group_by[0], "size") if function == "size" else (column, function)
     grouped = frame.groupby(group_by, sort=sort, dropna=False).agg(**named)
     return grouped.reset_index()
+
+
+def _sort_groups(part: pd.DataFrame, group_by: list[str]) -> pd.DataFrame:
+    return part.sort_values(group_by, na_position="last", kind="stable")
 
 
 def _aggregate_tagged(part: pd.DataFrame, group_by: list[str], specs: dict[str, tuple[str, str | None]]) -> Any:
@@ -142,8 +150,9 @@ class AggregateMod(BaseModule):
     CONFIG_SCHEMA = {
         "required": {
             "aggregations": {
-                "type": "dict[str]",
-                "description": "Output column -> `function(column)`; functions: " + ", ".join(FUNCTIONS) + ", count(*)",
+                "type": ORDERED_TYPE,
+                "description": "Output column -> `function(column)`, as a list of `name: spec` (kept in order) or a "
+                "mapping (sorted by name); functions: " + ", ".join(FUNCTIONS) + ", count(*)",
             },
         },
         "optional": {
@@ -154,12 +163,15 @@ class AggregateMod(BaseModule):
 
     @classmethod
     def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
-        specs = configs.get("aggregations")
-        if not isinstance(specs, dict):
+        given = configs.get("aggregations")
+        if not isinstance(given, (dict, list)):
             return []
-        if not specs:
+        if not given:
             return ["'aggregations' is empty"]
-        problems = []
+        problems = pairs_problems(given, "aggregations")
+        if problems:
+            return problems
+        specs = dict(ordered_pairs(given))
         for name, spec in specs.items():
             if "{{" in str(spec):
                 continue
@@ -176,7 +188,7 @@ class AggregateMod(BaseModule):
         frame = inputs["input"]
         group_by = list(self.configs["group_by"])
         try:
-            specs = {name: parse_aggregation(spec) for name, spec in self.configs["aggregations"].items()}
+            specs = {name: parse_aggregation(spec) for name, spec in ordered_pairs(self.configs["aggregations"])}
         except ValueError as exc:
             raise DataError(str(exc)) from None
         require_columns(frame, [*group_by, *(col for _, col in specs.values() if col)])
@@ -188,7 +200,9 @@ class AggregateMod(BaseModule):
                 shuffled = tag_input_order(frame).shuffle(on=group_by)
                 result = map_frame(shuffled, _aggregate_tagged, group_by, specs)
                 if self.configs["sort"]:
-                    result = sort_frame(result, group_by, True, "last")
+                    # within each partition: a global sort would cost dask a quantile pass over the
+                    # whole upstream at graph time (use sort_mod for a global order)
+                    result = result.map_partitions(_sort_groups, group_by, meta=result._meta)
             else:
                 result = _aggregate_dask_whole(frame, specs)
         except (TypeError, ValueError) as exc:

@@ -1,36 +1,73 @@
 """``derive_mod``: add (or replace) columns computed from expressions over the row.
 
-``columns`` maps each new column to a ``DataFrame.eval``-style expression::
+``columns`` gives each new column a ``DataFrame.eval``-style expression, as a
+list (evaluated, and added, in that order) or as a mapping::
 
     columns:
-      total: price * quantity
-      total_eur: total * 0.92          # may use a column derived above
-      name_upper: name.str.upper()
-      currency: '"EUR"'                # a constant
+      - total: price * quantity
+      - total_eur: total * 0.92        # may use a column derived before it
+      - name_upper: name.str.upper()
+      - currency: "'EUR'"              # a constant
 
-Expressions are vetted (see :mod:`pypeline.modules.common.frame_expressions`)
-and never reach Python's ``eval``. They are evaluated in the order given, so
-later ones see earlier results. Replacing an existing column needs
-``overwrite: true``.
+A mapping's order does not survive the build (the job folder stores configs
+with sorted keys), so a mapping is evaluated in dependency order: a column
+whose expression uses another new column comes after it (ties by name); a
+cycle is a build error. Expressions are vetted (see
+:mod:`pypeline.modules.common.frame_expressions`) and never reach Python's
+``eval``. Replacing an existing column needs ``overwrite: true``; expressions
+that use it then see the new value.
 """
 
 from __future__ import annotations
 
+import graphlib
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from pypeline.core.templates import has_templates
-from pypeline.modules.common.frame_expressions import FrameExpressionError, evaluate, vet_expression
+from pypeline.modules.common.frame_expressions import (
+    FrameExpressionError,
+    evaluate,
+    referenced_names,
+    vet_expression,
+)
+from pypeline.modules.common.pairs import ORDERED_TYPE, ordered_pairs, pairs_problems
 from pypeline.modules.frames import is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 
-def derive(frame: pd.DataFrame, columns: dict[str, str], overwrite: bool) -> pd.DataFrame:
-    """``frame`` with each ``columns`` expression evaluated and assigned in order."""
+def evaluation_order(columns: dict[str, str] | list[Any]) -> list[tuple[str, str]]:
+    """``(name, expression)`` pairs in evaluation order (see the module docstring).
+
+    Raises:
+        ValueError: for a dependency cycle between new columns.
+    """
+    pairs = ordered_pairs(columns)
+    if isinstance(columns, list):
+        return pairs
+    expressions = dict(pairs)
+    graph = {
+        name: sorted((referenced_names(text) & set(expressions)) - {name}) for name, text in sorted(expressions.items())
+    }
+    sorter = graphlib.TopologicalSorter(graph)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        raise ValueError(f"columns {' -> '.join(exc.args[1])} use each other in a cycle") from None
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order.extend(ready)
+        sorter.done(*ready)
+    return [(name, expressions[name]) for name in order]
+
+
+def derive(frame: pd.DataFrame, pairs: list[tuple[str, str]], overwrite: bool) -> pd.DataFrame:
+    """``frame`` with each ``(name, expression)`` evaluated and assigned in order."""
     result = frame
-    for name, expression in columns.items():
+    for name, expression in pairs:
         if name in frame.columns and not overwrite:
             raise FrameExpressionError(f"column '{name}' already exists; set overwrite: true to replace it")
         value = evaluate(result, expression)
@@ -52,7 +89,11 @@ class DeriveMod(BaseModule):
     GLOBALS = ["row_count"]
     CONFIG_SCHEMA = {
         "required": {
-            "columns": {"type": "dict[str]", "description": "New column -> expression, evaluated in order"},
+            "columns": {
+                "type": ORDERED_TYPE,
+                "description": "New column -> expression: a list of `name: expression` (kept in order) or a mapping "
+                "(evaluated in dependency order)",
+            },
         },
         "optional": {
             "overwrite": {"type": "bool", "default": False, "description": "Allow replacing existing columns"},
@@ -62,12 +103,18 @@ class DeriveMod(BaseModule):
     @classmethod
     def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
         columns = configs.get("columns")
-        if not isinstance(columns, dict):
+        if not isinstance(columns, (dict, list)):
             return []
         if not columns:
             return ["'columns' is empty"]
-        problems = []
-        for name, expression in columns.items():
+        problems = pairs_problems(columns, "columns")
+        if problems:
+            return problems
+        try:
+            evaluation_order(columns)
+        except ValueError as exc:
+            problems.append(str(exc))
+        for name, expression in ordered_pairs(columns):
             if isinstance(expression, str) and not has_templates(expression):
                 try:
                     vet_expression(expression)
@@ -78,8 +125,8 @@ class DeriveMod(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         try:
-            result = map_frame(frame, derive, dict(self.configs["columns"]), self.configs["overwrite"])
-        except FrameExpressionError as exc:
+            result = map_frame(frame, derive, evaluation_order(self.configs["columns"]), self.configs["overwrite"])
+        except (FrameExpressionError, ValueError) as exc:
             raise DataError(str(exc)) from None
         if not is_dask(result):
             ctx.set_global("row_count", len(result))

@@ -3,7 +3,7 @@
 ``keys`` lists dotted paths; each becomes an output column::
 
     keys: [timestamp, level, context.user.id, tags.0]    # columns timestamp, level, context_user_id, tags_0
-    keys: {user: context.user.id, first_tag: tags.0}     # or name the columns yourself
+    keys: [timestamp, {user: context.user.id}]           # or name a column yourself
 
 A path walks into objects by key and into arrays by index (``items.0.sku``).
 Where do records come from?
@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.common.columns import require_columns
+from pypeline.modules.common.pairs import ORDERED_TYPE, ordered_pairs, pairs_problems
 from pypeline.modules.frames import is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
@@ -137,11 +138,9 @@ def _typed(series: pd.Series, kind: str, path: str) -> pd.Series:
         raise DataError(f"path '{path}': values do not convert to {kind}: {exc}") from None
 
 
-def field_names(keys: list[str] | dict[str, str]) -> dict[str, str]:
-    """Output column -> path (a list of paths names its columns with ``_`` for ``.``)."""
-    if isinstance(keys, dict):
-        return dict(keys)
-    return {path.replace(".", "_"): path for path in keys}
+def field_names(keys: list[Any] | dict[str, str]) -> dict[str, str]:
+    """Output column -> path, in output order (a bare path names its column with ``_`` for ``.``)."""
+    return dict(ordered_pairs(keys, lambda path: path.replace(".", "_")))
 
 
 class KeyExtractorMod(BaseModule):
@@ -158,8 +157,8 @@ class KeyExtractorMod(BaseModule):
     CONFIG_SCHEMA = {
         "required": {
             "keys": {
-                "type": "list[str]|dict[str]",
-                "description": "Dotted paths, or output column -> dotted path",
+                "type": ORDERED_TYPE,
+                "description": "Dotted paths; a list keeps its order, items are `path` or `column: path`",
             },
         },
         "optional": {
@@ -188,10 +187,12 @@ class KeyExtractorMod(BaseModule):
         keys = configs.get("keys")
         if keys is None or (isinstance(keys, (list, dict)) and not keys):
             return ["'keys' is empty"]
-        problems = []
+        problems = pairs_problems(keys, "keys", allow_strings=True)
+        if problems:
+            return problems
         fields = field_names(keys) if isinstance(keys, (list, dict)) else {}
         if isinstance(keys, list) and len(fields) != len(keys):
-            problems.append("'keys' gives two paths the same column name; use the mapping form")
+            problems.append("'keys' gives two paths the same column name; name one of them (column: path)")
         for name, path in fields.items():
             if not path or any(part == "" for part in str(path).split(".")):
                 problems.append(f"keys.{name}: {path!r} is not a dotted path")

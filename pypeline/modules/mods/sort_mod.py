@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext
@@ -25,11 +27,14 @@ def sort_frame(frame: Any, by: list[str], ascending: bool | list[bool], nulls: s
 
 
 def _sort_dask(frame: Any, by: list[str], ascending: list[bool], nulls: str) -> Any:
-    """dask cannot place nulls of its first sort column (it sorts by quantiles of that column),
-    so rows with a null there are split off, sorted by the remaining columns, and put first or last."""
+    """dask cannot place the nulls (``pd.NA``) of a text first sort column (it sorts by quantiles of
+    that column), so rows with a null there are split off, sorted by the remaining columns, and put
+    first or last; numbers and dates sort as they are."""
     import dask.dataframe as dd
 
     first = by[0]
+    if pd.api.types.is_numeric_dtype(frame[first].dtype) or pd.api.types.is_datetime64_any_dtype(frame[first].dtype):
+        return frame.sort_values(by, ascending=ascending, na_position=nulls)  # NaN / NaT sort fine
     present = frame[~frame[first].isna()].sort_values(by, ascending=ascending, na_position=nulls)
     missing = frame[frame[first].isna()]
     if len(by) > 1:
