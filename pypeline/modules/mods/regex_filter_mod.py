@@ -25,8 +25,8 @@ def regex_filter(frame: pd.DataFrame, column: str, pattern: str, flags: int, ful
     """Rows of ``frame`` whose ``column`` matches ``pattern`` (or not, with ``invert``)."""
     text = frame[column].astype("str").where(frame[column].notna())
     regex = re.compile(pattern, flags)
-    matches = text.str.fullmatch(regex) if full else text.str.contains(regex, regex=True)
-    matches = matches.fillna(False).astype(bool)
+    test = regex.fullmatch if full else regex.search  # not str.contains: it warns about capture groups
+    matches = text.map(lambda value: test(value) is not None, na_action="ignore").fillna(False).astype(bool)
     return frame[~matches if invert else matches]
 
 

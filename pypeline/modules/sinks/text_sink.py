@@ -27,8 +27,8 @@ class TextSink(BaseModule):
     CONFIG_SCHEMA = {
         "required": {"output_path": {"type": "str", "description": "Target text file"}},
         "optional": {
-            "column": {"type": "str", "default": "line"},
-            "encoding": {"type": "str", "default": "utf-8"},
+            "column": {"type": "str", "default": "line", "description": "Column whose values become the lines"},
+            "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
         },
     }
 

@@ -19,7 +19,7 @@ class FailMod(BaseModule):
     CONFIG_SCHEMA = {
         "required": {},
         "optional": {
-            "message": {"type": "str", "default": "fail_mod failed on purpose"},
+            "message": {"type": "str", "default": "fail_mod failed on purpose", "description": "The error message"},
             "unless_file_exists": {"type": "str|null", "default": None, "description": "Pass when this file exists"},
             "fail_attempts": {"type": "int|null", "default": None, "description": "Fail only the first N attempts"},
             "counter_file": {"type": "str|null", "default": None, "description": "File counting attempts"},
@@ -36,6 +36,7 @@ class FailMod(BaseModule):
             if not counter:
                 raise ValueError("fail_attempts needs counter_file")
             seen = int(Path(counter).read_text() or 0) if os.path.exists(counter) else 0
+            Path(counter).parent.mkdir(parents=True, exist_ok=True)
             Path(counter).write_text(str(seen + 1))
             if seen >= c["fail_attempts"]:
                 ctx.set_global("passed", True)

@@ -30,8 +30,8 @@ class FileList(BaseModule):
         "optional": {
             "pattern": {"type": "str", "default": "*", "description": "Glob matched against file names"},
             "recursive": {"type": "bool", "default": False, "description": "Descend into sub folders"},
-            "sort": {"type": "str", "default": "name", "enum": ["name", "size", "mtime"]},
-            "reverse": {"type": "bool", "default": False},
+            "sort": {"type": "str", "default": "name", "enum": ["name", "size", "mtime"], "description": "Sort key"},
+            "reverse": {"type": "bool", "default": False, "description": "Sort in descending order"},
             "min_size": {"type": "int|null", "default": None, "description": "Smallest size in bytes"},
             "max_size": {"type": "int|null", "default": None, "description": "Largest size in bytes"},
             "min_age_seconds": {"type": "number|null", "default": None, "description": "Only files at least this old"},

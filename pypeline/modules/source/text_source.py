@@ -32,7 +32,7 @@ class TextSource(BaseModule):
     CONFIG_SCHEMA = {
         "required": {"file_path": {"type": "str", "description": "Path, folder or glob of text files"}},
         "optional": {
-            "encoding": {"type": "str", "default": "utf-8"},
+            "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
             "column": {"type": "str", "default": "line", "description": "Name of the output column"},
             "skip_empty": {"type": "bool", "default": False, "description": "Drop empty lines"},
             "blocksize": {"type": "str", "default": "64MB", "description": "dask mode: bytes per partition"},
