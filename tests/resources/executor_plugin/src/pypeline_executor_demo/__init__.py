@@ -1,0 +1,1 @@
+"""A demo execution backend plugin for PYpeline."""
