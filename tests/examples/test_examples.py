@@ -118,6 +118,15 @@ def check_resume_demo(root: Path, manifest: dict) -> None:
     assert [r["id"] for r in rows(root / "out/resume/all_clean.csv")] == ["11", "13", "21", "23", "31", "33"]
 
 
+def check_hybrid_dask(root: Path, manifest: dict) -> None:
+    got = rows(root / "out/hybrid_dask/big_orders.csv")
+    assert [r["order_id"] for r in got] == ["E1", "E3", "E5", "W1", "W3", "W5"]
+    backends = {m: r["backend"] for m, r in manifest["modules"].items()}
+    assert backends == {"east": "local", "west": "local", "big_east": "dask", "big_west": "dask",
+                        "merged": "local", "writer": "local"}
+    assert manifest["modules"]["big_west"]["globals"] == {"row_count": 3, "rows_dropped": 2}  # set on a worker
+
+
 CHECKS: dict[str, Callable[[Path, dict], None]] = {
     "noop": check_noop,
     "regex_filter": check_regex_filter,
@@ -129,6 +138,7 @@ CHECKS: dict[str, Callable[[Path, dict], None]] = {
     "sample_etl": check_sample_etl,
     "resume_demo": check_resume_demo,
     **MODULE_EXAMPLE_CHECKS,
+    "hybrid_dask": check_hybrid_dask,
 }
 
 
