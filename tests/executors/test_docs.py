@@ -1,0 +1,31 @@
+"""docs/executors.md: its flows validate, and the options it lists are the backends' options."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pypeline.executors.backends import backend_class
+from tests.conftest import FlowHarness
+
+PAGE = Path(__file__).parents[2] / "docs" / "executors.md"
+FLOWS = [b for b in re.findall(r"```yaml\n(.*?)```", PAGE.read_text(), flags=re.S) if b.startswith("flow:")]
+
+
+def test_the_page_has_a_flow() -> None:
+    assert FLOWS
+
+
+@pytest.mark.parametrize("text", FLOWS, ids=lambda t: t.split("\n")[0])
+def test_flows_on_the_page_validate(text: str, flows: FlowHarness) -> None:
+    plan = flows.validate(text)
+    assert {m.execution.get("backend", "local") for m in plan.modules.values()} >= {"dask", "lambda"}
+
+
+@pytest.mark.parametrize("backend", ["dask", "lambda", "glue"])
+def test_every_option_is_documented(backend: str) -> None:
+    text = PAGE.read_text()
+    for option in backend_class(backend).OPTIONS_SCHEMA["properties"]:
+        assert f"`{option}`" in text, (backend, option)
