@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -116,6 +117,7 @@ def frame_crossings(gigabytes: float, workdir: Path) -> dict[str, float]:
     del back
     path.unlink()
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     for key, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}.items():
         os.environ.setdefault(key, value)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
