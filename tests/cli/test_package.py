@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from pypeline.executors.packaging import remove_distribution
@@ -23,18 +24,24 @@ print(h.handler({"pypeline_payload_json": '{"pypeline_payload": 1}'}, None)["pyp
 """
 
 
+@pytest.fixture(autouse=True)
+def _keep_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pype`` puts the current folder on sys.path; undo it so later tests do not import from here."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+
+
 def test_zip_holds_the_handler_and_it_runs_from_the_zip(project: Path, cli: CliRunner) -> None:
-    (project / "modules").mkdir()
-    (project / "modules" / "__init__.py").write_text("", encoding="utf-8")
-    (project / "modules" / "score.py").write_text("VALUE = 7\n", encoding="utf-8")
-    result = invoke(cli, "package", "lambda", "--no-deps", "-o", "dist/fn.zip", "--add", "modules")
+    (project / "project_mods").mkdir()
+    (project / "project_mods" / "__init__.py").write_text("", encoding="utf-8")
+    (project / "project_mods" / "score.py").write_text("VALUE = 7\n", encoding="utf-8")
+    result = invoke(cli, "package", "lambda", "--no-deps", "-o", "dist/fn.zip", "--add", "project_mods")
     assert result.exit_code == 0, result.output
     assert "handler: pypeline.executors.aws_lambda.handler" in result.output
     with zipfile.ZipFile(project / "dist" / "fn.zip") as archive:
         names = set(archive.namelist())
         archive.extractall(project / "unzipped")
     for member in ("pypeline/executors/aws_lambda.py", "pypeline/executors/remote/far_side.py",
-                   "pypeline/executors/glue_entry.py", "modules/score.py"):
+                   "pypeline/executors/glue_entry.py", "project_mods/score.py"):
         assert member in names, member
     assert not any("__pycache__" in name for name in names)
     # The handler imported from the unzipped tree (not from this checkout) answers a malformed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,12 @@ from tests.conftest import invoke
 REPO = Path(__file__).parents[2]
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _keep_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pype`` puts the current folder on sys.path; undo it so later tests do not import from here."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
 
 
 def test_hybrid_example_equals_all_local(project: Path, cli: CliRunner) -> None:
