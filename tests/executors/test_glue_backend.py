@@ -164,12 +164,14 @@ async def test_missing_output_object_is_a_module_error(
     worker.after = delete_outputs
     data = write_values(flows.root / "data" / "values.csv")
     result = await flows.run(
-        single("glue_lost", data, f"{M}.Scale", "{required: {factor: 3}}", glue(moto_endpoint, worker.job))
+        single("glue_lost", data, f"{M}.Scale", "{required: {factor: 3}}", glue(moto_endpoint, worker.job),
+               settings="{retries: 1, retry_delay: 0}")
     )
     assert result.status == "failed"
+    assert result.manifest["modules"]["remote"]["attempts"] == 2 and worker.exit_codes == [0, 0]
     error = result.manifest["modules"]["remote"]["error"]
     assert error.startswith(f"glue job '{worker.job}' answered, but output 'output' s3://{BUCKET}/glue/")
-    assert error.endswith("/remote/attempt-1/out/output.parquet does not exist")
+    assert error.endswith("/remote/attempt-2/out/output.parquet does not exist")
 
 
 async def test_malformed_payload_is_a_module_error(
@@ -182,9 +184,11 @@ async def test_malformed_payload_is_a_module_error(
     worker.before = corrupt
     data = write_values(flows.root / "data" / "values.csv")
     result = await flows.run(
-        single("glue_bad", data, f"{M}.Scale", "{required: {factor: 3}}", glue(moto_endpoint, worker.job))
+        single("glue_bad", data, f"{M}.Scale", "{required: {factor: 3}}", glue(moto_endpoint, worker.job),
+               settings="{retries: 1, retry_delay: 0}")
     )
     assert result.status == "failed"
+    assert result.manifest["modules"]["remote"]["attempts"] == 2 and worker.exit_codes == [1, 1]
     assert result.manifest["modules"]["remote"]["error"] == (
         f"glue job '{worker.job}' reported BoundaryError: malformed payload: field 'run_id' is int, "
         "expected <class 'str'>"

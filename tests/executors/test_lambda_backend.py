@@ -207,3 +207,18 @@ connections:
     assert result.manifest["modules"]["files"]["globals"] == {"count": 2}
     assert sorted(k for k in result.manifest["modules"] if k.startswith("show")) == ["show#0", "show#1"]
     assert result.manifest["modules"]["show#1"]["globals"] == {"n": 2}
+
+
+async def test_a_function_that_is_not_pypelines_handler_is_a_clear_error(
+    flows: FlowHarness, lambda_endpoint: str, moto_endpoint: str
+) -> None:
+    data = write_values(flows.root / "data" / "values.csv")
+    result = await flows.run(
+        single("foreign", data, f"{M}.Scale", "{required: {factor: 1}}",
+               lam(lambda_endpoint, moto_endpoint, "pypeline-test-test-foreign"))
+    )
+    assert result.status == "failed"
+    assert result.manifest["modules"]["remote"]["error"] == (
+        "lambda function 'pypeline-test-test-foreign' did not answer with a PYpeline result "
+        '(got {"echo": ["pypeline_payload_json"]})'
+    )
