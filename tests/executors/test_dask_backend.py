@@ -51,6 +51,26 @@ class TestLocalCluster:
         workers = result.manifest["modules"]["remote"]["globals"]["workers"]
         assert workers and all(re.fullmatch(r"tcp://127\.0\.0\.1:\d+", w) for w in workers), workers
 
+    async def test_cluster_scheduler_is_scoped_to_the_dask_module(self, flows: FlowHarness) -> None:
+        """A local module running at the same time keeps the local scheduler (context variable, not config)."""
+        data = write_values(flows.root / "data" / "values.csv", rows=40)
+        result = await flows.run(
+            f"""
+flow: {{name: scoped}}
+settings: {{execution_mode: dask}}
+modules:
+  - {{id: read, name: csv_source, configs: {{required: {{file_path: "{data}"}}}}}}
+  - {{id: here, name: {M}.WhereAmI}}
+  - {{id: there, name: {M}.WhereAmI, execution: {{backend: dask}}}}
+connections:
+  data: ["read.data - here.input", "read.data - there.input"]
+"""
+        )
+        assert result.status == "success", result.manifest
+        modules = result.manifest["modules"]
+        assert modules["here"]["globals"]["workers"] == ["not-a-worker"]
+        assert all(w.startswith("tcp://127.0.0.1:") for w in modules["there"]["globals"]["workers"])
+
     async def test_module_error_is_reported_with_remote_traceback_and_retried(self, flows: FlowHarness) -> None:
         data = write_values(flows.root / "data" / "values.csv")
         result = await flows.run(
