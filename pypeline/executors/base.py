@@ -14,12 +14,18 @@ executor refuses new tasks.
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import functools
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pypeline.modules.sdk.context import RunContext
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -58,9 +64,26 @@ class Executor(ABC):
     OPTIONS_SCHEMA: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}, "additionalProperties": False}
     """JSON Schema of the execution block's options (``backend`` itself excluded)."""
 
+    WAIT_THREADS: ClassVar[int] = 64
+    """Threads of the executor's own pool for blocking calls (:meth:`blocking`)."""
+
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         self.settings = settings or {}
         self.state = ExecutorState.NEW
+        self._wait_pool: ThreadPoolExecutor | None = None
+
+    async def blocking(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Await a blocking call (an AWS request, a dask result) on this executor's own threads.
+
+        Remote backends spend most of an attempt waiting. Their own pool keeps
+        those waits from occupying the run's thread pool (``settings.threads``),
+        which modules need for their work, and lets more remote attempts wait
+        at once than the run has threads.
+        """
+        if self._wait_pool is None:
+            self._wait_pool = ThreadPoolExecutor(self.WAIT_THREADS, thread_name_prefix=f"pypeline-{self.name}")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._wait_pool, functools.partial(fn, *args, **kwargs))
 
     async def start(self) -> None:
         """Acquire resources; called once before the first task."""
@@ -83,4 +106,8 @@ class Executor(ABC):
     async def __aexit__(self, *exc_info: object) -> None:
         if self.state is not ExecutorState.CLOSED:
             self.state = ExecutorState.CLOSED
-            await self.aclose()
+            try:
+                await self.aclose()
+            finally:
+                if self._wait_pool is not None:
+                    self._wait_pool.shutdown(wait=False, cancel_futures=True)

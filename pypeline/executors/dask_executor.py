@@ -101,7 +101,7 @@ class DaskExecutor(Executor):
         if key in self._clients:
             return self._clients[key]
         if key not in self._opening or (self._opening[key].done() and self._opening[key].exception()):
-            self._opening[key] = asyncio.ensure_future(asyncio.to_thread(self._open, address, options))
+            self._opening[key] = asyncio.ensure_future(self.blocking(self._open, address, options))
         client = await asyncio.shield(self._opening[key])
         self._clients[key] = client
         return client
@@ -157,7 +157,7 @@ class DaskExecutor(Executor):
             if _is_pandas(value) and value.memory_usage(index=True).sum() >= SCATTER_MIN_BYTES
         }
         plain = {port: value for port, value in task.inputs.items() if port not in frames}
-        scattered = await asyncio.to_thread(client.scatter, frames, hash=False) if frames else {}
+        scattered = await self.blocking(client.scatter, frames, hash=False) if frames else {}
         meta = {
             "run_id": ctx.run_id,
             "module_id": task.module_id,
@@ -174,7 +174,7 @@ class DaskExecutor(Executor):
         key = f"pypeline-{task.node_id}-{task.attempt}-{uuid.uuid4().hex[:8]}"
         future = client.submit(run_on_worker, task.module_path, configs, scattered, plain, meta, key=key, pure=False)
         try:
-            answer = await asyncio.to_thread(future.result)
+            answer = await self.blocking(future.result)
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -196,10 +196,10 @@ class DaskExecutor(Executor):
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
-            await asyncio.to_thread(client.close)
+            await self.blocking(client.close)
         if self._cluster is not None:
             cluster, self._cluster = self._cluster, None
-            await asyncio.to_thread(cluster.close)
+            await self.blocking(cluster.close)
 
 
 def _is_pandas(value: Any) -> bool:

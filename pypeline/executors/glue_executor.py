@@ -95,7 +95,7 @@ class GlueExecutor(RemoteExecutor):
         """Upload the script and ensure the job (once per job and staging prefix, shared by tasks)."""
         key = (str(options["job_name"]), str(options["staging"]))
         if key not in self._ready or (self._ready[key].done() and self._ready[key].exception()):
-            self._ready[key] = asyncio.ensure_future(asyncio.to_thread(self._prepare_sync, options, stage))
+            self._ready[key] = asyncio.ensure_future(self.blocking(self._prepare_sync, options, stage))
         await asyncio.shield(self._ready[key])
 
     def _prepare_sync(self, options: dict[str, Any], stage: S3Stage) -> None:
@@ -143,10 +143,10 @@ class GlueExecutor(RemoteExecutor):
         except Exception as exc:
             raise ExecutorError(f"{where} could not be prepared: {exc}") from None
         payload_uri, result_uri = prefix.join("payload.json"), prefix.join("result.json")
-        await asyncio.to_thread(stage.put_json, payload_uri, payload)
+        await self.blocking(stage.put_json, payload_uri, payload)
         client = self._client(options)
         try:
-            started = await asyncio.to_thread(
+            started = await self.blocking(
                 client.start_job_run,
                 JobName=options["job_name"],
                 Arguments={PAYLOAD_ARG: str(payload_uri), RESULT_ARG: str(result_uri)},
@@ -158,10 +158,10 @@ class GlueExecutor(RemoteExecutor):
         try:
             state, message = await self._poll(task, client, run_id)
         except asyncio.CancelledError:
-            await asyncio.shield(asyncio.to_thread(_stop_run, client, options["job_name"], run_id, task.ctx.logger))
+            await asyncio.shield(self.blocking(_stop_run, client, options["job_name"], run_id, task.ctx.logger))
             raise
         try:
-            return await asyncio.to_thread(stage.get_json, result_uri, "result")
+            return await self.blocking(stage.get_json, result_uri, "result")
         except StagingError as exc:
             detail = f": {message}" if message else ""
             raise ExecutorError(
@@ -175,7 +175,7 @@ class GlueExecutor(RemoteExecutor):
         last = ""
         while True:
             try:
-                run = (await asyncio.to_thread(client.get_job_run, JobName=options["job_name"], RunId=run_id))["JobRun"]
+                run = (await self.blocking(client.get_job_run, JobName=options["job_name"], RunId=run_id))["JobRun"]
             except Exception as exc:
                 raise ExecutorError(f"{self.where(task)}: polling run {run_id} failed: {exc}") from None
             state = str(run.get("JobRunState", "UNKNOWN"))

@@ -22,7 +22,6 @@ with ``status: error`` and are reported the same way.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -88,7 +87,7 @@ class LambdaExecutor(RemoteExecutor):
         body = json.dumps({PAYLOAD_JSON_KEY: json.dumps(payload)}).encode("utf-8")
         if len(body) > int(options.get("inline_limit", DEFAULT_INLINE_LIMIT)):
             uri = prefix.join("payload.json")
-            await asyncio.to_thread(stage.put_json, uri, payload)
+            await self.blocking(stage.put_json, uri, payload)
             body = json.dumps({PAYLOAD_URI_KEY: str(uri)}).encode("utf-8")
         kwargs: dict[str, Any] = {
             "FunctionName": options["function_name"],
@@ -100,8 +99,8 @@ class LambdaExecutor(RemoteExecutor):
         where = self.where(task)
         task.ctx.logger.info("lambda_invoke", function=options["function_name"], payload_bytes=len(body))
         try:
-            client = await asyncio.to_thread(self._client, options)
-            response = await asyncio.to_thread(_invoke, client, kwargs)
+            client = await self.blocking(self._client, options)
+            response = await self.blocking(_invoke, client, kwargs)
         except ExecutorError:
             raise
         except Exception as exc:

@@ -21,7 +21,6 @@ only says how a payload reaches the far side and how the result comes back
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from abc import abstractmethod
@@ -124,7 +123,7 @@ class RemoteExecutor(Executor):
         prefix = S3Uri.parse(str(options["staging"])).join(
             task.ctx.run_id, node_segment(task.node_id), f"attempt-{task.attempt}"
         )
-        stage = await asyncio.to_thread(self.stage, options)
+        stage = await self.blocking(self.stage, options)
         where = self.where(task)
         payload = await self._payload(task, stage, prefix)
         doc = await self.dispatch(task, payload, prefix, stage)
@@ -146,7 +145,7 @@ class RemoteExecutor(Executor):
         outputs = await self._read_outputs(task, result["outputs"], stage, where)
         if not options.get("keep_staged"):
             try:
-                await asyncio.to_thread(stage.delete_prefix, prefix)
+                await self.blocking(stage.delete_prefix, prefix)
             except Exception as exc:  # cleanup is best-effort; the run already has its data
                 task.ctx.logger.warning("staging_cleanup_failed", prefix=str(prefix), error=str(exc))
         return outputs
@@ -159,10 +158,10 @@ class RemoteExecutor(Executor):
         inputs: dict[str, Any] = {}
         for port, value in task.inputs.items():
             if is_dask(value) and hasattr(value, "compute"):
-                value = await asyncio.to_thread(value.compute)
+                value = await self.blocking(value.compute)
             if hasattr(value, "to_parquet") and hasattr(value, "columns"):
                 uri = prefix.join("in", f"{port}.parquet")
-                rows = await asyncio.to_thread(stage.put_frame, uri, value)
+                rows = await self.blocking(stage.put_frame, uri, value)
                 inputs[port] = {"kind": "frame", "uri": str(uri), "rows": rows}
             else:
                 try:
@@ -220,7 +219,7 @@ class RemoteExecutor(Executor):
                 outputs[port] = ref["value"]
                 continue
             try:
-                frame = await asyncio.to_thread(stage.get_frame, S3Uri.parse(ref["uri"]), f"output '{port}'")
+                frame = await self.blocking(stage.get_frame, S3Uri.parse(ref["uri"]), f"output '{port}'")
             except StagingError as exc:
                 raise ExecutorError(f"{where} answered, but {exc}") from None
             if task.ctx.execution_mode == "dask":

@@ -13,8 +13,8 @@ outputs. Layout under the configured ``staging`` URI::
 ``<node>`` is the node id with ``#`` written as ``@`` (``score@2``). Frames
 go through a temporary file so that large ones upload and download in
 parallel multipart chunks (boto3's transfer manager) instead of as one body
-in memory. Every call is blocking: async callers wrap them in
-``asyncio.to_thread``.
+in memory. Every call is blocking: async callers run them on a thread
+(``Executor.blocking``).
 """
 
 from __future__ import annotations
