@@ -49,6 +49,14 @@ class TestCsvSink:
         assert leftovers(tmp_path) == []
 
 
+    async def test_target_under_a_file_fails_and_leaves_nothing(self, tmp_path: Path, frame: pd.DataFrame) -> None:
+        blocker = tmp_path / "not_a_folder"
+        blocker.write_text("x")
+        with pytest.raises(OSError):
+            await run_module("csv_sink", {"output_path": str(blocker / "x.csv")}, {"input": frame})
+        assert blocker.read_text() == "x" and leftovers(tmp_path) == []
+
+
 class TestParquetSink:
     @BOTH
     @pytest.mark.parametrize("compression", ["zstd", "none"])
@@ -122,6 +130,11 @@ class TestLogSink:
         assert (level, event) == ("info", "peek")
         assert fields == {"rows": [{"id": 1, "day": "2024-01-01T00:00:00"}, {"id": 2, "day": "2024-01-02T00:00:00"}],
                           "shown": 2, "total_rows": 4, "columns": ["id", "day"]}
+
+
+    async def test_unknown_column(self, frame: pd.DataFrame) -> None:
+        with pytest.raises(DataError, match=re.escape("column 'citty' is not in the input. Did you mean 'city'?")):
+            await run_module("log_sink", {"columns": ["citty"]}, {"input": frame})
 
 
 class TestWaitForFile:
