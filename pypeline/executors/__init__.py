@@ -1,7 +1,15 @@
-"""Executors: where a module runs (DESIGN.md §8).
+"""Executors: where a module runs (DESIGN.md §8, docs/executors.md).
 
-The scheduler is handed an :class:`~pypeline.executors.base.ExecutorSet`
-and, for each module attempt, submits a
-:class:`~pypeline.executors.base.ModuleTask` to the executor of the module's
-``execution.backend``. Module code never knows which one runs it.
+The run opens one executor per backend its job uses (``local``, ``dask``,
+``lambda``, ``glue``, or a plugin's, see :mod:`.backends`) and hands the
+scheduler a ``backend name -> Executor`` mapping; for each module attempt the
+node runner submits a :class:`~pypeline.executors.base.ModuleTask` to the
+executor of the module's ``execution.backend``. Module code never knows which
+one runs it.
+
+Files: :mod:`.base` (the ABC), :mod:`.local`, :mod:`.dask_executor` with its
+worker side :mod:`.dask_worker`, :mod:`.lambda_executor` with the shipped
+handler :mod:`.aws_lambda`, :mod:`.glue_executor` with the shipped job script
+:mod:`.glue_entry`, :mod:`.remote` (the S3/JSON boundary both AWS backends
+share) and :mod:`.packaging` (``pype package lambda``).
 """
