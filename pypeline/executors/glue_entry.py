@@ -13,7 +13,7 @@ otherwise, so the Glue console shows the run as failed too; the caller reads
 the result document either way. Glue adds arguments of its own
 (``--JOB_ID``, ``--JOB_RUN_ID``, ...): they are ignored.
 
-The job needs PYpeline installed (``--additional-python-modules pypeline``
+The job needs PYpeline installed (``--additional-python-modules`` naming its wheel in S3
 or a wheel in ``--extra-py-files``); see docs/executors.md.
 """
 
