@@ -252,3 +252,19 @@ async def test_far_side_without_vault_names_the_secret_not_its_value(
         "(or VAULT_ROLE_ID and VAULT_SECRET_ID) in its environment"
     )
     assert vault_env.password not in (result.run_dir / "log.jsonl").read_text()
+
+
+async def test_an_existing_job_is_used_as_it_is(flows: FlowHarness, moto_endpoint: str, worker: GlueWorker) -> None:
+    glue_client = boto3.client("glue", endpoint_url=moto_endpoint, region_name="us-east-1")
+    glue_client.create_job(
+        Name=worker.job, Role="arn:aws:iam::123456789012:role/made-by-hand",
+        Command={"Name": "pythonshell", "ScriptLocation": f"s3://{BUCKET}/glue/_pypeline/glue_entry.py"},
+        ExecutionProperty={"MaxConcurrentRuns": 3},
+    )
+    data = write_values(flows.root / "data" / "values.csv")
+    execution = glue(moto_endpoint, worker.job).replace(f'"role": "{ROLE}", ', "")
+    result = await flows.run(single("glue_existing", data, f"{M}.Scale", "{required: {factor: 3}}", execution))
+    assert result.status == "success", (result.manifest, worker.stderr)
+    assert result.manifest["modules"]["remote"]["globals"] == {"total": 234.0}  # 3 * (1 + ... + 12)
+    job = glue_client.get_job(JobName=worker.job)["Job"]
+    assert job["Role"].endswith("/made-by-hand") and job["Command"]["Name"] == "pythonshell"
