@@ -83,7 +83,8 @@ async def test_flaky_module_is_retried_per_settings(
     )
     assert result.status == "success", result.manifest
     assert result.manifest["modules"]["remote"]["attempts"] == 2
-    assert "first attempt fails on purpose" in marker.read_text() or marker.exists()
+    assert marker.read_text() == "failed once"
+    assert staged_keys(moto_endpoint, f"runs/{result.run_id}/") == []  # the failed attempt's objects too
 
 
 async def test_module_timeout_applies_and_is_retried(

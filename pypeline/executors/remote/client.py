@@ -15,8 +15,10 @@ only says how a payload reaches the far side and how the result comes back
    :class:`ExecutorError`, which the node runner reports as the module's
    error and retries per the settings;
 4. apply globals and stats to the local context, read output frames back
-   (as dask frames in ``execution_mode: dask``) and delete the attempt's
-   staged objects (unless ``keep_staged``).
+   (as dask frames in ``execution_mode: dask``) and delete the node's
+   staged objects, those of failed earlier attempts included (unless
+   ``keep_staged``). A module that fails for good leaves its attempts'
+   objects in place for inspection.
 """
 
 from __future__ import annotations
@@ -120,9 +122,8 @@ class RemoteExecutor(Executor):
         options = task.options
         if "staging" not in options:
             raise ExecutorError(f"module '{task.node_id}': the {self.name} backend needs the 'staging' option")
-        prefix = S3Uri.parse(str(options["staging"])).join(
-            task.ctx.run_id, node_segment(task.node_id), f"attempt-{task.attempt}"
-        )
+        node_prefix = S3Uri.parse(str(options["staging"])).join(task.ctx.run_id, node_segment(task.node_id))
+        prefix = node_prefix.join(f"attempt-{task.attempt}")
         stage = await self.blocking(self.stage, options)
         where = self.where(task)
         payload = await self._payload(task, stage, prefix)
@@ -145,9 +146,10 @@ class RemoteExecutor(Executor):
         outputs = await self._read_outputs(task, result["outputs"], stage, where)
         if not options.get("keep_staged"):
             try:
-                await self.blocking(stage.delete_prefix, prefix)
+                # every attempt's objects: failed attempts are kept for inspection only until one succeeds
+                await self.blocking(stage.delete_prefix, node_prefix)
             except Exception as exc:  # cleanup is best-effort; the run already has its data
-                task.ctx.logger.warning("staging_cleanup_failed", prefix=str(prefix), error=str(exc))
+                task.ctx.logger.warning("staging_cleanup_failed", prefix=str(node_prefix), error=str(exc))
         return outputs
 
     async def _payload(self, task: ModuleTask, stage: S3Stage, prefix: S3Uri) -> dict[str, Any]:
