@@ -33,6 +33,7 @@ from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.checkpoint.resume import ResumePlan, plan_resume
 from pypeline.run.checkpoint.session import CheckpointSession
+from pypeline.run.execution.dask_local import shared_dask_pool
 from pypeline.run.execution.services import ObserverList, RunServices
 from pypeline.run.execution.topo import run_subflow
 from pypeline.run.job import JobPlan, load_context, load_job
@@ -217,13 +218,14 @@ async def _run(
     install_secret_resolver(job.modules, templater, secrets_seen, stack)
     artifacts = ArtifactManager(job.settings.get("spill"), logger=log.logger())
     stack.callback(artifacts.close)
+    stack.enter_context(shared_dask_pool(job.settings))
     executors = await _open_executors(job, stack)
     state = RunState()
     if resume is not None:
         resume.restore(state, globals_store, templater.resolvers.get("secret"))
     checkpoints = CheckpointSession(
         job=job, run_id=run_id, run_dir=run_dir, env=options.env, overrides=options.overrides,
-        context_vars=context_vars, resume=resume, state=state, store=globals_store,
+        context_vars=context_vars, resume=resume, state=state,
         secrets=secrets_seen, logger=log.logger(),
     )
     stack.callback(checkpoints.close)

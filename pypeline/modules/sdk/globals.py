@@ -36,10 +36,8 @@ class GlobalStore:
     def set(self, node_id: str, var: str, value: Any) -> None:
         """Store ``value`` as ``node_id.var`` (names are case-insensitive)."""
         module_id = node_id.split("#", 1)[0].lower()
-        key = f"{node_id.lower()}.{var.lower()}"
         with self._lock:
-            self._values.pop(key, None)  # keep the dict in last-set order (see ``export``)
-            self._values[key] = value
+            self._values[f"{node_id.lower()}.{var.lower()}"] = value
             self._latest[f"{module_id}.{var.lower()}"] = value
 
     def get(self, module_id: str, var: str, iter_path: tuple[int, ...] = (), default: Any = _MISSING) -> Any:
@@ -66,15 +64,6 @@ class GlobalStore:
         prefix = module_id.lower() + "."
         with self._lock:
             return any(k.startswith(prefix) for k in self._latest)
-
-    def export(self) -> list[tuple[str, Any]]:
-        """Every ``node_id.var`` -> value in the order they were last set.
-
-        Setting them again in this order (``GlobalStore(dict(pairs))``) rebuilds the
-        "set last in any iteration" look-up too; checkpoints rely on it.
-        """
-        with self._lock:
-            return list(self._values.items())
 
     def snapshot(self) -> dict[str, Any]:
         """A copy of every stored ``node_id.var`` -> value (for manifests and checkpoints)."""

@@ -23,7 +23,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.checkpoint.resume import (
     CHECKPOINT_DIR,
     ResumePlan,
@@ -51,7 +51,6 @@ class CheckpointSession:
         context_vars: dict[str, Any],
         resume: ResumePlan | None,
         state: RunState,
-        store: GlobalStore,
         secrets: Any = None,
         logger: Any = None,
     ) -> None:
@@ -63,7 +62,6 @@ class CheckpointSession:
         self.context_vars = context_vars
         self.resume = resume
         self.state = state
-        self.store = store
         self.logger = logger
         self.enabled = bool((job.settings.get("checkpoint") or {}).get("enabled", True))
         self.writer = CheckpointWriter(run_dir / CHECKPOINT_DIR, secrets=secrets, logger=logger)
@@ -89,12 +87,14 @@ class CheckpointSession:
                 "resumed_from": self.resumed_from,
                 "chain": self.resume.chain if self.resume else [],
             }
-            self.writer.start(meta, self.resume.instances if self.resume else [])
+            self.writer.start(meta, self.resume.checkpoint if self.resume else None)
 
     async def on_subflow_done(self, record: SubflowRecord) -> None:
         """Checkpoint a finished sub flow instance (the scheduler's hook)."""
         if self.enabled:
-            await self.writer.instance_done(record, self.state, self.store)
+            modules = self.job.subflows[record.subflow].modules
+            nodes = {node_id_for(m, record.iter_path): self.job.modules[m].list_outputs for m in modules}
+            await self.writer.instance_done(record, self.state, nodes)
 
     def finish(self, status: str) -> str | None:
         """Settle the checkpoint once the run ended; return the resume command after a failure."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import threading
@@ -40,8 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.core.errors import CheckpointError
-from pypeline.core.jsonio import atomic_write_text, canonical_json
-from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.core.jsonio import atomic_write_text, canonical_json, fsync_dir
 from pypeline.run.scheduling.state import RunState, SubflowKey, SubflowRecord, subflow_key_str, utc_now
 from pypeline.secrets.transport import to_wire
 
@@ -89,17 +89,29 @@ class CheckpointWriter:
         self._seq = 0
         self._seq_lock = threading.Lock()
 
-    def start(self, meta: dict[str, Any], restored: list[InstanceData]) -> None:
-        """Write ``meta.json`` and the instances a resumed run carries over (blocking)."""
+    def start(self, meta: dict[str, Any], carried: Checkpoint | None = None) -> None:
+        """Write ``meta.json``, after taking over the files of the checkpoint a resumed run carries on.
+
+        Instance and data files are immutable once written, so they are hard-linked
+        (copied where links are impossible): taking over thousands of instances costs
+        no rewrite. ``meta.json`` comes last: a kill before it leaves no checkpoint
+        here, and the resumed run's own checkpoint is still whole.
+        """
         (self.folder / DONE_DIR).mkdir(parents=True, exist_ok=True)
-        for instance in restored:
-            self._write_instance(instance)
-        self._seq = max((i.seq for i in restored), default=0)
+        if carried is not None:
+            for sub in (DONE_DIR, DATA_DIR):
+                source = carried.folder / sub
+                if source.is_dir():
+                    _link_all(source, self.folder / sub)
+            self._seq = max((i.seq for i in carried.instances), default=0)
         document = {"checkpoint_version": CHECKPOINT_VERSION, "created": utc_now(), **meta}
         atomic_write_text(self.folder / META_FILE, self._text(document))
 
-    async def instance_done(self, record: SubflowRecord, state: RunState, store: GlobalStore) -> None:
+    async def instance_done(self, record: SubflowRecord, state: RunState, nodes: dict[str, tuple[str, ...]]) -> None:
         """Record a finished instance: snapshot now (on the loop), write on a thread.
+
+        ``nodes`` maps the instance's node ids (its sub flow's modules in its iteration)
+        to their list output ports.
 
         Raises:
             CheckpointError: the checkpoint cannot be written (the sub flow then fails:
@@ -108,7 +120,7 @@ class CheckpointWriter:
         with self._seq_lock:
             self._seq += 1
             seq = self._seq
-        instance = snapshot_instance(seq, (record.subflow, record.iter_path), state, store)
+        instance = snapshot_instance(seq, (record.subflow, record.iter_path), state, nodes)
         async with self._lock:
             try:
                 await asyncio.to_thread(self._write_instance, instance)
@@ -153,17 +165,19 @@ class CheckpointWriter:
         return str(self._secrets.redact_text(canonical_json(self._secrets.redact(document))))
 
 
-def snapshot_instance(seq: int, key: SubflowKey, state: RunState, store: GlobalStore) -> InstanceData:
-    """Copy what instance ``key`` produced out of the run state (nodes, their globals and lists)."""
-    subflow, path = key
-    nodes = {record.node_id: record.to_dict() for record in state.nodes_of((subflow, path))}
-    prefixes = tuple(f"{node_id.lower()}." for node_id in nodes)
+def snapshot_instance(
+    seq: int, key: SubflowKey, state: RunState, nodes: dict[str, tuple[str, ...]]
+) -> InstanceData:
+    """Copy what instance ``key`` produced out of the run state: its node records, the globals
+    they set (their final attempts') and their list outputs. Costs O(nodes of the instance)."""
+    records = {n: state.nodes[n] for n in nodes if n in state.nodes}
+    lists = {(n, p): list(state.lists[(n, p)]) for n, ports in nodes.items() for p in ports if (n, p) in state.lists}
     return InstanceData(
         seq=seq,
         key=key,
-        nodes=nodes,
-        globals=[(k, v) for k, v in store.export() if k.startswith(prefixes)] if prefixes else [],
-        lists={(n, p): list(v) for (n, p), v in state.lists.items() if n in nodes},
+        nodes={n: record.to_dict() for n, record in records.items()},
+        globals=[(f"{n}.{var}", value) for n, record in records.items() for var, value in record.globals.items()],
+        lists=lists,
     )
 
 
@@ -240,6 +254,21 @@ def _read_list_parquet(path: Path) -> list[Any]:
         return list(pq.read_table(path).column("item").to_pylist())
     except Exception as exc:
         raise CheckpointError(f"{path}: unreadable checkpoint data ({exc}); start a new run instead") from exc
+
+
+def _link_all(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.name.endswith(".pype-tmp") or not path.is_file():
+            continue
+        destination = target / path.name
+        try:
+            os.link(path, destination)
+        except FileExistsError:
+            continue
+        except OSError:
+            shutil.copy2(path, destination)
+    fsync_dir(target)
 
 
 def _safe(text: str) -> str:
