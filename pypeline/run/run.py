@@ -33,7 +33,7 @@ from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.checkpoint.resume import ResumePlan, plan_resume
 from pypeline.run.checkpoint.session import CheckpointSession
-from pypeline.run.execution.dask_local import shared_dask_pool
+from pypeline.run.execution.dask_local import dask_mode
 from pypeline.run.execution.services import ObserverList, RunServices
 from pypeline.run.execution.topo import run_subflow
 from pypeline.run.job import JobPlan, load_context, load_job
@@ -218,7 +218,7 @@ async def _run(
     install_secret_resolver(job.modules, templater, secrets_seen, stack)
     artifacts = ArtifactManager(job.settings.get("spill"), logger=log.logger())
     stack.callback(artifacts.close)
-    stack.enter_context(shared_dask_pool(job.settings))
+    stack.enter_context(dask_mode(job.settings))
     executors = await _open_executors(job, stack)
     state = RunState()
     if resume is not None:
@@ -297,15 +297,16 @@ async def _run(
         # Ctrl-C or SIGTERM: every module was cancelled and torn down; record it, then go on cancelling.
         state.errors.append("the run was interrupted (SIGINT/SIGTERM or cancelled by its caller)")
         logger.error("run_interrupted")
-        resume_command = checkpoints.finish("failed")
+        resume_command = checkpoints.resume_command("failed")
         document = manifest("failed", utc_now())
         write_manifest(manifest_path, document)
         observers.emit("run_finished", "failed", document)
         raise
     status = "failed" if state.failed else "success"
-    resume_command = checkpoints.finish(status)
+    resume_command = checkpoints.resume_command(status)
     document = manifest(status, utc_now())
     write_manifest(manifest_path, document)
+    checkpoints.finish(status)  # after the manifest: a kill in between leaves a complete record
     observers.emit("run_finished", status, document)
     logger.info("run_finished", status=status, duration_ms=document["duration_ms"])
     return RunResult(run_id=run_id, status=status, run_dir=run_dir, manifest=document)

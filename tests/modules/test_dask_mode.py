@@ -102,3 +102,49 @@ async def test_text_regex_union_noop(flows: FlowHarness, data_dir: Path, mode: s
     assert (flows.root / "out" / mode / "empty.csv").read_text().strip() == "a,b"
     if mode == "dask":
         assert modules["probe"]["globals"]["partitions"] > 2
+
+
+class TestAggregateTreePath:
+    """aggregate_mod in dask mode: decomposable functions reduce in a tree (no shuffle), same results."""
+
+    @pytest.fixture
+    def sales(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "country": ["FR", "DE", "FR", None, "DE", "FR", "ES", "DE"],
+                "shop": [1, 2, 1, 3, 2, 1, 9, 4],
+                "amount": [10.0, 20.0, 30.0, 5.0, None, 60.0, 1.0, 2.0],
+            }
+        )
+
+    @pytest.mark.parametrize("sort", [True, False], ids=["sorted", "first-seen"])
+    async def test_same_groups_and_order_in_both_modes(self, sales: pd.DataFrame, sort: bool) -> None:
+        from tests.modules.harness import run_module
+
+        configs = {
+            "group_by": ["country"],
+            "sort": sort,
+            "aggregations": {
+                "orders": "count(*)", "paid": "count(amount)", "revenue": "sum(amount)", "avg": "mean(amount)",
+                "low": "min(amount)", "high": "max(shop)", "spread": "std(amount)",
+            },
+        }
+        runs = {mode: await run_module("aggregate_mod", configs, {"input": sales}, mode=mode, partitions=3)
+                for mode in ("pandas", "dask")}
+        pandas_out = runs["pandas"].outputs["output"].reset_index(drop=True)
+        dask_out = runs["dask"].outputs["output"].reset_index(drop=True)
+        expected_order = ["DE", "ES", "FR", None] if sort else ["FR", "DE", None, "ES"]
+        for frame in (pandas_out, dask_out):
+            assert frame["country"].astype(object).where(frame["country"].notna(), None).tolist() == expected_order
+        assert list(dask_out.columns) == list(pandas_out.columns)
+        pd.testing.assert_frame_equal(dask_out.drop(columns="country"), pandas_out.drop(columns="country"),
+                                      check_dtype=False)
+
+    async def test_tree_path_has_no_shuffle(self, sales: pd.DataFrame) -> None:
+        import dask.dataframe as dd
+
+        from pypeline.modules.mods.aggregate_mod import _aggregate_dask_tree
+
+        lazy = _aggregate_dask_tree(dd.from_pandas(sales, npartitions=4), ["country"], {"n": ("size", None)}, True)
+        names = {type(node).__name__ for node in lazy.expr.walk()}
+        assert not any("Shuffle" in name or "SetIndex" in name for name in names), names

@@ -19,9 +19,14 @@ keys unless ``sort: false`` (then they come in order of first appearance); in
 dask mode each partition's groups are sorted (a global order would cost a
 pass over the whole input when the graph is built: use ``sort_mod``).
 
-In dask mode rows are shuffled so that every group lives in one partition,
-then each partition is aggregated with the same pandas code, so every
-function (``median``, ``nunique`` included) is exact. Without ``group_by``,
+In dask mode, when every function can be combined from partial results
+(``sum``, ``count``, ``mean``, ``min``, ``max``, ``std``, ``var``), groups are
+aggregated per partition and the partials combined in a tree (dask's
+``groupby().agg``): one pass, memory bounded by the number of groups, not by
+the data. Otherwise rows are shuffled so that every group lives in one
+partition, then each partition is aggregated with the same pandas code, so
+every function (``median``, ``nunique`` included) is exact; a shuffle moves
+the whole input, so it is the slow path. Without ``group_by``,
 dask mode reduces the whole input with tree reductions (bounded memory); there
 ``median`` is dask's approximate quantile. Either way the result stays lazy.
 """
@@ -94,6 +99,33 @@ def _sort_groups(part: pd.DataFrame, group_by: list[str]) -> pd.DataFrame:
 def _aggregate_tagged(part: pd.DataFrame, group_by: list[str], specs: dict[str, tuple[str, str | None]]) -> Any:
     ordered = in_input_order(part).drop(columns=list(ORDER_COLUMNS))
     return aggregate(ordered, group_by, specs, False)
+
+
+_TREE_FUNCTIONS = frozenset({"size", "sum", "count", "mean", "min", "max", "std", "var"})
+_FIRST_SEEN = "__pype_first_seen"
+
+
+def _aggregate_dask_tree(
+    frame: Any, group_by: list[str], specs: dict[str, tuple[str, str | None]], sort: bool
+) -> Any:
+    """Lazy grouped aggregation by tree reduction; groups sorted, or in order of first appearance."""
+    named: dict[str, tuple[str, str]] = {
+        name: (group_by[0], "size") if function == "size" else (str(column), function)
+        for name, (function, column) in specs.items()
+    }
+    if not sort:  # remember where each group first appeared: the smallest (partition, row) position
+        frame = tag_input_order(frame)
+        frame = frame.assign(**{_FIRST_SEEN: frame[ORDER_COLUMNS[0]] * (1 << 40) + frame[ORDER_COLUMNS[1]]})
+        named[_FIRST_SEEN] = (_FIRST_SEEN, "min")
+    result = frame.groupby(group_by, sort=sort, dropna=False).agg(**named).reset_index()
+    if sort:
+        return result
+    meta = result._meta.drop(columns=[_FIRST_SEEN])
+    return result.map_partitions(_by_first_seen, meta=meta)
+
+
+def _by_first_seen(part: pd.DataFrame) -> pd.DataFrame:
+    return part.sort_values(_FIRST_SEEN, kind="stable").drop(columns=[_FIRST_SEEN]).reset_index(drop=True)
 
 
 def _first_last(series: Any, which: str) -> Any:
@@ -195,6 +227,8 @@ class AggregateMod(BaseModule):
         try:
             if not is_dask(frame):
                 result = aggregate(frame, group_by, specs, self.configs["sort"])
+            elif group_by and all(f in _TREE_FUNCTIONS for f, _ in specs.values()):
+                result = _aggregate_dask_tree(frame, group_by, specs, self.configs["sort"])
             elif group_by:
                 # first / last depend on the input order, which a shuffle loses: carry it along
                 shuffled = tag_input_order(frame).shuffle(on=group_by)

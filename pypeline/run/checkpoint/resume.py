@@ -117,6 +117,8 @@ def plan_resume(runs_dir: Path, run_id: str, flow_hash: str) -> ResumePlan:
         raise CheckpointError(f"run '{run_id}' succeeded; there is nothing to resume")
     if status == "running":
         raise CheckpointError(f"run '{run_id}' is still running (its process holds {run_dir / LOCK_FILE})")
+    if is_locked(run_dir):
+        raise CheckpointError(f"run '{run_id}' is being resumed by another process right now")
     resumed_by = _resumed_by(run_dir)
     if resumed_by:
         raise CheckpointError(f"run '{run_id}' was already resumed by run '{resumed_by}', which succeeded")
@@ -170,18 +172,28 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
-        """Take the lock (no-op where ``fcntl`` does not exist)."""
+        """Take the lock (no-op where ``fcntl`` does not exist).
+
+        Raises:
+            OSError: another process holds it.
+        """
         fcntl = _fcntl()
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         if fcntl is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise
+        self._fd = fd
         return self
 
-    def release(self) -> None:
-        """Drop the lock and remove the lock file."""
+    def release(self, *, unlink: bool = True) -> None:
+        """Drop the lock (and remove the lock file of a run that is over)."""
         if self._fd is not None:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
+            if unlink:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
             os.close(self._fd)
             self._fd = None
 
@@ -207,9 +219,9 @@ def is_locked(run_dir: Path) -> bool:
         os.close(fd)
 
 
-def any_run_active(runs_dir: Path, except_run: str) -> bool:
-    """True when another run of the job is running now."""
-    return any(is_locked(d) for d in _run_dirs(runs_dir) if d.name != except_run)
+def any_run_active(runs_dir: Path, *, besides: set[str]) -> bool:
+    """True when a run of the job other than ``besides`` is running now."""
+    return any(is_locked(d) for d in _run_dirs(runs_dir) if d.name not in besides)
 
 
 # -- helpers ----------------------------------------------------------------------------------

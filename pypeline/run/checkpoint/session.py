@@ -8,10 +8,12 @@ The run orchestrator opens a session right after it built the run state:
    this run's own checkpoint, so that it can be resumed in turn;
 2. the scheduler awaits ``on_subflow_done(record)`` after every successful
    sub flow instance, which writes that instance's checkpoint file;
-3. ``finish(status)`` removes the checkpoint after a success (and marks the
-   runs this one resumed as done), or keeps it after a failure and returns the
-   exact command that resumes the run;
-4. ``close()`` releases the run lock.
+3. ``resume_command(status)`` gives the exact command that resumes a failed
+   run (for its manifest); once the final manifest is written, ``finish(status)``
+   removes the checkpoint after a success and marks the runs this one resumed
+   as done (a failed run keeps its checkpoint);
+4. ``close()`` releases the run lock (and the lock on the resumed run, which
+   keeps a second ``--resume`` of the same run out while this one lives).
 
 With ``settings.checkpoint.enabled: false`` nothing is written and a failed
 run offers no resume command.
@@ -23,6 +25,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from pypeline.core.errors import CheckpointError
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.checkpoint.resume import (
     CHECKPOINT_DIR,
@@ -66,6 +69,7 @@ class CheckpointSession:
         self.enabled = bool((job.settings.get("checkpoint") or {}).get("enabled", True))
         self.writer = CheckpointWriter(run_dir / CHECKPOINT_DIR, secrets=secrets, logger=logger)
         self._lock = RunLock(run_dir)
+        self._source_lock: RunLock | None = None
 
     @property
     def resumed_from(self) -> str | None:
@@ -76,6 +80,12 @@ class CheckpointSession:
         """Take the run lock; clean up after the resumed run; write the first checkpoint files."""
         self._lock.acquire()
         if self.resume is not None:
+            try:
+                self._source_lock = RunLock(self.resume.run_dir).acquire()
+            except OSError:
+                raise CheckpointError(
+                    f"run '{self.resume.run_id}' is being resumed by another process right now"
+                ) from None
             self._clean_temp_files()
         if self.enabled:
             meta = {
@@ -96,23 +106,27 @@ class CheckpointSession:
             nodes = {node_id_for(m, record.iter_path): self.job.modules[m].list_outputs for m in modules}
             await self.writer.instance_done(record, self.state, nodes)
 
-    def finish(self, status: str) -> str | None:
-        """Settle the checkpoint once the run ended; return the resume command after a failure."""
+    def resume_command(self, status: str) -> str | None:
+        """The command that resumes this run, when it failed and left a checkpoint."""
+        if status == "success" or not self.enabled:
+            return None
+        return f"pype run {shlex.quote(str(self.job.folder))} --resume {shlex.quote(self.run_id)}"
+
+    def finish(self, status: str) -> None:
+        """Settle the checkpoint once the run ended and its manifest is written."""
         if status == "success":
             self.writer.remove()
             if self.resume is not None:
                 mark_resumed(self.job.runs_dir, self.resume.chain, self.run_id)
-            return None
-        if not self.enabled:
-            return None
-        return f"pype run {shlex.quote(str(self.job.folder))} --resume {shlex.quote(self.run_id)}"
 
     def close(self) -> None:
-        """Release the run lock."""
+        """Release the run locks."""
         self._lock.release()
+        if self._source_lock is not None:
+            self._source_lock.release(unlink=False)
 
     def _clean_temp_files(self) -> None:
-        if any_run_active(self.job.runs_dir, except_run=self.run_id):
+        if any_run_active(self.job.runs_dir, besides={self.run_id, self.resume.run_id if self.resume else ""}):
             if self.logger is not None:
                 self.logger.warning("temp_cleanup_skipped", reason="another run of this job is running")
             return

@@ -1,16 +1,24 @@
-"""One thread pool for every dask computation of a run in ``execution_mode: dask``.
+"""What a run in ``execution_mode: dask`` sets up so that its memory stays bounded.
 
 Sinks compute their lazy input from threads of the run's pool. Left alone,
 dask's threaded scheduler gives every calling thread that is not the main
 thread a pool of its own, sized ``ThreadPoolExecutor``'s default
 (``min(32, cpus + 4)``): two sinks computing at once would then hold up to
 twice that many partitions in memory, which is what breaks a memory bound.
-While a dask-mode run is active, :func:`shared_dask_pool` installs one pool
-of ``num_workers`` threads (dask's ``num_workers`` setting, e.g. the
-``DASK_NUM_WORKERS`` environment variable; default: the CPU count) as dask's
-``pool``, so all computations of the run share it and at most that many
-partitions are processed at a time. A dask.distributed client, when one is
-active, is not affected (it ignores the local pool).
+While a dask-mode run is active, :func:`dask_mode` therefore
+
+* installs one pool of ``num_workers`` threads (dask's ``num_workers``
+  setting, e.g. the ``DASK_NUM_WORKERS`` environment variable; default: the
+  CPU count) as dask's ``pool``, so all computations of the run share it and
+  at most that many partitions are processed at a time;
+* makes pyarrow allocate from the system allocator instead of its default
+  (mimalloc or jemalloc), which keeps freed memory cached and let peak RSS
+  grow with the amount of data streamed through (measured on 49M rows:
+  500 MB with mimalloc, 300 MB with the system allocator). An explicit
+  ``ARROW_DEFAULT_MEMORY_POOL`` in the environment is left alone.
+
+Both are restored when the run ends. A dask.distributed client, when one is
+active, is not affected (its workers have their own pools and limits).
 """
 
 from __future__ import annotations
@@ -23,8 +31,8 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def shared_dask_pool(settings: dict[str, Any]) -> Iterator[int | None]:
-    """Install the run's dask pool for the duration of the block (dask mode only); yields its size."""
+def dask_mode(settings: dict[str, Any]) -> Iterator[int | None]:
+    """Set up the block for a dask-mode run (no-op in pandas mode); yields the dask pool's size."""
     if settings.get("execution_mode") != "dask":
         yield None
         return
@@ -33,7 +41,22 @@ def shared_dask_pool(settings: dict[str, Any]) -> Iterator[int | None]:
     workers = int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pypeline-dask")
     try:
-        with dask.config.set(pool=pool):
+        with dask.config.set(pool=pool), _system_arrow_allocator():
             yield workers
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _system_arrow_allocator() -> Iterator[None]:
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        yield
+        return
+    import pyarrow as pa
+
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)

@@ -4,7 +4,9 @@ Every module of the sub flow gets a task that waits for the tasks producing
 its inputs, then runs; so a node starts as soon as *its* inputs are ready
 (the planned waves are how the plan is shown, not a barrier). Each output is
 registered once with the artifact manager and read by all its consumers
-(fan-out computes once). When the last consumer of an output has run, the
+(fan-out computes once). The manager is told whether the output will *wait*
+(a reader still waits for another input): only then may it be spilled, since
+a frame its readers take at once would be read straight back. When the last consumer of an output has run, the
 artifact is released; list outputs that drive iterate connections are kept
 in the run state instead, because they cross the sub flow boundary.
 
@@ -39,6 +41,16 @@ async def run_subflow(
     remaining = dict(job.subflow_consumers.get(subflow_id, {}))
     tasks: dict[str, asyncio.Task[None]] = {}
     made: list[Any] = []
+    readers = _readers(job.data_edges, subflow.modules)
+
+    def waits(module_id: str, port: str) -> bool:
+        """True when a reader of this output still waits for another of its inputs."""
+        return any(
+            not tasks[edge.src].done()
+            for reader in readers.get((module_id, port), ())
+            for edge in job.inputs_of.get(reader, ())
+            if edge.src != module_id
+        )
 
     async def node_task(module_id: str) -> None:
         spec = job.modules[module_id]
@@ -54,7 +66,8 @@ async def run_subflow(
             if port in spec.list_outputs:
                 services.state.lists[(node_id, port)] = list(value) if value is not None else []
             if (module_id, port) in job.consumers_of:
-                registered[port] = await artifacts.store(value, name=f"{node_id}.{port}")
+                waiting = waits(module_id, port)
+                registered[port] = await artifacts.store(value, name=f"{node_id}.{port}", waiting=waiting)
                 made.append(registered[port])
         produced[module_id] = registered
         for edge in in_edges:
@@ -73,6 +86,16 @@ async def run_subflow(
     finally:
         for art in made:
             artifacts.release(art, final=True)
+
+
+def _readers(edges: Any, modules: Any) -> dict[tuple[str, str], list[str]]:
+    """(module, output port) -> the modules reading it, inside one sub flow."""
+    inside = set(modules)
+    readers: dict[tuple[str, str], list[str]] = {}
+    for edge in edges:
+        if edge.src in inside:
+            readers.setdefault((edge.src, edge.src_port), []).append(edge.dst)
+    return readers
 
 
 def _first_module_error(group_error: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -1,7 +1,12 @@
-"""Test-only source: a generated frame of ``rows`` rows, built in memory (``from_pandas`` in dask mode)."""
+"""Test-only source: a generated frame of ``rows`` rows, built in memory (``from_pandas`` in dask mode).
+
+``delay`` seconds pass before it returns, so that a frame of another source
+has to wait for it (the case the spill policy is for).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pandas as pd
@@ -17,9 +22,10 @@ class FrameSource(BaseModule):
     DESCRIPTION = "test source"
     OUTPUT_PORTS = ["data"]
     GLOBALS = ["row_count"]
-    CONFIG_SCHEMA = {"required": {"rows": {"type": "int"}}, "optional": {}}
+    CONFIG_SCHEMA = {"required": {"rows": {"type": "int"}}, "optional": {"delay": {"type": "number", "default": 0}}}
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        await asyncio.sleep(self.configs["delay"])
         rows = self.configs["rows"]
         frame = pd.DataFrame(
             {

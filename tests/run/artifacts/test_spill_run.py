@@ -18,34 +18,54 @@ def spill_lines(run_dir: Path) -> list[dict[str, object]]:
     return [line for line in lines if line["event"] == "artifact_spilled"]
 
 
+WAITING = f"""
+flow: {{name: spill_MODE}}
+settings: {{execution_mode: MODE, spill: {{threshold_rows: 10, dir: spill}}}}
+modules:
+  - {{id: make, name: {SOURCE}, configs: {{required: {{rows: 30}}}}}}
+  - {{id: slow, name: {SOURCE}, configs: {{required: {{rows: 5}}, optional: {{delay: 0.3}}}}}}
+  - {{id: both, name: union_mod}}
+  - {{id: same, name: noop_mod}}
+  - {{id: some, name: filter_mod, configs: {{required: {{condition: "id >= 20"}}}}}}
+  - {{id: write, name: parquet_sink, configs: {{required: {{output_path: out/MODE.parquet}}}}}}
+connections:
+  data: ["make.data - both.input1", "slow.data - both.input2", "both.output - same.input",
+         "same.output - some.input", "some.output - write.input"]
+"""
+
+
 @pytest.mark.parametrize("mode", ["pandas", "dask"])
-async def test_spills_are_logged_recorded_and_removed(flows: FlowHarness, mode: str) -> None:
-    result = await flows.run(
-        f"""
-        flow: {{name: spill_{mode}}}
-        settings: {{execution_mode: {mode}, spill: {{threshold_rows: 10, dir: spill}}}}
-        modules:
-          - {{id: make, name: {SOURCE}, configs: {{required: {{rows: 30}}}}}}
-          - {{id: same, name: noop_mod}}
-          - {{id: some, name: filter_mod, configs: {{required: {{condition: "id >= 20"}}}}}}
-          - {{id: write, name: parquet_sink, configs: {{required: {{output_path: out/{mode}.parquet}}}}}}
-        connections:
-          data: ["make.data - same.input", "same.output - some.input", "some.output - write.input"]
-        """
-    )
+async def test_a_waiting_frame_over_the_threshold_is_spilled(flows: FlowHarness, mode: str) -> None:
+    result = await flows.run(WAITING.replace("MODE", mode))
     assert result.status == "success", result.manifest["errors"]
     spills = result.manifest["spills"]
-    # in dask mode noop_mod passes on the lazy read of make.data's spill: nothing more to spill
-    assert [s["artifact"] for s in spills] == ["make.data", "same.output"] if mode == "pandas" else ["make.data"]
-    assert all(s["reason"] == "rows" and s["rows"] == 30 for s in spills)
-    assert {s["kind"] for s in spills} == {mode}
+    # only make.data waited (for slow.data); the 35-row union output was read at once by its reader
+    assert [s["artifact"] for s in spills] == ["make.data"]
+    assert spills[0]["reason"] == "rows" and spills[0]["rows"] == 30 and spills[0]["kind"] == mode
     logged = spill_lines(result.run_dir)
-    assert [line["message"] for line in logged] == [f"spill to parquet at {s['path']}" for s in spills]
+    assert [line["message"] for line in logged] == [f"spill to parquet at {spills[0]['path']}"]
     assert all(line["level"] == "info" for line in logged)
     assert list((flows.root / "spill").iterdir()) == []
     written = pd.read_parquet(flows.root / "out" / f"{mode}.parquet")
-    assert written["id"].tolist() == list(range(20, 30))
+    assert sorted(written["id"].tolist()) == [*range(20, 30)] and len(written) == 10
     assert written["maybe"].dtype == "Int64" and str(written["at"].dtype).endswith(", UTC]")
+
+
+@pytest.mark.parametrize("mode", ["pandas", "dask"])
+async def test_frames_read_at_once_are_never_spilled(flows: FlowHarness, mode: str) -> None:
+    result = await flows.run(
+        f"""
+        flow: {{name: chain_{mode}}}
+        settings: {{execution_mode: {mode}, spill: {{threshold_rows: 0, max_ram_share: 0.000001, dir: spill}}}}
+        modules:
+          - {{id: make, name: {SOURCE}, configs: {{required: {{rows: 3000}}}}}}
+          - {{id: same, name: noop_mod}}
+          - {{id: write, name: noop_sink}}
+        connections:
+          data: ["make.data - same.input", "same.output - write.input"]
+        """
+    )
+    assert result.status == "success" and result.manifest["spills"] == []
 
 
 async def test_spill_folder_is_removed_when_the_run_fails(flows: FlowHarness) -> None:
@@ -55,33 +75,38 @@ async def test_spill_folder_is_removed_when_the_run_fails(flows: FlowHarness) ->
         settings: {{spill: {{threshold_rows: 0, dir: spill}}}}
         modules:
           - {{id: make, name: {SOURCE}, configs: {{required: {{rows: 30}}}}}}
-          - {{id: same, name: noop_mod}}
+          - {{id: slow, name: {SOURCE}, configs: {{required: {{rows: 5}}, optional: {{delay: 0.2}}}}}}
+          - {{id: both, name: union_mod}}
           - {{id: bad, name: filter_mod, configs: {{required: {{condition: "no_such_column > 1"}}}}}}
           - {{id: write, name: noop_sink}}
         connections:
-          data: ["make.data - same.input", "same.output - bad.input", "bad.output - write.input"]
+          data: ["make.data - both.input1", "slow.data - both.input2", "both.output - bad.input",
+                 "bad.output - write.input"]
         """
     )
     assert result.status == "failed"
-    assert len(result.manifest["spills"]) == 2
+    assert [s["artifact"] for s in result.manifest["spills"]] == ["make.data"]
     assert Path(result.manifest["spills"][0]["path"]).parent.parent == flows.root / "spill"
     assert list((flows.root / "spill").iterdir()) == []
 
 
 async def test_lazy_dask_frames_are_not_spilled(flows: FlowHarness, data_dir: Path) -> None:
-    (data_dir / "x.csv").write_text("a\n" + "\n".join(map(str, range(100))) + "\n")
+    (data_dir / "x.csv").write_text("id\n" + "\n".join(map(str, range(100))) + "\n")
     result = await flows.run(
-        """
-        flow: {name: lazy}
-        settings: {execution_mode: dask, spill: {threshold_rows: 0, max_ram_share: 0.000001, dir: spill}}
+        f"""
+        flow: {{name: lazy}}
+        settings: {{execution_mode: dask, spill: {{threshold_rows: 0, max_ram_share: 0.000001, dir: spill}}}}
         modules:
-          - {id: read, name: csv_source, configs: {required: {file_path: data/x.csv}}}
-          - {id: same, name: noop_mod}
-          - {id: write, name: csv_sink, configs: {required: {output_path: out/x.csv}}}
+          - {{id: read, name: csv_source, configs: {{required: {{file_path: data/x.csv}}, optional: {{scan: false}}}}}}
+          - {{id: slow, name: {SOURCE}, configs: {{required: {{rows: 2}}, optional: {{delay: 0.2}}}}}}
+          - {{id: both, name: union_mod}}
+          - {{id: write, name: csv_sink, configs: {{required: {{output_path: out/x.csv}}}}}}
         connections:
-          data: ["read.data - same.input", "same.output - write.input"]
+          data: ["read.data - both.input1", "slow.data - both.input2", "both.output - write.input"]
         """
     )
-    assert result.status == "success"
+    assert result.status == "success", result.manifest["errors"]
+    # read.data waited for slow.data, but a lazy frame that reads a file holds nothing to spill;
+    # slow.data (built in memory) did not wait
     assert result.manifest["spills"] == []
-    assert pd.read_csv(flows.root / "out" / "x.csv")["a"].tolist() == list(range(100))
+    assert sorted(pd.read_csv(flows.root / "out" / "x.csv")["id"].tolist()) == [0, 0, 1, 1, *range(2, 100)]

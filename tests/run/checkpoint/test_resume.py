@@ -229,3 +229,13 @@ class TestRefusals:
             lock.release()
         second = await resume(flows)  # "running" without a live lock holder: killed, so resumable
         assert second.manifest["resumed_from"] == failed.run_id
+
+    async def test_a_run_being_resumed_is_refused(self, flows: FlowHarness, gated_data: Path) -> None:
+        failed = await flows.run(GATED)
+        lock = RunLock(failed.run_dir).acquire()  # what a resuming process holds on the run it resumes
+        try:
+            with pytest.raises(CheckpointError, match=re.escape(f"run '{failed.run_id}' is being resumed by another")):
+                await resume(flows, failed.run_id)
+        finally:
+            lock.release(unlink=False)
+        assert (await resume(flows, failed.run_id)).manifest["resumed_from"] == failed.run_id
