@@ -48,8 +48,10 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 def last_manifest(root: Path, job: str) -> dict:
-    runs = sorted((root / "jobs" / job / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
-    return json.loads((runs[-1] / "manifest.json").read_text())
+    """The manifest of the run that started last (a folder's mtime is no guide: a resumed run's
+    success marks the run it resumed)."""
+    manifests = [json.loads(p.read_text()) for p in (root / "jobs" / job / "runs").glob("*/manifest.json")]
+    return max(manifests, key=lambda m: (m["started"], m["run_id"]))
 
 
 def check_noop(root: Path, manifest: dict) -> None:
