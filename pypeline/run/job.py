@@ -9,13 +9,13 @@ message that says to rebuild.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pypeline.build.output import DEFAULT_ENV, SCHEMA_VERSION, compute_flow_hash
+from pypeline.build.job_files import read_job_folder, read_json_file
+from pypeline.build.output import DEFAULT_ENV
 from pypeline.build.spec import ControlEdge, DataEdge, ModuleSpec, SubFlow
 from pypeline.core.errors import JobError
 from pypeline.core.templates import has_templates
@@ -62,50 +62,18 @@ class JobPlan:
         return self.folder / "context" / f"{self.name}_{env}.json"
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise JobError(f"{path}: missing from the job folder; rebuild it with 'pype build <flow.yaml>'") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise JobError(f"{path}: unreadable ({exc}); rebuild the job with 'pype build <flow.yaml>'") from None
-
-
 def load_job(folder: str | Path) -> JobPlan:
     """Load and check a job folder.
 
     Raises:
         JobError: missing, invalid or stale folder.
     """
-    root = Path(folder)
-    if not root.is_dir():
-        raise JobError(f"{root}: no such job folder (build one with 'pype build <flow.yaml>')")
-    metadata_files = sorted(root.glob("*_execution_metadata.json"))
-    if len(metadata_files) != 1:
-        raise JobError(
-            f"{root}: not a job folder (expected one *_execution_metadata.json, found {len(metadata_files)})"
-        )
-    metadata = _read_json(metadata_files[0])
-    name = metadata.get("flow_name")
-    if metadata.get("schema_version") != SCHEMA_VERSION or not isinstance(name, str):
-        raise JobError(f"{metadata_files[0]}: unsupported job format; rebuild with this version of pype")
-    dag_path = root / f"{name}_dag.json"
-    yaml_path = root / f"{name}.yaml"
-    try:
-        dag_text = dag_path.read_text(encoding="utf-8")
-        yaml_text = yaml_path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise JobError(f"{exc.filename}: missing from the job folder; rebuild it with 'pype build'") from None
-    if compute_flow_hash(yaml_text, dag_text) != metadata.get("flow_hash"):
-        raise JobError(
-            f"{root}: the job folder is stale: its flow or dag.json changed since it was built; "
-            f"rebuild it with 'pype build <flow.yaml>'"
-        )
-    dag = json.loads(dag_text)
-    modules = {n["id"]: ModuleSpec.from_dict(n) for n in dag["nodes"]}
-    data_edges = tuple(DataEdge.from_dict(e) for e in dag["edges"]["data"])
-    control_edges = tuple(ControlEdge.from_dict(e) for e in dag["edges"]["control"])
-    subflows = {sf["id"]: SubFlow.from_dict(sf) for sf in metadata["subflows"]}
+    files = read_job_folder(folder, check_hash=True)
+    root, name, metadata = files.root, files.name, files.metadata
+    modules = files.modules
+    data_edges = files.data_edges
+    control_edges = files.control_edges
+    subflows = files.subflows
     subflow_of = dict(metadata["subflow_of"])
     grouped: dict[str, dict[int, list[ControlEdge]]] = defaultdict(lambda: defaultdict(list))
     for edge in control_edges:
@@ -145,7 +113,7 @@ def load_job(folder: str | Path) -> JobPlan:
         inputs_of={k: tuple(v) for k, v in inputs_of.items()},
         consumers_of=dict(consumers),
         connected_outputs={k: frozenset(v) for k, v in connected.items()},
-        meta=dict(dag.get("flow") or {}),
+        meta=dict(files.dag.get("flow") or {}),
         subflow_consumers=dict(per_subflow),
         templated=frozenset(m for m, spec in modules.items() if has_templates(spec.configs)),
     )
@@ -162,8 +130,8 @@ def load_context(job: JobPlan, env: str, overrides: dict[str, Any]) -> dict[str,
             f"unknown context environment '{env}'{did_you_mean(env, job.environments)} "
             f"(the job defines: {', '.join(job.environments)})"
         )
-    values: dict[str, Any] = _read_json(job.context_path(env))
-    known = {k for e in job.environments for k in _read_json(job.context_path(e))}
+    values: dict[str, Any] = read_json_file(job.context_path(env))
+    known = {k for e in job.environments for k in read_json_file(job.context_path(e))}
     for key in overrides:
         if key not in known:
             raise JobError(

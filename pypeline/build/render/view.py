@@ -16,13 +16,12 @@ plan phases, nothing written) or from a job folder that ``pype build`` wrote
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pypeline.build.job_files import read_job_folder
 from pypeline.build.spec import ControlEdge, DataEdge, ModuleSpec, Plan, SubFlow
-from pypeline.core.errors import JobError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,41 +74,23 @@ def view_from_plan(plan: Plan) -> GraphView:
     )
 
 
-def _read(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise JobError(f"{path}: missing from the job folder; rebuild it with 'pype build <flow.yaml>'") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise JobError(f"{path}: unreadable ({exc}); rebuild the job with 'pype build <flow.yaml>'") from None
-
-
 def view_from_job(folder: str | Path) -> GraphView:
     """The view of a job folder written by ``pype build``.
 
     Raises:
         JobError: when ``folder`` is not a readable job folder.
     """
-    root = Path(folder)
-    found = sorted(root.glob("*_execution_metadata.json")) if root.is_dir() else []
-    if len(found) != 1:
-        raise JobError(
-            f"{root}: not a job folder (expected one *_execution_metadata.json, found {len(found)}); "
-            "give a flow YAML or a folder written by 'pype build'"
-        )
-    metadata = _read(found[0])
-    name = metadata.get("flow_name")
-    if not isinstance(name, str):
-        raise JobError(f"{found[0]}: unsupported job format; rebuild with this version of pype")
-    dag = _read(root / f"{name}_dag.json")
+    files = read_job_folder(
+        folder, check_hash=False, hint="; give a flow YAML or a folder written by 'pype build'"
+    )
     return GraphView(
-        name=name,
-        version=str((dag.get("flow") or {}).get("version") or ""),
-        modules={n["id"]: ModuleSpec.from_dict(n) for n in dag["nodes"]},
-        data_edges=tuple(DataEdge.from_dict(e) for e in dag["edges"]["data"]),
-        control_edges=tuple(ControlEdge.from_dict(e) for e in dag["edges"]["control"]),
-        subflows={sf["id"]: SubFlow.from_dict(sf) for sf in metadata["subflows"]},
-        subflow_of=dict(metadata["subflow_of"]),
-        root_subflows=tuple(metadata["root_subflows"]),
-        planned_order=tuple(metadata["planned_order"]),
+        name=files.name,
+        version=files.version,
+        modules=files.modules,
+        data_edges=files.data_edges,
+        control_edges=files.control_edges,
+        subflows=files.subflows,
+        subflow_of=dict(files.metadata["subflow_of"]),
+        root_subflows=tuple(files.metadata["root_subflows"]),
+        planned_order=tuple(files.metadata["planned_order"]),
     )

@@ -1,1 +1,0 @@
-"""Demo plugin for PYpeline's tests."""
