@@ -6,7 +6,10 @@ total, count, mean amount -> write Parquet; and write the filtered rows
 (with ``total``) to Parquet.
 
 Variants (each runs in its own subprocess, so peak RSS figures never mix;
-the parent reads each child's peak from ``os.wait4``):
+the parent reads each child's peak from ``os.wait4``). The parent itself
+stays small: generating data, sizing it and comparing outputs run in helper
+subprocesses too, because Linux counts the parent's peak RSS at fork time in
+a child's ``ru_maxrss`` (the child starts as a copy of it until ``exec``).
 
 * ``pandas``      hand-written pandas
 * ``pyarrow``     hand-written pyarrow (``pyarrow.csv``, ``pyarrow.compute``, ``Table.group_by``)
@@ -210,6 +213,9 @@ def child(variant: str, data: Path, out: Path, job: str | None) -> float:
         pq.write_table(agg, out / "agg.parquet")
         pq.write_table(table, out / "filtered.parquet")
         return time.perf_counter() - t0
+    from pypeline.run.execution.dask_local import prepare_process
+
+    prepare_process(str(job))  # what `pype run` does before pyarrow is imported
     from pypeline.run.run import RunOptions, run_job_sync
 
     t0 = time.perf_counter()
@@ -285,9 +291,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--job", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--task", nargs="+", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps({"seconds": child(args.child, args.data, args.out, args.job)}))
+        return
+    if args.task:
+        print(json.dumps(task(*args.task)))
         return
     work = args.work or Path(tempfile.mkdtemp(prefix="pype_bench_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -297,16 +307,41 @@ def main() -> None:
             run_size(work, rows, args.repeat)
         if not args.no_cap_run:
             run_cap(work, args.cap_mb, args.cap_factor)
+        import resource
+
+        parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"\n(the measuring parent's own peak RSS: {parent:.0f} MB, below every child's figure)")
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def task(name: str, *args: str) -> Any:
+    """Heavy work the parent hands to a helper subprocess (see the module docstring)."""
+    if name == "generate":
+        generate(Path(args[0]), int(args[1]))
+        return None
+    if name == "sizes":
+        return [csv_bytes(Path(args[0])), memory_bytes(Path(args[0]))]
+    if name == "check":
+        check_same({Path(a).name: Path(a) for a in args})
+        return None
+    raise SystemExit(f"unknown task {name}")
+
+
+def in_helper(name: str, *args: str) -> Any:
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--task", name, *args],
+                          env=_env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"task {name} failed: {done.stdout}{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_size(work: Path, rows: int, repeat: int) -> None:
     tag = f"{rows // 1000}k"
     data = work / f"data_{tag}"
     if not data.exists():
-        generate(data, rows)
+        in_helper("generate", str(data), str(rows))
     jobs = {
         "pype-pandas": build(work, f"ref_pandas_{tag}", flow_yaml(f"ref_pandas_{tag}", data, work / "out" / tag /
                                                                   "pype-pandas", "pandas", None)),
@@ -321,7 +356,7 @@ def run_size(work: Path, rows: int, repeat: int) -> None:
         results.append({"variant": variant, "job_s": min(r["job_s"] for r in runs),
                          "process_s": min(r["process_s"] for r in runs), "peak_mb": peaks[len(peaks) // 2]})
         outputs[variant] = out
-    check_same(outputs)
+    in_helper("check", *(str(out) for out in outputs.values()))
     print(f"data: {csv_bytes(data) / 2**20:,.0f} MB of CSV; outputs of all variants agree")
     table(rows, results)
 
@@ -333,8 +368,8 @@ def run_cap(work: Path, cap_mb: int, factor: float) -> None:
     while True:  # grow until both the CSV and its in-memory size exceed factor x cap
         if data.exists():
             shutil.rmtree(data)
-        generate(data, rows)
-        on_disk, in_memory = csv_bytes(data), memory_bytes(data)
+        in_helper("generate", str(data), str(rows))
+        on_disk, in_memory = in_helper("sizes", str(data))
         if min(on_disk, in_memory) >= factor * cap:
             break
         rows = int(rows * factor * cap / min(on_disk, in_memory) * 1.05) + 1

@@ -60,6 +60,9 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
 
         click.echo(dry_run_text(job, env or "default", parse_overrides(sets)), nl=False)
         return
+    from pypeline.run.execution.dask_local import prepare_process
+
+    prepare_process(job)  # before pyarrow is imported (its allocator is chosen once)
     from pypeline.run.run import RunOptions, run_job_sync
 
     if resume is not None and (env is not None or sets):

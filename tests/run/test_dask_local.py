@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import dask
@@ -11,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 from pypeline.run.execution.dask_local import dask_mode
+from tests.conftest import FlowHarness
 
 
 def test_pandas_mode_changes_nothing() -> None:
@@ -40,3 +44,22 @@ def test_concurrent_computations_share_the_run_pool(monkeypatch: pytest.MonkeyPa
     assert seen and all(name.startswith("pypeline-dask") for name in seen) and len(seen) <= 2
     assert dask.config.get("pool", None) is None
     assert pa.default_memory_pool().backend_name == before
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("dask", "system"), ("pandas", "unset")])
+def test_pype_run_picks_the_system_arrow_allocator_for_dask_jobs(
+    flows: FlowHarness, mode: str, expected: str
+) -> None:
+    job = flows.build(f"""
+        flow: {{name: alloc_{mode}}}
+        settings: {{execution_mode: {mode}}}
+        modules: [{{id: e, name: empty_source}}]
+        """)
+    probe = (
+        "import os, sys; from pypeline.run.execution.dask_local import prepare_process; "
+        "prepare_process(sys.argv[1]); import pyarrow; "
+        "print(os.environ.get('ARROW_DEFAULT_MEMORY_POOL', 'unset'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    done = subprocess.run([sys.executable, "-c", probe, str(job)], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == expected

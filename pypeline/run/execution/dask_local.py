@@ -12,10 +12,15 @@ While a dask-mode run is active, :func:`dask_mode` therefore
   CPU count) as dask's ``pool``, so all computations of the run share it and
   at most that many partitions are processed at a time;
 * makes pyarrow allocate from the system allocator instead of its default
-  (mimalloc or jemalloc), which keeps freed memory cached and let peak RSS
+  (mimalloc or jemalloc), which keeps freed memory cached and lets peak RSS
   grow with the amount of data streamed through (measured on 49M rows:
-  500 MB with mimalloc, 300 MB with the system allocator). An explicit
-  ``ARROW_DEFAULT_MEMORY_POOL`` in the environment is left alone.
+  500 MB with mimalloc, 300 MB with the system allocator). Arrow picks its
+  allocator once, when pyarrow is first imported, from
+  ``ARROW_DEFAULT_MEMORY_POOL``: ``pype run`` calls :func:`prepare_process`
+  before anything imports pyarrow, which sets that variable for a dask-mode
+  job (an explicit value in the environment is left alone). When pyarrow
+  was imported before (a library caller), the run can only switch pyarrow's
+  Python-level default pool, which helps less.
 
 Both are restored when the run ends. A dask.distributed client, when one is
 active, is not affected (its workers have their own pools and limits).
@@ -24,10 +29,32 @@ active, is not affected (its workers have their own pools and limits).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
+
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def prepare_process(job_dir: str | os.PathLike[str]) -> None:
+    """Before pyarrow is imported: choose Arrow's system allocator when the job runs in dask mode.
+
+    Reads only the job's execution metadata (stdlib JSON); a folder it cannot read is
+    left for the run to report.
+    """
+    if "pyarrow" in sys.modules or os.environ.get(ARROW_POOL_ENV):
+        return
+    try:
+        [metadata] = Path(job_dir).glob("*_execution_metadata.json")
+        mode = json.loads(metadata.read_text(encoding="utf-8"))["settings"]["execution_mode"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if mode == "dask":
+        os.environ[ARROW_POOL_ENV] = "system"
 
 
 @contextlib.contextmanager
@@ -49,7 +76,7 @@ def dask_mode(settings: dict[str, Any]) -> Iterator[int | None]:
 
 @contextlib.contextmanager
 def _system_arrow_allocator() -> Iterator[None]:
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+    if os.environ.get(ARROW_POOL_ENV):
         yield
         return
     import pyarrow as pa
