@@ -47,7 +47,7 @@ def retry_delay(settings: dict[str, Any], attempt: int) -> float:
 def _rows(value: Any) -> int | None:
     if isinstance(value, list):
         return None
-    if is_frame(value) and hasattr(value, "shape") and not type(value).__module__.startswith("dask"):
+    if not type(value).__module__.startswith("dask") and is_frame(value):
         return len(value)
     return None
 
