@@ -1,4 +1,4 @@
-"""House rules CI enforces: ruff, the import-linter layer contract, and the public API."""
+"""House rules CI enforces: ruff, the import-linter layer contract, mypy on the package, and the public API."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ BIN = Path(sys.executable).parent
 
 @pytest.mark.parametrize(
     "command",
-    [["ruff", "check", "pypeline", "tests", "benchmarks"], ["lint-imports"]],
-    ids=["ruff", "import-linter"],
+    [["ruff", "check", "pypeline", "tests", "benchmarks"], ["lint-imports"], ["mypy"]],
+    ids=["ruff", "import-linter", "mypy"],
 )
 def test_tool_passes(command: list[str]) -> None:
     tool = BIN / command[0]

@@ -9,6 +9,7 @@ Subcommands live in their own files and are imported lazily, so ``pype
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from typing import Any

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from pypeline.cli.errors import report_errors
 
+if TYPE_CHECKING:
+    from pypeline.modules.registry import Registry
 
-def _registry() -> Registry:  # noqa: F821 - imported lazily
+
+def _registry() -> Registry:
     from pypeline.modules.registry import Registry
 
     return Registry()
 
 
-def _echo_warnings(registry: Registry) -> None:  # noqa: F821 - imported lazily
+def _echo_warnings(registry: Registry) -> None:
     for message in registry.warnings:
         click.echo(f"warning: {message}", err=True)
 

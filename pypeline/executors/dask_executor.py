@@ -45,6 +45,7 @@ from pypeline.core.errors import ExecutorError
 from pypeline.executors.base import Executor, ModuleTask
 from pypeline.executors.local import run_module_lifecycle
 from pypeline.modules.frames import is_dask
+from pypeline.modules.sdk.context import ThreadRunner
 
 ADDRESS_ENV = "PYPELINE_DASK_ADDRESS"
 SCATTER_MIN_BYTES = 1_000_000
@@ -52,15 +53,12 @@ SCATTER_MIN_BYTES = 1_000_000
 LOCAL = "local"
 
 
-class _ContextThreadRunner:
+class _ContextThreadRunner(ThreadRunner):
     """``ctx.executor`` that carries the caller's context variables (the dask client) into the thread."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
 
     async def run_in_thread(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         context = contextvars.copy_context()
-        return await self._inner.run_in_thread(context.run, fn, *args, **kwargs)
+        return await super().run_in_thread(context.run, fn, *args, **kwargs)
 
 
 class DaskExecutor(Executor):
@@ -111,14 +109,19 @@ class DaskExecutor(Executor):
 
         if address is None:
             merged = {**(self.settings.get("dask") or {}), **options}
-            self._cluster = LocalCluster(
-                n_workers=int(merged.get("n_workers") or 2),
-                threads_per_worker=int(merged.get("threads_per_worker") or 1),
-                processes=bool(options.get("processes", True)),
-                host="127.0.0.1",
-                # ":0" picks a free port: ``None`` still means 8787, which another cluster may hold.
-                dashboard_address=":0",
-            )
+            import dask
+
+            # Worker processes get a copy of the dask config; a dask-mode run keeps its
+            # thread pool there (run/execution/dask_local.py), which cannot be pickled.
+            with dask.config.set(pool=None):
+                self._cluster = LocalCluster(
+                    n_workers=int(merged.get("n_workers") or 2),
+                    threads_per_worker=int(merged.get("threads_per_worker") or 1),
+                    processes=bool(options.get("processes", True)),
+                    host="127.0.0.1",
+                    # ":0" picks a free port: ``None`` still means 8787, which another cluster may hold.
+                    dashboard_address=":0",
+                )
             return Client(self._cluster, set_as_default=False)
         try:
             return Client(address, set_as_default=False, timeout=float(options.get("connect_timeout", 30)))
@@ -139,7 +142,7 @@ class DaskExecutor(Executor):
     async def _run_here(self, task: ModuleTask, client: Any) -> dict[str, Any]:
         from distributed.client import _current_client
 
-        task.ctx.executor = _ContextThreadRunner(task.ctx.executor)
+        task.ctx.executor = _ContextThreadRunner(task.ctx.executor.pool)
         token = _current_client.set(client)
         try:
             return await run_module_lifecycle(task.module_path, task.configs, task.inputs, task.ctx)

@@ -84,9 +84,9 @@ def load_job(folder: str | Path) -> JobPlan:
     }
     inputs_of: dict[str, list[DataEdge]] = defaultdict(list)
     consumers: dict[tuple[str, str], int] = defaultdict(int)
-    for edge in data_edges:
-        inputs_of[edge.dst].append(edge)
-        consumers[(edge.src, edge.src_port)] += 1
+    for data_edge in data_edges:
+        inputs_of[data_edge.dst].append(data_edge)
+        consumers[(data_edge.src, data_edge.src_port)] += 1
     connected: dict[str, set[str]] = defaultdict(set)
     for module_id, port in consumers:
         connected[module_id].add(port)

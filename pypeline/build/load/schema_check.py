@@ -163,7 +163,7 @@ def _describe(error: ValidationError) -> tuple[str, str | None, str]:
         wanted_list = wanted if isinstance(wanted, list) else [wanted]
         return (
             f"wrong type: got {_kind(error.instance)}",
-            " or ".join(_JSON_TYPES.get(t, t) for t in wanted_list),
+            " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in wanted_list),
             pointer,
         )
     if error.validator == "enum":

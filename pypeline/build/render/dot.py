@@ -55,9 +55,9 @@ def render_dot(view: GraphView) -> str:
                     label = dot_string(f"{edge.src_port} -> {edge.dst_port}")
                     lines.append(f"  {dot_string(edge.src)} -> {dot_string(edge.dst)} [label={label}];")
     for subflow_id in view.subflow_order():
-        for edge in view.control_out(subflow_id):
-            style = _CONTROL_STYLE.get(edge.type, _CONTROL_STYLE["normal"])
-            label = dot_string(control_label(edge))
-            lines.append(f"  {dot_string(edge.src)} -> {dot_string(edge.dst)} [label={label}, {style}];")
+        for control in view.control_out(subflow_id):
+            style = _CONTROL_STYLE.get(control.type, _CONTROL_STYLE["normal"])
+            label = dot_string(control_label(control))
+            lines.append(f"  {dot_string(control.src)} -> {dot_string(control.dst)} [label={label}, {style}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

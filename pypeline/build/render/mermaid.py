@@ -48,7 +48,8 @@ def render_mermaid(view: GraphView) -> str:
                 lines.append(f'    {_node(edge.src)} -->|"{label}"| {_node(edge.dst)}')
         lines.append("  end")
     for subflow_id in view.subflow_order():
-        for edge in view.control_out(subflow_id):
-            arrow = "-.->" if edge.type == "start" else "==>"
-            lines.append(f'  {_node(edge.src)} {arrow}|"{mermaid_text(control_label(edge))}"| {_node(edge.dst)}')
+        for control in view.control_out(subflow_id):
+            arrow = "-.->" if control.type == "start" else "==>"
+            label = mermaid_text(control_label(control))
+            lines.append(f'  {_node(control.src)} {arrow}|"{label}"| {_node(control.dst)}')
     return "\n".join(lines) + "\n"

@@ -39,6 +39,11 @@ class ThreadRunner:
         self._pool = pool
 
     @property
+    def pool(self) -> Executor | None:
+        """The pool this runner submits to (``None``: the event loop's default)."""
+        return self._pool
+
+    @property
     def max_workers(self) -> int | None:
         """Size of the pool (``--threads`` / ``settings.threads`` / ``PYPELINE_THREADS``), if known."""
         size = getattr(self._pool, "_max_workers", None)

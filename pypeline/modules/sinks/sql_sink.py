@@ -155,7 +155,7 @@ class SqlSink(BaseModule):
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
         else:
             raise DataError(f"mode 'upsert' supports PostgreSQL and SQLite, not {dialect}")
         statement = insert(table)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ class FileList(BaseModule):
             if c["max_age_seconds"] is not None and age > c["max_age_seconds"]:
                 continue
             found.append((path, st))
-        keys = {
+        keys: dict[str, Callable[[tuple[Path, os.stat_result]], Any]] = {
             "name": lambda item: str(item[0]),
             "size": lambda item: (item[1].st_size, str(item[0])),
             "mtime": lambda item: (item[1].st_mtime, str(item[0])),

@@ -16,7 +16,6 @@ values (objects, arrays) and columns of mixed types arrive as JSON text;
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -142,8 +141,8 @@ class JsonSource(BaseModule):
                 scan = scan_jsonl(
                     path, c["encoding"], c["on_bad_lines"] == "skip", c["flatten"], c["separator"], c["blocksize"]
                 )
-                bounds = [*scan.splits, None]
-                pieces.extend((path, start, end) for start, end in itertools.pairwise(bounds))
+                ends: list[int | None] = [*scan.splits[1:], None]
+                pieces.extend((path, start, end) for start, end in zip(scan.splits, ends, strict=True))
             else:
                 records, _ = self._records(path)
                 scan = JsonlScan(path=path, rows=len(records))

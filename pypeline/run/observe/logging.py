@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -68,7 +68,7 @@ class RunLog:
         """``text`` with every registered secret value replaced by ``***``."""
         return self.secrets.redact_text(text)
 
-    def _write(self, logger: Any, method: str, event_dict: dict[str, Any]) -> Any:
+    def _write(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> Any:
         level = method if method in LEVELS else "info"
         if method == "exception":
             level = "error"
