@@ -16,9 +16,11 @@ minus the bare per-coroutine time. Best of N runs.
 
 Each shape runs twice: with checkpoints off (``settings.checkpoint.enabled:
 false``: the scheduler, node runner, log and manifest alone) and with the
-default checkpoints (one fsynced file per finished sub flow instance). The
-script also times one atomic (fsynced) file write on the same file system,
-the floor a checkpoint costs per sub flow instance.
+default checkpoints (one journal record appended per finished sub flow
+instance; fsyncs happen in groups on a background thread, never awaited by
+the run). The script also times one atomic (fsynced) file write on the same
+file system: what a checkpoint would cost per sub flow instance if the run
+waited for the disk.
 
 Usage (from the repository root)::
 

@@ -148,8 +148,17 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    Args:
+        path: the final name.
+        data: the content.
+        durable: fsync the file before the rename and the folder after it, so the new
+            content survives an OS crash. With ``False`` the rename alone still protects
+            against a killed process (the page cache outlives it); the caller then makes
+            the file durable later (the checkpoint journal's group commit does).
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".pype-tmp", dir=target.parent)
@@ -157,17 +166,31 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(target.parent)
+    if durable:
+        fsync_dir(target.parent)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Text variant of :func:`atomic_write_bytes` (UTF-8)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def compact_json(obj: Any, *, masked: bool = True) -> str:
+    """``obj`` as one line of JSON (sorted keys, no spaces, no newline), secret-marked values masked.
+
+    For records that must fit on one line (the checkpoint journal): JSON escapes
+    every control character inside strings, so the text never holds a raw newline.
+    ``masked=False`` skips the walk that masks secret-marked values, for callers
+    that know ``obj`` holds none (the standard C encoder would write their text).
+    """
+    return json.dumps(mask(obj) if masked else obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_default)
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:

@@ -7,13 +7,16 @@ The run orchestrator opens a session right after it built the run state:
    left beside its sinks' outputs and writes the carried-over instances into
    this run's own checkpoint, so that it can be resumed in turn;
 2. the scheduler awaits ``on_subflow_done(record)`` after every successful
-   sub flow instance, which writes that instance's checkpoint file;
+   sub flow instance, which appends that instance's record to the checkpoint
+   journal (no fsync is awaited: ``store.py`` says what is durable when);
 3. ``resume_command(status)`` gives the exact command that resumes a failed
    run (for its manifest); once the final manifest is written, ``finish(status)``
    removes the checkpoint after a success and marks the runs this one resumed
-   as done (a failed run keeps its checkpoint);
-4. ``close()`` releases the run lock (and the lock on the resumed run, which
-   keeps a second ``--resume`` of the same run out while this one lives).
+   as done, or settles it (fsync) after a failure;
+4. ``close()`` settles the checkpoint if the run ends any other way (an
+   exception, Ctrl-C), stops its committer thread, and releases the run lock
+   (and the lock on the resumed run, which keeps a second ``--resume`` of the
+   same run out while this one lives).
 
 With ``settings.checkpoint.enabled: false`` nothing is written and a failed
 run offers no resume command.
@@ -98,6 +101,11 @@ class CheckpointSession:
                 "chain": self.resume.chain if self.resume else [],
             }
             self.writer.start(meta, self.resume.checkpoint if self.resume else None)
+            if self.resume is not None and self.resume.checkpoint.dropped and self.logger is not None:
+                self.logger.warning(
+                    "checkpoint_tail_ignored", run=self.resume.run_id, reason=self.resume.checkpoint.dropped,
+                    detail="that instance and the ones after it run again",
+                )
 
     async def on_subflow_done(self, record: SubflowRecord) -> None:
         """Checkpoint a finished sub flow instance (the scheduler's hook)."""
@@ -118,12 +126,29 @@ class CheckpointSession:
             self.writer.remove()
             if self.resume is not None:
                 mark_resumed(self.job.runs_dir, self.resume.chain, self.run_id)
+        elif self.enabled:
+            self._settle()
 
     def close(self) -> None:
-        """Release the run locks."""
-        self._lock.release()
-        if self._source_lock is not None:
-            self._source_lock.release(unlink=False)
+        """Settle what is left of the checkpoint, stop its thread, release the run locks."""
+        try:
+            if self.enabled:
+                self._settle(close=True)
+        finally:
+            self._lock.release()
+            if self._source_lock is not None:
+                self._source_lock.release(unlink=False)
+
+    def _settle(self, *, close: bool = False) -> None:
+        try:
+            if close:
+                self.writer.close()
+            else:
+                self.writer.settle()
+        except CheckpointError as exc:
+            # the records are in the page cache (a killed process keeps them); only an OS crash could lose them
+            if self.logger is not None:
+                self.logger.warning("checkpoint_not_durable", error=exc.format_message())
 
     def _clean_temp_files(self) -> None:
         if any_run_active(self.job.runs_dir, besides={self.run_id, self.resume.run_id if self.resume else ""}):

@@ -25,6 +25,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pypeline.run.checkpoint.store import read_checkpoint
+
 REPO = Path(__file__).resolve().parents[3]
 PYPE = str(Path(sys.executable).with_name("pype"))
 SLOW = "tests.resources.modules.slow_sink.SlowCsvSink"
@@ -92,8 +94,9 @@ class Project:
         return runs[0] if len(runs) == 1 else None
 
     def done(self, run_dir: Path) -> int:
-        folder = run_dir / "checkpoint" / "done"
-        return len(list(folder.glob("*.json"))) if folder.is_dir() else 0
+        """Finished instances in the checkpoint's journal as a resume would read it (valid records only)."""
+        checkpoint = read_checkpoint(run_dir / "checkpoint")
+        return len(checkpoint.instances) if checkpoint is not None else 0
 
     def temp_files(self) -> list[Path]:
         return [p for p in self.root.rglob("*") if p.name.endswith((".pype-tmp", ".pype-old"))]

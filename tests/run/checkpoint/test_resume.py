@@ -13,7 +13,9 @@ from click.testing import CliRunner
 
 from pypeline.core.errors import CheckpointError
 from pypeline.run.checkpoint.resume import RunLock
+from pypeline.run.checkpoint.store import read_checkpoint
 from pypeline.run.run import RunOptions, RunResult, run_job
+from pypeline.run.scheduling.state import subflow_key_str
 from tests.conftest import FlowHarness, invoke, write_csv
 
 GATED = """
@@ -76,7 +78,7 @@ class TestResume:
         assert attempts(first) == {"read": ("success", 1), "copy": ("success", 1), "gate": ("failed", 1)}
         assert first.manifest["resume_command"] == f"pype run {flows.root / 'jobs' / 'gated'} --resume {first.run_id}"
         checkpoint = first.run_dir / "checkpoint"
-        assert sorted(p.name for p in (checkpoint / "done").iterdir()) == ["read.json"]
+        assert read_checkpoint(checkpoint).done == {("read", ())}
         (flows.root / "flag").touch()
         second = await resume(flows)
         assert second.status == "success", second.manifest["errors"]
@@ -116,6 +118,38 @@ class TestResume:
         assert got["load#2"] == ("success", 1) and got["gather"] == ("success", 1)
         total = pd.read_csv(flows.root / "out" / "all.csv")["v"].tolist()
         assert sorted(total) == [i * 10 + j for i in range(3) for j in range(4)]
+
+    async def test_a_torn_record_is_ignored_and_its_instance_runs_again(
+        self, flows: FlowHarness, data_dir: Path
+    ) -> None:
+        for i in range(3):
+            write_csv(data_dir / "in" / f"f{i}.csv", "v", [str(i * 10 + j) for j in range(4)])
+        (flows.root / "flags").mkdir()
+        for i in range(2):
+            (flows.root / "flags" / str(i)).touch()
+        first = await flows.run(ITERATING)
+        assert first.status == "failed" and attempts(first)["gate#2"] == ("failed", 1)
+        folder = first.run_dir / "checkpoint"
+        written = read_checkpoint(folder)
+        assert written is not None and len(written.instances) == 6  # files, load#0..2, gate#0..1
+        journal = folder / "journal.log"
+        data = journal.read_bytes()
+        last = data.rstrip(b"\n").rfind(b"\n") + 1
+        journal.write_bytes(data[:last] + data[last:].replace(b'"success"', b'"sucXess"', 1))  # what a crash may leave
+        torn = subflow_key_str(written.instances[-1].key)
+        (flows.root / "flags" / "2").touch()
+        second = await resume(flows, job="loop")
+        assert second.status == "success", second.manifest["errors"]
+        statuses = {s["instance"]: s["status"] for s in second.manifest["subflows"]}
+        assert statuses[torn] == "success"  # not trusted: it ran again
+        assert sorted(k for k, v in statuses.items() if v == "restored") == sorted(
+            subflow_key_str(i.key) for i in written.instances[:-1]
+        )
+        logged = [json.loads(line) for line in (second.run_dir / "log.jsonl").read_text().splitlines()]
+        warning = next(line for line in logged if line["event"] == "checkpoint_tail_ignored")
+        assert "record 6" in warning["reason"] and "checksum mismatch" in warning["reason"]
+        total = sorted(pd.read_csv(flows.root / "out" / "all.csv")["v"])
+        assert total == [i * 10 + j for i in range(3) for j in range(4)]
 
     async def test_a_resumed_run_that_fails_is_resumed_in_turn(self, flows: FlowHarness, gated_data: Path) -> None:
         first = await flows.run(GATED)

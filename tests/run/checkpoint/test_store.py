@@ -1,15 +1,18 @@
-"""The checkpoint files: one atomic file per finished instance, lists as JSON or Parquet, globals in order."""
+"""The checkpoint: one journal record per finished instance, lists as JSON or Parquet, globals in order,
+and only complete, verified records trusted."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pypeline.core.errors import CheckpointError
-from pypeline.run.checkpoint.store import CheckpointWriter, read_checkpoint
+from pypeline.run.checkpoint.journal import Journal, encode_record, read_records
+from pypeline.run.checkpoint.store import JOURNAL_FILE, CheckpointWriter, read_checkpoint
 from pypeline.run.checkpoint.tempfiles import remove_temp_files, temp_patterns
 from pypeline.run.scheduling.state import NodeRecord, RunState, SubflowRecord
 
@@ -50,14 +53,128 @@ async def test_instances_round_trip(tmp_path: Path) -> None:
     ]
 
 
-async def test_half_written_files_do_not_count(tmp_path: Path) -> None:
-    state = run_state()
-    writer = CheckpointWriter(tmp_path / "cp")
+async def written(folder: Path, state: RunState, *instances: tuple[str, tuple[int, ...], dict]) -> CheckpointWriter:
+    writer = CheckpointWriter(folder)
     writer.start({"run_id": "r1"})
-    await writer.instance_done(SubflowRecord(subflow="lst", iter_path=()), state, LST)
-    (tmp_path / "cp" / "done" / ".load#0.json.1a2b3c.pype-tmp").write_text('{"seq": 2, "subf')
-    checkpoint = read_checkpoint(tmp_path / "cp")
-    assert checkpoint is not None and checkpoint.done == {("lst", ())}
+    for subflow, path, nodes in instances:
+        await writer.instance_done(SubflowRecord(subflow=subflow, iter_path=path), state, nodes)
+    return writer
+
+
+THREE = (("lst", (), LST), ("load", (0,), {"load#0": ()}), ("load", (1,), LOAD1))
+
+
+class TestDamagedRecords:
+    """What a kill inside a write, or an OS crash before a group's fsync, can leave: never trusted."""
+
+    async def test_records_are_in_the_page_cache_before_any_fsync(self, tmp_path: Path) -> None:
+        writer = await written(tmp_path / "cp", run_state(), *THREE)
+        # a kill -9 now: the process dies, the page cache stays; read it back without settling
+        assert writer.journal.appended == 3
+        assert read_checkpoint(tmp_path / "cp").done == {("lst", ()), ("load", (0,)), ("load", (1,))}  # type: ignore[union-attr]
+        writer.close()
+        assert writer.journal.durable == 3 and writer.journal.fsyncs >= 1
+
+    @pytest.mark.parametrize(
+        ("damage", "reason"),
+        [
+            (lambda data, last: data[: last + 25], "unterminated (torn) record"),
+            (lambda data, last: data[:last] + b"\0" * 300, "unterminated (torn) record"),
+            (lambda data, last: data[:last] + b"\0" * 299 + b"\n", "not a record header"),
+            (lambda data, last: data[: last + 40] + b"X" + data[last + 41 :], "checksum mismatch"),
+            (lambda data, last: data[: last + 40] + data[last + 41 :], "length"),
+        ],
+        ids=["torn", "zero-filled", "zero-filled-line", "flipped-byte", "short"],
+    )
+    async def test_a_damaged_last_record_is_dropped(self, tmp_path: Path, damage: Any, reason: str) -> None:
+        writer = await written(tmp_path / "cp", run_state(), *THREE)
+        writer.close()
+        journal = tmp_path / "cp" / JOURNAL_FILE
+        data = journal.read_bytes()
+        last = data.rstrip(b"\n").rfind(b"\n") + 1
+        journal.write_bytes(damage(data, last))
+        checkpoint = read_checkpoint(tmp_path / "cp")
+        assert checkpoint is not None
+        assert [i.key for i in checkpoint.instances] == [("lst", ()), ("load", (0,))]
+        assert checkpoint.dropped is not None and reason in checkpoint.dropped and "record 3" in checkpoint.dropped
+
+    async def test_nothing_after_a_damaged_record_is_trusted(self, tmp_path: Path) -> None:
+        writer = await written(tmp_path / "cp", run_state(), *THREE)
+        writer.close()
+        journal = tmp_path / "cp" / JOURNAL_FILE
+        lines = journal.read_bytes().splitlines(keepends=True)
+        journal.write_bytes(lines[0] + b"\0" * len(lines[1]) + lines[2])  # a hole in the middle
+        checkpoint = read_checkpoint(tmp_path / "cp")
+        assert checkpoint is not None and [i.key for i in checkpoint.instances] == [("lst", ())]
+        assert "record 2" in str(checkpoint.dropped)
+
+    async def test_a_record_breaking_the_sequence_is_dropped(self, tmp_path: Path) -> None:
+        writer = await written(tmp_path / "cp", run_state(), *THREE)
+        writer.close()
+        journal = tmp_path / "cp" / JOURNAL_FILE
+        lines = journal.read_bytes().splitlines(keepends=True)
+        journal.write_bytes(lines[0] + lines[2])
+        checkpoint = read_checkpoint(tmp_path / "cp")
+        assert checkpoint is not None and checkpoint.done == {("lst", ())}
+        assert "sequence number 3 where 2 was expected" in str(checkpoint.dropped)
+
+    async def test_a_data_file_that_does_not_match_its_record_drops_the_record(self, tmp_path: Path) -> None:
+        writer = await written(tmp_path / "cp", run_state(), ("load", (1,), LOAD1), ("lst", (), LST))
+        writer.close()
+        data_file = tmp_path / "cp" / "data" / "000002-lst.raw.parquet"
+        data_file.write_bytes(b"\0" * data_file.stat().st_size)  # renamed, but its blocks never reached the disk
+        checkpoint = read_checkpoint(tmp_path / "cp")
+        assert checkpoint is not None and checkpoint.done == {("load", (1,))}
+        assert "does not match its record" in str(checkpoint.dropped)
+        data_file.unlink()
+        assert "data file unreadable" in str(read_checkpoint(tmp_path / "cp").dropped)  # type: ignore[union-attr]
+
+    async def test_a_resumed_run_continues_the_valid_prefix(self, tmp_path: Path) -> None:
+        state = run_state()
+        first = await written(tmp_path / "one", state, *THREE)
+        first.close()
+        journal = tmp_path / "one" / JOURNAL_FILE
+        journal.write_bytes(journal.read_bytes()[:-7])
+        carried = read_checkpoint(tmp_path / "one")
+        assert carried is not None and len(carried.instances) == 2
+        second = CheckpointWriter(tmp_path / "two")
+        second.start({"run_id": "r2"}, carried)
+        await second.instance_done(SubflowRecord(subflow="load", iter_path=(1,)), state, LOAD1)
+        second.close()
+        again = read_checkpoint(tmp_path / "two")
+        assert again is not None and again.dropped is None
+        assert [(i.seq, i.key) for i in again.instances] == [(1, ("lst", ())), (2, ("load", (0,))), (3, ("load", (1,)))]
+
+
+class TestJournal:
+    def test_framing_round_trips_and_refuses_newlines(self, tmp_path: Path) -> None:
+        path = tmp_path / "j.log"
+        path.write_bytes(encode_record(b'{"a":1}') + encode_record("é".encode()))
+        assert read_records(path).payloads == [b'{"a":1}', "é".encode()]
+        assert read_records(tmp_path / "missing.log").payloads == []
+        with pytest.raises(ValueError, match="newline"):
+            encode_record(b"a\nb")
+
+    def test_group_commit_settles_every_record_with_few_fsyncs(self, tmp_path: Path) -> None:
+        journal = Journal(tmp_path / "j.log", interval=0.2)
+        journal.open()
+        for i in range(200):
+            journal.append(b"%d" % i)
+        assert journal.durable < 200  # nothing waited for the disk
+        journal.settle()
+        assert journal.durable == 200 and 1 <= journal.fsyncs <= 3
+        journal.append(b"last")
+        journal.close()
+        assert journal.durable == 201 and len(read_records(tmp_path / "j.log").payloads) == 201
+
+    def test_a_discarded_journal_does_not_settle(self, tmp_path: Path) -> None:
+        journal = Journal(tmp_path / "j.log", interval=10)
+        journal.open()
+        journal.append(b"x")
+        journal.close(discard=True)
+        assert journal.durable == 0
+        with pytest.raises(OSError, match="closed"):
+            journal.append(b"y")
 
 
 async def test_lists_a_checkpoint_cannot_hold_fail_the_instance(tmp_path: Path) -> None:
@@ -92,7 +209,7 @@ def test_temp_patterns_follow_sink_paths(tmp_path: Path) -> None:
     assert (folder / "all.csv").exists()
 
 
-async def test_a_resumed_run_takes_over_the_files_by_hard_link(tmp_path: Path) -> None:
+async def test_a_resumed_run_takes_over_the_records_and_links_the_data_files(tmp_path: Path) -> None:
     state = run_state()
     first = CheckpointWriter(tmp_path / "one")
     first.start({"run_id": "r1"})
@@ -105,5 +222,5 @@ async def test_a_resumed_run_takes_over_the_files_by_hard_link(tmp_path: Path) -
     assert again is not None and again.meta["run_id"] == "r2"
     assert [(i.seq, i.key) for i in again.instances] == [(1, ("lst", ())), (2, ("load", (1,)))]
     assert again.instances[0].lists == state.lists
-    linked = (tmp_path / "two" / "done" / "lst.json").stat().st_ino
-    assert linked == (tmp_path / "one" / "done" / "lst.json").stat().st_ino
+    for name in ("000001-lst.raw.parquet", "000001-lst.when.parquet"):
+        assert (tmp_path / "two" / "data" / name).stat().st_ino == (tmp_path / "one" / "data" / name).stat().st_ino
