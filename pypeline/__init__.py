@@ -8,13 +8,22 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from pypeline.modules.sdk import BaseModule, RunContext
 
-try:
-    __version__ = version("pypeline")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
-
 __all__ = ["BaseModule", "RunContext", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # the version is looked up on first use: importlib.metadata costs every `pype run` ~20 ms otherwise
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("pypeline")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            value = "0.0.0"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module 'pypeline' has no attribute {name!r}")

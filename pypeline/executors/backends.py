@@ -11,10 +11,7 @@ from __future__ import annotations
 import logging
 from functools import cache, lru_cache
 from importlib import import_module
-from importlib.metadata import entry_points
 from typing import Any
-
-import jsonschema
 
 from pypeline.core.text import did_you_mean
 from pypeline.executors.base import Executor
@@ -34,6 +31,8 @@ BUILTIN_BACKENDS: dict[str, str] = {
 @lru_cache(maxsize=1)
 def available_backends() -> dict[str, str]:
     """Backend name -> ``module:Class`` for built-ins and plugins (built-ins win)."""
+    from importlib.metadata import entry_points
+
     found = {ep.name: ep.value for ep in entry_points(group=EXECUTOR_ENTRY_POINT_GROUP)}
     return {**found, **BUILTIN_BACKENDS}
 
@@ -46,7 +45,8 @@ def backend_class(name: str) -> type[Executor]:
         KeyError: for an unknown backend (message lists the known ones).
         ImportError: when the backend cannot be imported.
     """
-    backends = available_backends()
+    # built-ins win over plugins, so a built-in name needs no scan of the installed packages
+    backends = BUILTIN_BACKENDS if name in BUILTIN_BACKENDS else available_backends()
     if name not in backends:
         raise KeyError(
             f"unknown execution backend '{name}'{did_you_mean(name, backends)} "
@@ -73,6 +73,8 @@ def check_execution_block(block: dict[str, Any], defaults: dict[str, Any] | None
         log.warning("backend %s failed to load: %s", name, exc)
         return f"execution backend '{name}' cannot be loaded: {exc}"
     options = {**(defaults or {}), **{k: v for k, v in block.items() if k != "backend"}}
+    import jsonschema  # only the build validates blocks; a run does not pay for the import
+
     validator = jsonschema.Draft202012Validator(cls.OPTIONS_SCHEMA)
     errors = sorted(validator.iter_errors(options), key=lambda e: list(e.path))
     if errors:

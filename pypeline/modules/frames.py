@@ -106,6 +106,18 @@ def map_frame(frame: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
     return frame.map_partitions(fn, *args, meta=meta, **kwargs)
 
 
+async def frame_work(ctx: Any, frame: Any, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``: on the run's thread pool when ``frame`` is a pandas frame, inline for dask.
+
+    pandas work is real CPU work: run on the event loop, it would stall every other
+    module of the run (the sibling branch of a fan-out waits instead of running on
+    the second core). Building a dask graph is cheap and stays on the loop.
+    """
+    if is_dask(frame):
+        return fn(*args)
+    return await ctx.executor.run_in_thread(fn, *args)
+
+
 def like_input(frame: pd.DataFrame, execution_mode: str) -> Any:
     """A pandas frame as the kind the mode passes between modules."""
     return to_dask(frame) if execution_mode == "dask" else frame

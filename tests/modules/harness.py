@@ -106,6 +106,7 @@ async def run_module(
     partitions: int = 2,
     module_id: str = "mod",
     globals_store: GlobalStore | None = None,
+    executor: ThreadRunner | None = None,
 ) -> ModuleRun:
     """Run the built-in ``name`` once (setup, run, teardown) and return what it produced."""
     cls = module_class(name)
@@ -116,7 +117,7 @@ async def run_module(
         module_id=module_id,
         node_id=module_id,
         globals_store=globals_store or GlobalStore(),
-        executor=ThreadRunner(None),
+        executor=executor or ThreadRunner(None),
         logger=logger,
         execution_mode=mode,
     )

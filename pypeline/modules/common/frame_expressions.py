@@ -283,7 +283,9 @@ def query(frame: pd.DataFrame, condition: str) -> pd.DataFrame:
         ) from None
     if not isinstance(mask, pd.Series) or not (pd.api.types.is_bool_dtype(mask.dtype)):
         raise FrameExpressionError(f"condition {condition!r} does not give true/false per row")
-    return frame[mask.fillna(False).astype(bool)]
+    if mask.dtype != bool:  # nullable booleans: null counts as not matching
+        mask = mask.fillna(False).astype(bool)
+    return frame[mask]
 
 
 def evaluate(frame: pd.DataFrame, expression: str) -> Any:

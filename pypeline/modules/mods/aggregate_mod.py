@@ -226,7 +226,7 @@ class AggregateMod(BaseModule):
         require_columns(frame, [*group_by, *(col for _, col in specs.values() if col)])
         try:
             if not is_dask(frame):
-                result = aggregate(frame, group_by, specs, self.configs["sort"])
+                result = await ctx.executor.run_in_thread(aggregate, frame, group_by, specs, self.configs["sort"])
             elif group_by and all(f in _TREE_FUNCTIONS for f, _ in specs.values()):
                 result = _aggregate_dask_tree(frame, group_by, specs, self.configs["sort"])
             elif group_by:

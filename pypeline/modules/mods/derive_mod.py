@@ -34,7 +34,7 @@ from pypeline.modules.common.frame_expressions import (
     vet_expression,
 )
 from pypeline.modules.common.pairs import ORDERED_TYPE, ordered_pairs, pairs_problems
-from pypeline.modules.frames import is_dask, map_frame
+from pypeline.modules.frames import frame_work, is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 
@@ -125,7 +125,8 @@ class DeriveMod(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         try:
-            result = map_frame(frame, derive, evaluation_order(self.configs["columns"]), self.configs["overwrite"])
+            order = evaluation_order(self.configs["columns"])
+            result = await frame_work(ctx, frame, map_frame, frame, derive, order, self.configs["overwrite"])
         except (FrameExpressionError, ValueError) as exc:
             raise DataError(str(exc)) from None
         if not is_dask(result):

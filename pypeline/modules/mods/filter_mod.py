@@ -14,7 +14,7 @@ from typing import Any
 
 from pypeline.core.templates import has_templates
 from pypeline.modules.common.frame_expressions import FrameExpressionError, query, vet_expression
-from pypeline.modules.frames import is_dask, map_frame
+from pypeline.modules.frames import frame_work, is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 
@@ -49,7 +49,7 @@ class FilterMod(BaseModule):
         frame = inputs["input"]
         condition = self.configs["condition"]
         try:
-            result = map_frame(frame, query, condition)
+            result = await frame_work(ctx, frame, map_frame, frame, query, condition)
         except FrameExpressionError as exc:
             raise DataError(str(exc)) from None
         if is_dask(result):
