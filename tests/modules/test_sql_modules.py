@@ -8,6 +8,8 @@ which the table must hold exactly what it held before.
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,6 +18,7 @@ import sqlalchemy
 
 from pypeline.modules.common.sql import redact_url, scrub
 from pypeline.modules.sdk import DataError
+from tests.conftest import FlowHarness, write_csv
 from tests.modules.harness import MODES, ConfigRejected, check, run_module
 from tests.modules.pg_server import PgServer
 
@@ -181,6 +184,31 @@ class TestSqlSink:
         ):
             await run_module("sql_sink", configs, {"input": frame}, mode=mode if write_mode != "replace" else "pandas")
         assert table(db_url, "acct") == before
+
+    async def test_a_dask_run_leaves_no_staging_files_behind(
+        self, flows: FlowHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        system_tmp = tmp_path / "system_tmp"
+        system_tmp.mkdir()
+        monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+        write_csv(flows.root / "data" / "people.csv", "id,name", [f"{i},n{i}" for i in range(50)])
+        url = f"sqlite:///{flows.root / 'people.db'}"
+        result = await flows.run(f"""
+            flow: {{name: sql_staging}}
+            settings: {{execution_mode: dask, spill: {{dir: spill}}}}
+            modules:
+              - id: read
+                name: csv_source
+                configs: {{required: {{file_path: data/people.csv}}, optional: {{blocksize: 200B}}}}
+              - {{id: save, name: sql_sink, configs: {{required: {{url: "{url}", table: people}}}}}}
+            connections:
+              data: ["read.data - save.input"]
+            """)
+        assert result.status == "success"
+        assert len(table(url, "people")) == 50
+        # staged in the run's spill folder (made for it: 50 rows spill nothing), which the run removed
+        assert (flows.root / "spill").is_dir() and list((flows.root / "spill").iterdir()) == []
+        assert list(system_tmp.iterdir()) == []
 
     async def test_input_columns_must_exist_in_the_table(self, db_url: str) -> None:
         execute(db_url, "CREATE TABLE t (id INTEGER)")

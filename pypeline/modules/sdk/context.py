@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Mapping
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pypeline.modules.sdk.globals import GlobalStore
@@ -115,6 +119,24 @@ class RunContext:
         self._globals = globals_store
         self._event_listener = event_listener
         self.globals_set: dict[str, Any] = {}
+
+    @contextmanager
+    def scratch_dir(self, prefix: str = "scratch_") -> Iterator[Path]:
+        """An empty folder for temporary files, removed on leaving the block.
+
+        Inside the run's spill folder when the run has an artifact manager, so a
+        killed process's leftovers are swept by the next run; the system
+        temporary folder otherwise (a module run on its own, a remote worker).
+        """
+        if self.artifact_manager is None:
+            with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+                yield Path(folder)
+            return
+        folder = self.artifact_manager.scratch_dir(prefix)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     @property
     def iter_item(self) -> Any:

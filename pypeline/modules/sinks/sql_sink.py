@@ -25,7 +25,6 @@ inside the same transaction (one connection, bounded memory).
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -79,21 +78,21 @@ class SqlSink(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         require_columns(frame, self.configs["keys"])
-        rows = await ctx.executor.run_in_thread(self._write, frame)
+        if is_dask(frame):
+            with ctx.scratch_dir("sql_sink_") as scratch:
+                rows = await ctx.executor.run_in_thread(self._write_dask, frame, scratch)
+        else:
+            rows = await ctx.executor.run_in_thread(self._write_parts, frame, [frame])
         ctx.set_global("row_count", rows)
         ctx.add_stat("database", redact_url(self.configs["url"]))
         ctx.add_stat("table", self.configs["table"])
         return {}
 
-    def _write(self, frame: Any) -> int:
-        if not is_dask(frame):
-            return self._write_parts(frame, [frame])
-        # compute every partition once (in parallel) into local Parquet files, then stream them into the
-        # one transaction: the database sees one connection, memory holds one partition at a time
-        with tempfile.TemporaryDirectory(prefix="pypeline_sql_sink_") as spill:
-            folder = Path(spill)
-            write_partitions(frame, folder, lambda part, p, i: part.to_parquet(p, index=False), ".parquet")
-            return self._write_parts(frame, (pd.read_parquet(f) for f in sorted(folder.iterdir())))
+    def _write_dask(self, frame: Any, folder: Path) -> int:
+        """Compute every partition once (in parallel) into Parquet files in ``folder``, then stream them
+        into the one transaction: the database sees one connection, memory holds one partition at a time."""
+        write_partitions(frame, folder, lambda part, p, i: part.to_parquet(p, index=False), ".parquet")
+        return self._write_parts(frame, (pd.read_parquet(f) for f in sorted(folder.iterdir())))
 
     def _write_parts(self, frame: Any, parts: Iterable[pd.DataFrame]) -> int:
         c = self.configs

@@ -201,6 +201,16 @@ class ArtifactManager:
         """The spill folder, once the first spill created it."""
         return self._spill_dir
 
+    def scratch_dir(self, prefix: str) -> Path:
+        """A new empty folder inside the spill folder, for a module's own temporary files.
+
+        It goes when the run ends, with the spill folder; if the process is killed
+        first, the next run's orphan sweep removes it (a ``tempfile`` folder would stay).
+        """
+        with self._lock:
+            folder = self._ensure_dir()
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
+
     def close(self) -> None:
         """Remove the spill folder and everything in it; the manager spills no more."""
         with self._lock:

@@ -208,3 +208,11 @@ class TestSpillFolder:
         manager.register(pd.DataFrame({"x": [1]}))
         assert not orphan.exists() and foreign.exists()
         manager.close()
+
+    def test_scratch_folders_live_in_the_spill_folder_and_go_with_it(self, tmp_path: Path) -> None:
+        manager = ArtifactManager({"dir": str(tmp_path)})
+        first, second = manager.scratch_dir("sql_sink_"), manager.scratch_dir("sql_sink_")
+        assert first != second and first.parent == second.parent == manager.spill_dir
+        (first / "part.parquet").write_bytes(b"x")
+        manager.close()
+        assert list(tmp_path.iterdir()) == []
