@@ -99,6 +99,63 @@ def error_result(
     }
 
 
+class FarAttempt:
+    """One module attempt on the far side: its log lines, the secrets it read, its RunContext.
+
+    Every far side (the Lambda and Glue payloads here, a dask worker in
+    :mod:`pypeline.executors.dask_worker`) builds the module's context the same
+    way and redacts what it sends back by the same rule: the secret values its
+    configs resolved, and those of globals and iteration items that arrived as
+    references.
+    """
+
+    def __init__(self, *, stream: TextIO | None = None) -> None:
+        self.started = time.perf_counter()
+        self.logs: list[dict[str, Any]] = []
+        self.stream = stream
+        self._secret_values: list[str] = []
+        self._unwired = SecretRegistry()
+        self._resolve = lookup_from_env(self._unwired)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value this attempt knows replaced by ``***``."""
+        text = self._unwired.redact_text(text)
+        for value in sorted(self._secret_values, key=len, reverse=True):
+            if value:
+                text = text.replace(value, "***")
+        return text
+
+    def context(
+        self, meta: dict[str, Any], configs: dict[str, Any], *, execution_mode: str, **log_fields: Any
+    ) -> tuple[RunContext, dict[str, Any]]:
+        """The module's RunContext and its configs with secrets resolved, from a payload or dask task ``meta``."""
+        logger = FarLogger(self.logs, stream=self.stream, redact=self.redact).bind(
+            run_id=meta["run_id"], node_id=meta["node_id"], attempt=meta["attempt"], side="remote", **log_fields
+        )
+        resolved, found = resolve_far_side_secrets(configs, meta["node_id"])
+        self._secret_values.extend(found)
+        ctx = RunContext(
+            run_id=meta["run_id"],
+            module_id=meta["module_id"],
+            node_id=meta["node_id"],
+            globals_store=GlobalStore(from_wire(meta["globals"], self._resolve)),
+            executor=ThreadRunner(None),
+            logger=logger,
+            execution_mode=execution_mode,
+            iter_path=tuple(meta["iter_path"]),
+            iter_items=tuple(from_wire(meta["iter_items"], self._resolve)),
+            context_vars=meta["context"],
+        )
+        return ctx, resolved
+
+    def duration_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 3)
+
+    def error(self, exc: BaseException) -> dict[str, Any]:
+        """The result document for ``exc``, redacted."""
+        return error_result(exc, logs=self.logs, redact=self.redact, started=self.started)
+
+
 async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = None) -> dict[str, Any]:
     """Run the module attempt ``doc`` describes and return the result document (never raises).
 
@@ -107,40 +164,12 @@ async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = N
         stage: S3 access for inputs and outputs.
         stream: where log lines go (stderr by default).
     """
-    started = time.perf_counter()
-    logs: list[dict[str, Any]] = []
-    secret_values: list[str] = []
-    unwired = SecretRegistry()  # secrets read here for globals and iteration items that arrived as references
-    resolve = lookup_from_env(unwired)
-
-    def redact(text: str) -> str:
-        text = unwired.redact_text(text)
-        for value in sorted(secret_values, key=len, reverse=True):
-            if value:
-                text = text.replace(value, "***")
-        return text
-
+    attempt = FarAttempt(stream=stream)
     try:
         payload = check_payload(doc)
-        logger = FarLogger(logs, stream=stream, redact=redact).bind(
-            run_id=payload["run_id"], node_id=payload["node_id"], attempt=payload["attempt"], side="remote"
-        )
-        configs, found = resolve_far_side_secrets(payload["configs"], payload["node_id"])
-        secret_values.extend(found)
-        ctx = RunContext(
-            run_id=payload["run_id"],
-            module_id=payload["module_id"],
-            node_id=payload["node_id"],
-            globals_store=GlobalStore(from_wire(payload["globals"], resolve)),
-            executor=ThreadRunner(None),
-            logger=logger,
-            execution_mode=payload["execution_mode"],
-            iter_path=tuple(payload["iter_path"]),
-            iter_items=tuple(from_wire(payload["iter_items"], resolve)),
-            context_vars=payload["context"],
-        )
+        ctx, configs = attempt.context(payload, payload["configs"], execution_mode=payload["execution_mode"])
         inputs = await _load_inputs(payload, stage, ctx)
-        logger.info("remote_module_started", module=payload["module_path"], inputs=sorted(inputs))
+        ctx.logger.info("remote_module_started", module=payload["module_path"], inputs=sorted(inputs))
         outputs = await run_module_lifecycle(payload["module_path"], configs, inputs, ctx)
         refs = await _stage_outputs(outputs, payload, stage, ctx)
         result = {
@@ -149,13 +178,13 @@ async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = N
             "outputs": refs,
             "globals": json_safe(to_wire(ctx.globals_set), f"module '{payload['node_id']}' globals"),
             "stats": _plain(ctx.stats.to_dict()),
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "duration_ms": attempt.duration_ms(),
         }
-        logger.info("remote_module_finished", outputs=sorted(refs), duration_ms=result["duration_ms"])
-        result["logs"] = logs
-        return json.loads(redact(json.dumps(result)))
+        ctx.logger.info("remote_module_finished", outputs=sorted(refs), duration_ms=result["duration_ms"])
+        result["logs"] = attempt.logs
+        return json.loads(attempt.redact(json.dumps(result)))
     except Exception as exc:
-        return error_result(exc, logs=logs, redact=redact, started=started)
+        return attempt.error(exc)
 
 
 async def _load_inputs(payload: dict[str, Any], stage: S3Stage, ctx: RunContext) -> dict[str, Any]:
