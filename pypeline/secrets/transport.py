@@ -75,14 +75,7 @@ def lookup_from_env(registry: SecretRegistry | None = None) -> Callable[[str], S
                 state["resolver"] = resolver_from_env(registry)
             except SecretError:
                 state["resolver"] = None
-        resolver = state["resolver"]
-        if resolver is not None:
-            try:
-                value: SecretStr = resolver.value(name)
-                return value
-            except SecretError:
-                pass
-        return SecretStr(MASK, source=name)
+        return forgiving(state["resolver"])(name)
 
     return resolve
 

@@ -75,6 +75,12 @@ OWNER_MARKER = ".pypeline-spill-owner"
 Artifact = MemoryArtifact | ParquetArtifact | ValueArtifact
 
 
+@dataclass(frozen=True, slots=True)
+class _SpillDecision:
+    size: SizeEstimate
+    reason: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpillPolicy:
     """The ``spill`` settings block."""
@@ -125,18 +131,20 @@ class ArtifactManager:
 
         ``waiting=False`` says its readers take it at once: it stays in RAM.
         """
-        if not is_frame(obj):
-            return ValueArtifact(obj)
-        if not waiting:
-            return MemoryArtifact(obj)
-        size = estimate(obj)
-        reason = self.policy.reason(size, self.ram_share())
-        if reason is None:
-            return MemoryArtifact(obj, rows=None if is_dask(obj) else size.rows)
-        return self._spill(obj, size, reason, name)
+        kept = self._keep(obj, waiting)
+        if isinstance(kept, _SpillDecision):
+            return self._spill(obj, kept.size, kept.reason, name)
+        return kept
 
     async def store(self, obj: Any, *, name: str | None = None, waiting: bool = True) -> Artifact:
         """:meth:`register` for the event loop: a spill is written on the thread pool."""
+        kept = self._keep(obj, waiting)
+        if isinstance(kept, _SpillDecision):
+            return await asyncio.to_thread(self._spill, obj, kept.size, kept.reason, name)
+        return kept
+
+    def _keep(self, obj: Any, waiting: bool) -> Artifact | _SpillDecision:
+        """The in-memory artifact for ``obj``, or why and how big it is when the policy spills it."""
         if not is_frame(obj):
             return ValueArtifact(obj)
         if not waiting:
@@ -145,7 +153,7 @@ class ArtifactManager:
         reason = self.policy.reason(size, self.ram_share())
         if reason is None:
             return MemoryArtifact(obj, rows=None if is_dask(obj) else size.rows)
-        return await asyncio.to_thread(self._spill, obj, size, reason, name)
+        return _SpillDecision(size, reason)
 
     def adopt(self, art: Any) -> Any:
         """Return ``art`` unchanged; helper for symmetric caller code."""
