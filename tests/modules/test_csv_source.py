@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pypeline.modules.sdk import DataError
+from tests.conftest import FlowHarness
 from tests.modules.harness import MODES, ConfigRejected, check, run_module
 
 BOTH = pytest.mark.parametrize("mode", MODES, ids=MODES)
@@ -46,7 +47,8 @@ class TestCombineStrategies:
         assert frame["name"].isna().tolist() == [False, False, False, True]
         assert frame["currency"].isna().tolist() == [True, True, False, True]
         assert run.globals["files_read"] == 5
-        assert run.globals["row_count"] == 4
+        # dask mode reads lazily by default: counting rows would read the data
+        assert run.globals.get("row_count") == (4 if mode == "pandas" else None)
         assert {"name": "empty_file", "file": str(drifting / "2024-05.csv")} in run.events
 
     @BOTH
@@ -208,7 +210,7 @@ class TestEmptyAndMalformed:
         run = await run_module("csv_source", {"file_path": str(path)}, mode=mode)
         assert list(run.outputs["data"].columns) == ["id", "name"]
         assert len(run.outputs["data"]) == 0
-        assert run.globals["row_count"] == 0
+        assert run.globals.get("row_count") == (0 if mode == "pandas" else None)
 
     @BOTH
     async def test_empty_file_gives_an_empty_frame_and_an_event(self, tmp_path: Path, mode: str) -> None:
@@ -230,12 +232,17 @@ class TestEmptyAndMalformed:
         ):
             await run_module("csv_source", {"file_path": str(tmp_path / "*.csv")}, mode=mode)
 
-    @BOTH
-    async def test_skip_policy_drops_and_counts_malformed_rows(self, tmp_path: Path, mode: str) -> None:
+    @pytest.mark.parametrize(("mode", "scan"), [("pandas", False), ("dask", True), ("dask", False)],
+                             ids=["pandas", "dask-scan", "dask-lazy"])
+    async def test_skip_policy_drops_and_counts_malformed_rows(self, tmp_path: Path, mode: str, scan: bool) -> None:
         write(tmp_path / "a.csv", "id,name\n1,ana\n2,x,y\n")
         write(tmp_path / "b.csv", "id,name\n3,ben\n4,cy,extra\n5,di\n6,e,f,g\n")
-        run = await run_module("csv_source", {"file_path": str(tmp_path / "*.csv"), "on_bad_lines": "skip"}, mode=mode)
+        configs = {"file_path": str(tmp_path / "*.csv"), "on_bad_lines": "skip", "scan": scan}
+        run = await run_module("csv_source", configs, mode=mode)
         assert run.outputs["data"]["id"].tolist() == [1, 3, 5]
+        if mode == "dask" and not scan:  # dropped lazily, while a sink computes: not counted
+            assert "rows_dropped" not in run.globals
+            return
         assert run.globals["rows_dropped"] == 3
         assert run.stats["rows_dropped"] == 3
         assert {"name": "bad_lines_skipped", "count": 3} in run.events
@@ -250,7 +257,7 @@ class TestDaskMode:
         # the first block holds only integers, a later one a float: without the scan dask would fail at write time
         rows = [f"{i},{i}" for i in range(300)] + ["300,0.5"]
         path = write(tmp_path / "big.csv", "id,v\n" + "\n".join(rows) + "\n")
-        run = await run_module("csv_source", {"file_path": str(path), "blocksize": "500B"}, mode="dask")
+        run = await run_module("csv_source", {"file_path": str(path), "blocksize": "500B", "scan": True}, mode="dask")
         lazy = run.raw_outputs["data"]
         assert lazy.npartitions > 3
         assert str(lazy.dtypes["v"]) == "float64"
@@ -269,3 +276,73 @@ class TestDaskMode:
         frame = run.outputs["data"].reset_index(drop=True)
         assert list(frame.columns) == ["id", "v", "w"]
         assert frame["id"].tolist() == [1, 3]
+
+    async def test_lazy_types_come_from_the_first_rows_of_every_file(self, tmp_path: Path) -> None:
+        rows = [f"{i},{i}" for i in range(300)] + ["300,0.5"]
+        path = write(tmp_path / "big.csv", "id,v\n" + "\n".join(rows) + "\n")
+        run = await run_module("csv_source", {"file_path": str(path), "blocksize": "500B"}, mode="dask")
+        lazy = run.raw_outputs["data"]
+        assert lazy.npartitions > 3 and str(lazy.dtypes["v"]) == "float64"  # dask alone guesses from 10 rows
+        assert run.outputs["data"]["v"].iloc[-1] == 0.5 and "row_count" not in run.globals
+
+
+def big_file(path: Path, line: int, row: str, rows: int = 10_500) -> Path:
+    """``rows`` rows after the header, the one on file line ``line`` replaced: far past the rows sampled."""
+    lines = ["id,v,name", *(f"{i},{i},n{i}" for i in range(rows))]
+    lines[line - 1] = row
+    return write(path, "\n".join(lines) + "\n")
+
+
+class TestLazyDaskErrors:
+    """Without scan, a bad row is met while a sink computes: still one error naming the file (and line)."""
+
+    @pytest.mark.parametrize(
+        ("row", "message"),
+        [
+            ("10400,10400,n,extra",
+             "{path}: line 10401: malformed row: expected 3 fields, saw 4 (set on_bad_lines: skip to drop and count"),
+            ("10400,0.5,n",
+             "{path}: column 'v': the first rows gave it type int64, a later part of the file holds values of type "
+             "float64 (dask mode reads lazily and takes column types from the first 10000 rows); declare it with "
+             "dtypes: {{v: float64}}, or set scan: true"),
+            ("10400,,n", "{path}: column 'v': the first rows gave it type int64, a later part of the file holds "
+             "empty values or decimals"),
+        ],
+        ids=["malformed-row", "float-in-int-column", "empty-in-int-column"],
+    )
+    async def test_a_bad_row_past_the_sample_names_the_file(self, tmp_path: Path, row: str, message: str) -> None:
+        path = big_file(tmp_path / "big.csv", 10401, row)
+        with pytest.raises(DataError, match=re.escape(message.format(path=path))):
+            await run_module("csv_source", {"file_path": str(path), "blocksize": "16KB"}, mode="dask")
+
+    async def test_a_bad_byte_past_the_sample_names_file_line_and_offset(self, tmp_path: Path) -> None:
+        path = big_file(tmp_path / "big.csv", 10401, "10400,10400,n")
+        data = path.read_bytes()
+        offset = data.index(b"10400,10400,n") + 12
+        path.write_bytes(data[:offset] + b"\xff" + data[offset + 1 :])
+        with pytest.raises(
+            DataError,
+            match=re.escape(f"{path}: line 10401: cannot decode byte 0xff at byte offset {offset} as utf-8"),
+        ):
+            await run_module("csv_source", {"file_path": str(path), "blocksize": "16KB"}, mode="dask")
+
+    async def test_the_run_fails_in_the_sink_with_the_source_file_and_line(
+        self, flows: FlowHarness, tmp_path: Path
+    ) -> None:
+        big_file(flows.root / "data" / "big.csv", 10401, "10400,10400,n,extra")
+        result = await flows.run("""
+            flow: {name: lazy_error}
+            settings: {execution_mode: dask}
+            modules:
+              - id: read
+                name: csv_source
+                configs: {required: {file_path: data/big.csv}, optional: {blocksize: 16KB}}
+              - {id: write, name: parquet_sink, configs: {required: {output_path: out/rows}}}
+            connections:
+              data: ["read.data - write.input"]
+            """)
+        assert result.status == "failed"
+        assert result.manifest["modules"]["read"]["status"] == "success"  # lazy: nothing read yet
+        error = result.manifest["modules"]["write"]["error"]
+        assert "data/big.csv: line 10401: malformed row: expected 3 fields, saw 4" in error
+        assert "Traceback" not in error and not (flows.root / "out" / "rows").exists()

@@ -12,8 +12,9 @@ options and reads one file at a time, so every problem names its file:
   header-only file as a frame with columns and zero rows.
 
 :meth:`CsvReader.scan` reads a file in chunks (bounded memory) and returns
-what the dask path needs before it builds its lazy frame: the columns, the
-row count, the malformed rows and each column's dtype unified over the chunks.
+what the dask path with ``scan: true`` needs before it builds its lazy frame:
+the columns, the row count, the malformed rows and each column's dtype
+unified over the chunks (the lazy default is in ``csv_lazy.py``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class CsvReader:
         except pd.errors.EmptyDataError:
             return None, 0
         except Exception as exc:
-            raise self._error(path, exc) from None
+            raise self.error(path, exc) from None
         frame = self._finish(frame, path)
         return frame, len(bad)
 
@@ -112,23 +113,11 @@ class CsvReader:
         except DataError:
             raise
         except Exception as exc:
-            raise self._error(path, exc) from None
+            raise self.error(path, exc) from None
         if result.columns is None:  # a header-only file yields no chunk with pandas < 3
             result.columns = []
         result.bad_lines = len(bad)
         return result
-
-    def header(self, path: str) -> FileScan:
-        """The columns of ``path`` from its header only (no data read); ``columns`` is ``None`` when empty."""
-        options = self.options()
-        options.pop("dtype", None)
-        try:
-            frame = pd.read_csv(path, nrows=0, **options)
-        except pd.errors.EmptyDataError:
-            return FileScan(path=path)
-        except Exception as exc:
-            raise self._error(path, exc) from None
-        return FileScan(path=path, columns=[str(c) for c in frame.columns])
 
     def _finish(self, frame: pd.DataFrame, path: str) -> pd.DataFrame:
         frame.columns = [str(c) for c in frame.columns]
@@ -137,7 +126,8 @@ class CsvReader:
             frame = parse_date_columns(frame, dates, self.configs["date_format"], path)
         return frame
 
-    def _error(self, path: str, exc: Exception) -> DataError:
+    def error(self, path: str, exc: Exception) -> DataError:
+        """The one clear error for ``path`` failing to read with ``exc`` (file, and line where known)."""
         if isinstance(exc, pd.errors.ParserError):
             match = _LINE_RE.search(str(exc))
             if match:

@@ -14,14 +14,15 @@ Reading options, malformed rows and errors are described in
 :mod:`pypeline.modules.source.csv_reading`.
 
 In ``execution_mode: dask`` the module returns a lazy dask frame split into
-``blocksize`` partitions. By default (``scan: true``) it first reads the
-files once in chunks (bounded memory): malformed rows then fail with their
-file and line before anything is written, ``row_count`` and ``rows_dropped``
-are set, and every partition gets the same column types (dask alone infers
-them from the first block, and a later block that differs fails at write
-time). ``scan: false`` skips that pass: fully lazy, only the headers are
-read; errors surface when a sink computes the data, and the row globals are
-not set (docs/dask-mode.md).
+``blocksize`` partitions. By default (``scan: false``) it reads only each
+file's header and first rows (to fix every column's type); the data is parsed
+when a sink computes it, and a malformed row, a bad byte or a value that does
+not fit its column's type then fails the sink with one error naming the file
+(and the line for the first two): :mod:`pypeline.modules.source.csv_lazy`.
+``row_count`` and ``rows_dropped`` are not set (counting would read the
+data). ``scan: true`` first reads the files once in chunks (bounded memory):
+errors then surface before anything is written, column types come from the
+whole files, and the row globals are set (docs/dask-mode.md).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import pandas as pd
 
 from pypeline.modules.frames import expand_paths
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.source.csv_lazy import CsvBlockReader, sample
 from pypeline.modules.source.csv_reading import CsvReader, FileScan, parse_date_columns, unify_dtypes
 
 _WIDE_ENCODINGS = ("utf-16", "utf16", "utf-32", "utf32")
@@ -99,8 +101,9 @@ class CsvSource(BaseModule):
             "blocksize": {"type": "str", "default": "64MB", "description": "dask mode: bytes per partition"},
             "scan": {
                 "type": "bool",
-                "default": True,
-                "description": "dask mode: read the files once first (file:line errors, row globals, stable types)",
+                "default": False,
+                "description": "dask mode: read the files once before the lazy read (errors before any write, "
+                "column types from whole files, row_count / rows_dropped set)",
             },
         },
     }
@@ -159,25 +162,28 @@ class CsvSource(BaseModule):
 
     def _read_dask(self, reader: CsvReader, files: list[str], ctx: RunContext) -> tuple[Any, int | None, int]:
         import dask.dataframe as dd
+        from dask.dataframe.io.csv import read_pandas  # dd.read_csv with a reader of our own
 
         scanned = self.configs["scan"]
-        scans = [reader.scan(path) if scanned else reader.header(path) for path in files]
+        scans = [reader.scan(path) if scanned else sample(reader, path) for path in files]
         for scan in scans:
             if scan.columns is None:
                 ctx.emit_event("empty_file", file=scan.path)
         present = [s for s in scans if s.columns is not None]
         strategy = self.configs["combine_strategy"]
-        check_schemas([(s.path, s.columns or [], s.dtypes if s.rows and scanned else None) for s in present], strategy)
+        check_schemas([(s.path, s.columns or [], s.dtypes if s.rows else None) for s in present], strategy)
         columns = _union_columns([s.columns or [] for s in present])
         dtypes = _unified_dtypes(present, columns, fill_missing=strategy == "union_by_name")
         date_columns = set(self.configs["date_columns"])
         read_dtypes = {c: d for c, d in dtypes.items() if c not in date_columns}
+        if not scanned:  # read as text, parsed per partition (their first rows may all be empty)
+            read_dtypes.update({c: "str" for c in date_columns if c in columns})
         if self.configs["dtypes"]:
             read_dtypes.update(self.configs["dtypes"])
         file_column = self.configs["file_column"]
         parts = []
         for scan in present:
-            parts.append(self._dask_file(dd, reader, scan, columns, read_dtypes, file_column))
+            parts.append(self._dask_file(read_pandas, reader, scan, columns, read_dtypes, file_column))
         if not parts:
             empty = pd.DataFrame(columns=self.configs["column_names"] or [])
             return dd.from_pandas(empty, npartitions=1), 0, sum(s.bad_lines for s in scans)
@@ -187,7 +193,13 @@ class CsvSource(BaseModule):
         return frame, sum(s.rows for s in scans), sum(s.bad_lines for s in scans)
 
     def _dask_file(
-        self, dd: Any, reader: CsvReader, scan: FileScan, columns: list[str], dtypes: dict[str, Any], file_column: Any
+        self,
+        read_pandas: Any,
+        reader: CsvReader,
+        scan: FileScan,
+        columns: list[str],
+        dtypes: dict[str, Any],
+        file_column: Any,
     ) -> Any:
         options = reader.options()
         options["dtype"] = {c: d for c, d in dtypes.items() if c in (scan.columns or [])}
@@ -195,7 +207,7 @@ class CsvSource(BaseModule):
             options["on_bad_lines"] = "skip"
         wide = str(self.configs["encoding"]).lower().replace("_", "-").startswith(_WIDE_ENCODINGS)
         blocksize = None if wide else self.configs["blocksize"]
-        frame = dd.read_csv(scan.path, blocksize=blocksize, **options)
+        frame = read_pandas(CsvBlockReader(scan.path, reader.configs), scan.path, blocksize=blocksize, **options)
         frame.columns = [str(c) for c in frame.columns]
         if self.configs["date_columns"]:
             frame = frame.map_partitions(
