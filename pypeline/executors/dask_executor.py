@@ -170,6 +170,7 @@ class DaskExecutor(Executor):
             "iter_items": to_wire(list(ctx.iter_items)),
             "globals": to_wire(ctx.globals_snapshot()),  # a secret travels as its reference, never its value
             "context": dict(ctx.context_vars),
+            "output_key": ctx.output_key,
         }
         if task.remote_configs is None:  # never fall back to ``configs``: they may hold secret values
             raise ExecutorError(f"module '{task.node_id}': no remote configs were prepared for the dask backend")

@@ -244,6 +244,7 @@ async def _run(
         observers=observers,
         secrets=secrets_seen,
         on_subflow_done=checkpoints.on_subflow_done,
+        origin_run_id=checkpoints.origin_run_id,
     )
     logger = log.logger()
     resume_command: str | None = None

@@ -18,7 +18,7 @@ def payload(**changes: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "pypeline_payload": 1, "run_id": "r1", "module_id": "m", "node_id": "m#0", "module_path": "a.B",
         "attempt": 1, "execution_mode": "pandas", "configs": {}, "iter_path": [0], "iter_items": ["x"],
-        "globals": {}, "context": {}, "output_prefix": "s3://b/p/out/",
+        "globals": {}, "context": {}, "output_prefix": "s3://b/p/out/", "output_key": "job/r1/m#0",
         "inputs": {"input": {"kind": "frame", "uri": "s3://b/p/in/input.parquet"}, "n": {"kind": "json", "value": 3}},
     }
     doc.update(changes)

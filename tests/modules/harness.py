@@ -10,6 +10,7 @@ module reported.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from pypeline.modules.sdk import GlobalStore, RunContext, ThreadRunner
 from pypeline.modules.sdk.config import resolve_configs
 
 MODES = ["pandas", "dask"]
+_RUN_NUMBERS = itertools.count(1)
 
 
 @dataclass
@@ -107,13 +109,14 @@ async def run_module(
     module_id: str = "mod",
     globals_store: GlobalStore | None = None,
     executor: ThreadRunner | None = None,
+    run_id: str | None = None,
 ) -> ModuleRun:
     """Run the built-in ``name`` once (setup, run, teardown) and return what it produced."""
     cls = module_class(name)
     resolved = check(name, configs or {})
     logger = RecordingLogger()
     ctx = RunContext(
-        run_id="test-run",
+        run_id=run_id or f"test-run-{next(_RUN_NUMBERS)}",  # each call is a run of its own by default
         module_id=module_id,
         node_id=module_id,
         globals_store=globals_store or GlobalStore(),

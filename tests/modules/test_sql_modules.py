@@ -34,6 +34,14 @@ def table(url: str, name: str, order: str = "id") -> list[tuple[Any, ...]]:
         engine.dispose()
 
 
+def table_names(url: str) -> list[str]:
+    engine = sqlalchemy.create_engine(url)
+    try:
+        return sqlalchemy.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
 def execute(url: str, *statements: str) -> None:
     engine = sqlalchemy.create_engine(url)
     try:
@@ -185,6 +193,19 @@ class TestSqlSink:
             await run_module("sql_sink", configs, {"input": frame}, mode=mode if write_mode != "replace" else "pandas")
         assert table(db_url, "acct") == before
 
+    async def test_a_failed_append_leaves_the_table_and_the_ledger_as_they_were(self, db_url: str) -> None:
+        execute(db_url, "CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER CHECK (balance >= 0))")
+        configs = {"url": db_url, "table": "acct", "batch_rows": 1}
+        with pytest.raises(DataError, match="the transaction was rolled back"):
+            await run_module("sql_sink", configs, {"input": pd.DataFrame({"id": [1, 2], "balance": [1, -2]})},
+                             run_id="r1")
+        assert table(db_url, "acct") == []
+        assert "pypeline_ledger" not in table_names(db_url)
+        # the same instance, retried with good data, writes: nothing was recorded by the failed attempt
+        run = await run_module("sql_sink", configs, {"input": pd.DataFrame({"id": [1, 2], "balance": [1, 2]})},
+                               run_id="r1")
+        assert run.globals == {"row_count": 2} and table(db_url, "acct") == [(1, 1), (2, 2)]
+
     async def test_a_dask_run_leaves_no_staging_files_behind(
         self, flows: FlowHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -234,6 +255,53 @@ class TestSqlSink:
     def test_bad_configs(self, configs: dict, message: str) -> None:
         with pytest.raises(ConfigRejected, match=re.escape(message)):
             check("sql_sink", {"url": "sqlite:///x.sqlite", "table": "t", **configs})
+
+
+class TestAppendLedger:
+    """An append is recorded with its rows, so the same module instance (a resumed run) never appends twice."""
+
+    @BOTH
+    async def test_the_same_instance_appends_once(self, db_url: str, mode: str) -> None:
+        configs = {"url": db_url, "table": "people"}
+        first = await run_module("sql_sink", configs, {"input": PEOPLE}, mode=mode, run_id="r1")
+        again = await run_module("sql_sink", configs, {"input": PEOPLE}, mode=mode, run_id="r1")
+        assert len(table(db_url, "people")) == 3
+        assert first.globals == again.globals == {"row_count": 3}
+        assert "already_written" not in first.stats and again.stats["already_written"] is True
+        assert again.events == [
+            {"name": "already_written", "table": "people", "rows": 3, "run_id": "r1", "ledger": "pypeline_ledger"}
+        ]
+        ledger = table(db_url, "pypeline_ledger", "write_key")
+        assert [(key, target, run, rows) for key, target, run, rows, _ in ledger] == [("r1/mod", "people", "r1", 3)]
+
+    async def test_another_run_appends_again(self, db_url: str) -> None:
+        configs = {"url": db_url, "table": "people"}
+        await run_module("sql_sink", configs, {"input": PEOPLE}, run_id="r1")
+        await run_module("sql_sink", configs, {"input": PEOPLE}, run_id="r2")
+        assert len(table(db_url, "people")) == 6
+        assert [row[0] for row in table(db_url, "pypeline_ledger", "write_key")] == ["r1/mod", "r2/mod"]
+
+    async def test_without_a_ledger_the_same_instance_appends_twice(self, db_url: str) -> None:
+        configs = {"url": db_url, "table": "people", "ledger_table": None}
+        for _ in range(2):
+            await run_module("sql_sink", configs, {"input": PEOPLE}, run_id="r1")
+        assert len(table(db_url, "people")) == 6
+        assert "pypeline_ledger" not in table_names(db_url)
+
+    @pytest.mark.parametrize("write_mode", ["replace", "truncate", "upsert"])
+    async def test_modes_that_rewrite_keep_no_ledger(self, db_url: str, write_mode: str) -> None:
+        configs: dict[str, Any] = {"url": db_url, "table": "people", "mode": write_mode}
+        if write_mode == "upsert":
+            configs["keys"] = ["id"]
+        for _ in range(2):
+            run = await run_module("sql_sink", configs, {"input": PEOPLE}, run_id="r1")
+            assert "already_written" not in run.stats
+        assert len(table(db_url, "people")) == 3
+        assert "pypeline_ledger" not in table_names(db_url)
+
+    def test_the_ledger_is_not_the_target_table(self) -> None:
+        with pytest.raises(ConfigRejected, match=re.escape("'ledger_table' must not be the target table")):
+            check("sql_sink", {"url": "sqlite://", "table": "t", "ledger_table": "t"})
 
 
 class TestSqlSource:

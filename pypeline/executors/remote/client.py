@@ -191,6 +191,7 @@ class RemoteExecutor(Executor):
             "globals": _json_or_skip(to_wire(ctx.globals_snapshot())),  # a secret travels as its reference
             "context": _json_or_skip(dict(ctx.context_vars)),
             "output_prefix": str(prefix.join("out")) + "/",
+            "output_key": ctx.output_key,
         }
         text = json.dumps(payload)
         for secret in secret_values(task.configs, task.remote_configs):

@@ -145,6 +145,7 @@ class FarAttempt:
             iter_path=tuple(meta["iter_path"]),
             iter_items=tuple(from_wire(meta["iter_items"], self._resolve)),
             context_vars=meta["context"],
+            output_key=meta["output_key"],
         )
         return ctx, resolved
 

@@ -13,12 +13,14 @@ A payload is one module attempt, as JSON::
       "iter_path": [2], "iter_items": ["b.csv"],
       "globals": {"read.row_count": 120},
       "context": {"env": "prod"},
-      "output_prefix": "s3://bucket/prefix/run/score@2/attempt-1/out/"
+      "output_prefix": "s3://bucket/prefix/run/score@2/attempt-1/out/",
+      "output_key": "daily/20261123T101010-ab12cd/score#2"
     }
 
 ``configs`` are the module's configs with every template resolved *except*
 ``{{vault...}}`` secret templates: secrets are resolved on the far side and
-never travel. The answer is a result::
+never travel. ``output_key`` is the module's ``RunContext.output_key`` (the
+same in a run and the runs that resume it). The answer is a result::
 
     {"pypeline_result": 1, "status": "ok",
      "outputs": {"output": {"kind": "frame", "uri": "s3://...out/output.parquet", "rows": 80}},
@@ -53,6 +55,7 @@ _PAYLOAD_FIELDS: dict[str, type | tuple[type, ...]] = {
     "globals": dict,
     "context": dict,
     "output_prefix": str,
+    "output_key": str,
 }
 
 

@@ -9,7 +9,11 @@ passes it to ``setup``, ``run`` and ``teardown``. Module code uses it to
 * share values: ``ctx.set_global("row_count", n)`` and ``ctx.get_global("mod", "row_count")``;
 * know its iteration: ``ctx.iter_item`` / ``ctx.iter_index`` (``None`` outside iterations);
 * report what it did: ``ctx.record_file_read(path)``, ``ctx.record_file_written(path)``,
-  ``ctx.add_stat("rows_dropped", 3)``, ``ctx.emit_event("missing_column", column="x")``.
+  ``ctx.add_stat("rows_dropped", 3)``, ``ctx.emit_event("missing_column", column="x")``;
+* write to an external system once: ``ctx.output_key`` names this module instance's
+  output in the run *and in every run that resumes it*, so a sink that appends can
+  record it in the same transaction and skip the write when a resumed run comes
+  back to an instance whose write had committed before the kill (``sql_sink``).
 
 The context never knows which backend runs the module: a remote backend
 builds its own context on the far side and ships the recorded facts back.
@@ -104,6 +108,7 @@ class RunContext:
         iter_items: tuple[Any, ...] = (),
         context_vars: Mapping[str, Any] | None = None,
         event_listener: EventListener | None = None,
+        output_key: str | None = None,
     ) -> None:
         self.run_id = run_id
         self.module_id = module_id
@@ -119,6 +124,8 @@ class RunContext:
         self._globals = globals_store
         self._event_listener = event_listener
         self.globals_set: dict[str, Any] = {}
+        self.output_key = output_key or f"{run_id}/{node_id}"
+        """``job/first-run-of-the-resume-chain/node_id`` in a run (see the module docstring)."""
 
     @contextmanager
     def scratch_dir(self, prefix: str = "scratch_") -> Iterator[Path]:

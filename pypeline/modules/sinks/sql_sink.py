@@ -17,6 +17,12 @@ constraint, a type, a lost connection) the transaction is rolled back and the
 table is exactly as it was before the module started; the error says so.
 SQLite gets transactional DDL through :func:`pypeline.modules.common.sql.make_engine`.
 
+``append`` writes once per module instance, also across a resume: the write
+is recorded in a ledger table in the same transaction, and a resumed run that
+comes back to an instance whose rows were committed writes nothing
+(:mod:`pypeline.modules.common.sql_ledger`; ``ledger_table: null`` turns it
+off). The other modes give the same table when they run again.
+
 The connection URL is never logged and appears in messages only with its
 password masked. In dask mode the partitions are computed once, in parallel,
 into temporary local Parquet files, which are then inserted one at a time
@@ -26,6 +32,7 @@ inside the same transaction (one connection, bounded memory).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +41,7 @@ import pandas as pd
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.common.records import plain_records
 from pypeline.modules.common.sql import make_engine, redact_url, sql_error
+from pypeline.modules.common.sql_ledger import LedgerEntry, find_write, ledger_table, record_write
 from pypeline.modules.frames import is_dask
 from pypeline.modules.partitioned import write_partitions
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
@@ -61,6 +69,12 @@ class SqlSink(BaseModule):
             "keys": {"type": "list[str]", "default": [], "description": "upsert: the columns that identify a row"},
             "schema": {"type": "str|null", "default": None, "description": "Schema of the table (PostgreSQL)"},
             "batch_rows": {"type": "int", "default": 10_000, "description": "Rows per INSERT batch"},
+            "ledger_table": {
+                "type": "str|null",
+                "default": "pypeline_ledger",
+                "description": "append: table recording each write, so a resumed run never appends the same rows "
+                "twice (null: no ledger)",
+            },
         },
     }
 
@@ -71,6 +85,8 @@ class SqlSink(BaseModule):
             return ["mode 'upsert' needs 'keys' (the columns that identify a row)"]
         if mode != "upsert" and keys:
             return [f"'keys' is only used by mode 'upsert', not '{mode}'"]
+        if configs.get("ledger_table") and configs.get("ledger_table") == configs.get("table"):
+            return ["'ledger_table' must not be the target table"]
         if isinstance(configs.get("batch_rows"), int) and configs["batch_rows"] < 1:
             return ["'batch_rows' must be at least 1"]
         return []
@@ -78,23 +94,62 @@ class SqlSink(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         require_columns(frame, self.configs["keys"])
+        ledger = self._ledger()
+        if ledger is not None:
+            done = await ctx.executor.run_in_thread(self._find_write, ledger, ctx.output_key)
+            if done is not None:
+                self._report_skip(ctx, ledger, done)
+                return {}
+        write = _Write(ledger=ledger, key=ctx.output_key, run_id=ctx.run_id)
         if is_dask(frame):
             with ctx.scratch_dir("sql_sink_") as scratch:
-                rows = await ctx.executor.run_in_thread(self._write_dask, frame, scratch)
+                rows = await ctx.executor.run_in_thread(self._write_dask, frame, scratch, write)
         else:
-            rows = await ctx.executor.run_in_thread(self._write_parts, frame, [frame])
+            rows = await ctx.executor.run_in_thread(self._write_parts, frame, [frame], write)
         ctx.set_global("row_count", rows)
         ctx.add_stat("database", redact_url(self.configs["url"]))
         ctx.add_stat("table", self.configs["table"])
         return {}
 
-    def _write_dask(self, frame: Any, folder: Path) -> int:
+    def _ledger(self) -> Any:
+        """The ledger table when this write is recorded in one (appends only), else ``None``."""
+        c = self.configs
+        if c["mode"] != "append" or not c["ledger_table"]:
+            return None
+        return ledger_table(c["ledger_table"], c["schema"])
+
+    def _find_write(self, ledger: Any, key: str) -> LedgerEntry | None:
+        url = self.configs["url"]
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                return find_write(conn, ledger, key)
+        except Exception as exc:
+            raise sql_error(exc, url, f"reading the write ledger '{ledger.name}' failed") from None
+        finally:
+            engine.dispose()
+
+    def _report_skip(self, ctx: RunContext, ledger: Any, done: LedgerEntry) -> None:
+        """A resumed run met an instance whose append had committed: say so, write nothing."""
+        table = self.configs["table"]
+        ctx.set_global("row_count", done.rows)
+        ctx.add_stat("database", redact_url(self.configs["url"]))
+        ctx.add_stat("table", table)
+        ctx.add_stat("already_written", True)
+        ctx.emit_event("already_written", table=table, rows=done.rows, run_id=done.run_id, ledger=ledger.name)
+        ctx.logger.warning(
+            "sql_append_already_written",
+            message=f"{done.rows} rows were appended to '{table}' by run {done.run_id} at {done.written_at} "
+            f"(ledger '{ledger.name}'); not written again",
+        )
+
+    def _write_dask(self, frame: Any, folder: Path, write: _Write) -> int:
         """Compute every partition once (in parallel) into Parquet files in ``folder``, then stream them
         into the one transaction: the database sees one connection, memory holds one partition at a time."""
         write_partitions(frame, folder, lambda part, p, i: part.to_parquet(p, index=False), ".parquet")
-        return self._write_parts(frame, (pd.read_parquet(f) for f in sorted(folder.iterdir())))
+        return self._write_parts(frame, (pd.read_parquet(f) for f in sorted(folder.iterdir())), write)
 
-    def _write_parts(self, frame: Any, parts: Iterable[pd.DataFrame]) -> int:
+    def _write_parts(self, frame: Any, parts: Iterable[pd.DataFrame], write: _Write) -> int:
         c = self.configs
         url = c["url"]
         engine = make_engine(url)
@@ -112,6 +167,8 @@ class SqlSink(BaseModule):
                         batch = records[start : start + c["batch_rows"]]
                         conn.execute(statement, batch)
                     rows += len(records)
+                if write.ledger is not None:
+                    record_write(conn, write.ledger, write.key, target=target, run_id=write.run_id, rows=rows)
                 return rows
         except DataError:
             raise
@@ -162,6 +219,15 @@ class SqlSink(BaseModule):
         if not updates:
             return statement.on_conflict_do_nothing(index_elements=list(c["keys"]))
         return statement.on_conflict_do_update(index_elements=list(c["keys"]), set_=updates)
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """What a write records in the ledger (``ledger`` is ``None`` when it records nothing)."""
+
+    ledger: Any
+    key: str
+    run_id: str
 
 
 def _check_unique(part: pd.DataFrame, keys: list[str]) -> None:

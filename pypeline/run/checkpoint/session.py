@@ -79,6 +79,11 @@ class CheckpointSession:
         """The run this one resumes."""
         return self.resume.run_id if self.resume else None
 
+    @property
+    def origin_run_id(self) -> str:
+        """The first run of the resume chain (this run's id when it resumes none)."""
+        return self.resume.chain[-1] if self.resume else self.run_id
+
     def open(self) -> None:
         """Take the run lock; clean up after the resumed run; write the first checkpoint files."""
         self._lock.acquire()

@@ -110,6 +110,7 @@ async def run_node(
                 iter_items=iter_items,
                 context_vars=services.context_vars,
                 event_listener=services.observers.node_event,
+                output_key=services.output_key(node_id),
             )
             configs = (
                 _render_configs(services, spec, scope, node_id, attempt, backend)

@@ -79,7 +79,13 @@ class RunServices:
     secrets: SecretRegistry = field(default_factory=SecretRegistry)
     """Every secret value resolved in this run; redacts free text (DESIGN.md §6)."""
     on_subflow_done: Callable[[SubflowRecord], Any] | None = None
+    origin_run_id: str | None = None
+    """The first run of the resume chain this run belongs to (``run_id`` when it resumes none)."""
     """Called after each successful sub flow instance (checkpoints hook in here)."""
+
+    def output_key(self, node_id: str) -> str:
+        """``RunContext.output_key`` for ``node_id``: the same in this run and the runs that resume it."""
+        return f"{self.job.name}/{self.origin_run_id or self.run_id}/{node_id}"
 
     @property
     def execution_mode(self) -> str:
