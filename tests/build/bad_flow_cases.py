@@ -113,13 +113,13 @@ CASES = [
     Case(
         "schema-unknown-key",
         mutate(ETL, ("  name: orders\n", "  name: orders\n  auther: me\n")),
-        "{f}:3: at flow.auther: unknown key 'auther' Did you mean 'authors'? "
+        "{f}:3: at flow.auther: unknown key 'auther'; did you mean 'authors'? "
         "(expected one of: authors, created, description, name, version)",
     ),
     Case(
         "schema-misspelt-section",
         mutate(ETL, ("connections:", "conections:")),
-        "{f}:16: at conections: unknown key 'conections' Did you mean 'connections'? "
+        "{f}:16: at conections: unknown key 'conections'; did you mean 'connections'? "
         "(expected one of: connections, context, flow, modules, settings)",
     ),
     Case(
@@ -140,7 +140,7 @@ CASES = [
     Case(
         "schema-bad-enum",
         mutate(ETL, ("  name: orders\n", "  name: orders\nsettings: {fail_strategy: hallt}\n")),
-        "{f}:3: at settings.fail_strategy: 'hallt' is not allowed Did you mean 'halt'? "
+        "{f}:3: at settings.fail_strategy: 'hallt' is not allowed; did you mean 'halt'? "
         "(expected one of: 'halt', 'continue')",
     ),
     Case(
@@ -183,7 +183,7 @@ CASES = [
     Case(
         "module-unknown",
         mutate(ETL, ("name: csv_source", "name: csv_sorce")),
-        "{f}:5: module 'read': unknown module 'csv_sorce' Did you mean one of: 'csv_source', 'sql_source', "
+        "{f}:5: module 'read': unknown module 'csv_sorce'; did you mean one of: 'csv_source', 'sql_source', "
         "'json_source'? "
         "(expected a registered module name (see 'pype list-modules') or a dotted import path)",
     ),
@@ -223,7 +223,7 @@ CASES = [
     Case(
         "config-unknown",
         mutate(ETL, ("required: {file_path: in.csv}", "required: {file_path: in.csv, encodng: latin-1}")),
-        "{f}:7: module 'read' (csv_source): unknown config 'encodng' Did you mean 'encoding'? (expected one of: "
+        "{f}:7: module 'read' (csv_source): unknown config 'encodng'; did you mean 'encoding'? (expected one of: "
         "blocksize, column_names, combine_strategy, date_columns, date_format, decimal, delimiter, dtypes, encoding, "
         "file_column, file_path, header, null_values, on_bad_lines, quotechar, scan, skip_rows, thousands)",
     ),
@@ -237,7 +237,7 @@ CASES = [
         "config-bad-enum",
         mutate(ETL, ("required: {file_path: in.csv}", "required: {file_path: in.csv}\n      optional: "
                      "{combine_strategy: concatenate}")),
-        "{f}:8: module 'read' (csv_source): config 'combine_strategy' has the value 'concatenate' Did you mean "
+        "{f}:8: module 'read' (csv_source): config 'combine_strategy' has the value 'concatenate'; did you mean "
         "'concat'? (expected one of: 'concat', 'union_by_name', 'validate_schema')",
     ),
     # -- data connections --------------------------------------------------------------------------
@@ -256,7 +256,7 @@ CASES = [
     Case(
         "data-unknown-module",
         mutate(ETL, ('"read.data - keep.input"', '"read.data - kep.input"')),
-        "{f}:18: data connection 'read.data - kep.input': unknown module 'kep' Did you mean 'keep'? "
+        "{f}:18: data connection 'read.data - kep.input': unknown module 'kep'; did you mean 'keep'? "
         "(expected the id of a module of this flow)",
     ),
     Case(
@@ -353,7 +353,7 @@ CASES = [
     Case(
         "control-unknown-module",
         mutate(CONTROL, ('"write (1|) flag"', '"write (1|) flags"')),
-        "{f}:20: control connection 'write (1|) flags': unknown module 'flags' Did you mean one of: 'flag', "
+        "{f}:20: control connection 'write (1|) flags': unknown module 'flags'; did you mean one of: 'flag', "
         "'files'? "
         "(expected the id of a module of this flow)",
     ),
@@ -411,25 +411,25 @@ CASES = [
         "condition-unknown-context",
         mutate(CONTROL, ("context.env == 'dev'", "context.envv == 'dev'")),
         "{f}:21: control connection 'flag (1|flag__done == 1 and context.envv == 'dev') other': unknown context "
-        "variable 'envv' Did you mean 'env'? (defined: env, in_dir; add it under 'context:')",
+        "variable 'envv'; did you mean 'env'? (defined: env, in_dir; add it under 'context:')",
     ),
     Case(
         "condition-unknown-module",
         mutate(CONTROL, ("flag__done == 1", "flg__done == 1")),
         "{f}:21: control connection 'flag (1|flg__done == 1 and context.env == 'dev') other': 'flg__done' names "
-        "an unknown module 'flg' Did you mean 'flag'?",
+        "an unknown module 'flg'; did you mean 'flag'?",
     ),
     Case(
         "condition-unknown-global",
         mutate(CONTROL, ("flag__done == 1", "flag__dne == 1")),
         "{f}:21: control connection 'flag (1|flag__dne == 1 and context.env == 'dev') other': module 'flag' sets "
-        "no global 'dne' Did you mean 'done'? (its globals: done)",
+        "no global 'dne'; did you mean 'done'? (its globals: done)",
     ),
     # -- templates ---------------------------------------------------------------------------------
     Case(
         "template-unknown-context",
         mutate(CONTROL, ("{{context.in_dir}}", "{{context.input_dir}}")),
-        "{f}:11: module 'other', config 'file_path': unknown context variable 'input_dir' Did you mean "
+        "{f}:11: module 'other', config 'file_path': unknown context variable 'input_dir'; did you mean "
         "'in_dir'? (defined: env, in_dir; add it under 'context:')",
     ),
     Case(
@@ -448,14 +448,14 @@ CASES = [
     Case(
         "template-unknown-module",
         mutate(CONTROL, ("{{context.in_dir}}", "{{flg__done}}")),
-        "{f}:11: module 'other', config 'file_path': 'flg__done' names an unknown module 'flg' "
-        "Did you mean 'flag'?",
+        "{f}:11: module 'other', config 'file_path': 'flg__done' names an unknown module 'flg'; "
+        "did you mean 'flag'?",
     ),
     Case(
         "template-unknown-global",
         mutate(CONTROL, ("{{context.in_dir}}", "{{files__count}}")),
-        "{f}:11: module 'other', config 'file_path': module 'files' sets no global 'count' "
-        "Did you mean one of: 'row_count', 'file_count'? (its globals: file_count, row_count)",
+        "{f}:11: module 'other', config 'file_path': module 'files' sets no global 'count'; "
+        "did you mean one of: 'row_count', 'file_count'? (its globals: file_count, row_count)",
     ),
     Case(
         "template-bad-name",
@@ -485,7 +485,7 @@ CASES = [
     Case(
         "backend-unknown",
         mutate(CONTROL, ("{id: drop, name: noop_sink}", "{id: drop, name: noop_sink, execution: {backend: lokal}}")),
-        "{f}:12: module 'drop': unknown execution backend 'lokal' Did you mean 'local'? "
+        "{f}:12: module 'drop': unknown execution backend 'lokal'; did you mean 'local'? "
         "(known: dask, glue, lambda, local)",
     ),
     Case(

@@ -91,14 +91,14 @@ class TestContextAndSet:
         result = invoke(cli, "run", "jobs/cliflow", "--context", "prd")
         assert result.exit_code == 2
         assert result.stderr.strip() == (
-            "error: unknown context environment 'prd' Did you mean 'prod'? (the job defines: default, prod)"
+            "error: unknown context environment 'prd'; did you mean 'prod'? (the job defines: default, prod)"
         )
 
     def test_unknown_variable_is_2(self, cli: CliRunner, project: Path, job: Path) -> None:
         result = invoke(cli, "run", "jobs/cliflow", "--set", "whom=1")
         assert result.exit_code == 2
         assert result.stderr.strip() == (
-            "error: --set whom=...: unknown context variable 'whom' Did you mean 'who'? (defined: limit, who)"
+            "error: --set whom=...: unknown context variable 'whom'; did you mean 'who'? (defined: limit, who)"
         )
 
     def test_malformed_set_is_2(self, cli: CliRunner, project: Path, job: Path) -> None:

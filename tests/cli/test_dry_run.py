@@ -97,7 +97,7 @@ def test_set_overrides_and_bad_context(job: Path, cli: CliRunner) -> None:
     assert "writes out/qa/<iter.index>.csv" in result.stdout
     result = cli.invoke(main, ["run", str(job), "--dry-run", "--context", "prd"])
     assert result.exit_code == 2
-    assert "unknown context environment 'prd' Did you mean 'prod'?" in result.stderr
+    assert "unknown context environment 'prd'; did you mean 'prod'?" in result.stderr
     assert not (job / "runs").exists()
 
 

@@ -39,7 +39,8 @@ GOOD = [
     ({"backend": "glue", "job_name": "j", "staging": "s3://b", "role": "arn:x", "poll_interval": 2}, None),
 ]
 BAD = [
-    ({"backend": "dask", "adress": "tcp://x:1"}, None, "backend 'dask' has no option 'adress' Did you mean 'address'?"),
+    ({"backend": "dask", "adress": "tcp://x:1"}, None,
+     "backend 'dask' has no option 'adress'; did you mean 'address'?"),
     ({"backend": "dask", "n_workers": "two"}, None, "backend 'dask' option n_workers: 'two' is not of type 'integer'"),
     ({"backend": "dask", "n_workers": 0}, None, "backend 'dask' option n_workers: 0 is less than the minimum of 1"),
     ({"backend": "lambda", "staging": "s3://b"}, None, "'function_name' is a required property"),
@@ -49,7 +50,7 @@ BAD = [
     ({"backend": "glue", "job_name": "j", "staging": "s3://b", "command": "spark"}, None,
      "option command: 'spark' is not one of ['glueetl', 'pythonshell']"),
     ({"backend": "glue", "staging": "s3://b"}, {"job_name": 3}, "option job_name: 3 is not of type 'string'"),
-    ({"backend": "lamda"}, None, "unknown execution backend 'lamda' Did you mean 'lambda'?"),
+    ({"backend": "lamda"}, None, "unknown execution backend 'lamda'; did you mean 'lambda'?"),
 ]
 
 
@@ -167,7 +168,7 @@ class TestPluginBackend:
         self.write(tmp_path, "{backend: inline, tga: demo}")
         built = pype(tmp_path, "build", "flow.yaml", site=plugin_site)
         assert built.returncode == 2
-        assert "module 'work': backend 'inline' has no option 'tga' Did you mean 'tag'? (options: tag)" in built.stderr
+        assert "module 'work': backend 'inline' has no option 'tga'; did you mean 'tag'? (options: tag)" in built.stderr
 
     def test_without_the_plugin_the_backend_is_unknown(self, tmp_path: Path) -> None:
         self.write(tmp_path, "{backend: inline, tag: demo}")

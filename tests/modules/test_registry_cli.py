@@ -91,7 +91,7 @@ class TestRegisterModule:
     @pytest.mark.parametrize(
         ("name", "message"),
         [
-            ("csv_sorce", "error: cannot register 'csv_sorce': unknown module 'csv_sorce' Did you mean one of: "
+            ("csv_sorce", "error: cannot register 'csv_sorce': unknown module 'csv_sorce'; did you mean one of: "
              "'csv_source', 'sql_source', 'json_source'? (expected a built-in or plugin module name "
              "(see 'pype list-modules') or a dotted import path)"),
             ("modules.bad_decl", "error: cannot register 'modules.bad_decl': module class modules.bad_decl.Bad is "

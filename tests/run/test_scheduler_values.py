@@ -195,4 +195,4 @@ class TestGlobals:
                     ["a (1|) b"], settings=FAST)
         result = await flows.run(text)
         assert result.status == "failed"
-        assert "unknown template name 'a__cout' Did you mean 'a__count'?" in result.manifest["modules"]["b"]["error"]
+        assert "unknown template name 'a__cout'; did you mean 'a__count'?" in result.manifest["modules"]["b"]["error"]

@@ -94,7 +94,7 @@ class TestErrors:
     def test_missing_key(self, openbao: Bao) -> None:
         r = resolver(openbao, VAULT_TOKEN=openbao.root_token)
         text = self.message(r, "secret/app/db#pasword")
-        assert "has no key 'pasword' Did you mean 'password'? (its keys: password, pool, port, user)" in text
+        assert "has no key 'pasword'; did you mean 'password'? (its keys: password, pool, port, user)" in text
         assert openbao.password not in text
 
     def test_permission_denied(self, openbao: Bao) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pypeline.core.text import did_you_mean
+from pypeline.core.text import did_you_mean_sentence
 from pypeline.modules.sdk.errors import DataError
 
 
@@ -25,7 +25,7 @@ def require_columns(frame: Any, columns: Iterable[str], *, role: str = "input") 
     if not missing:
         return
     have = list(map(str, frame.columns))
-    hints = "".join(did_you_mean(m, have) for m in missing)
+    hints = "".join(did_you_mean_sentence(m, have) for m in missing)
     names = ", ".join(f"'{m}'" for m in missing)
     noun = "column" if len(missing) == 1 else "columns"
     verb = "is" if len(missing) == 1 else "are"

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pypeline.core.text import did_you_mean
+from pypeline.core.text import did_you_mean_sentence
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
@@ -81,7 +81,7 @@ class SelectMod(BaseModule):
         missing = [col for col in dict.fromkeys(named) if col not in have]
         required_missing = [col for col in missing if col not in optional]
         if required_missing:
-            hints = "".join(did_you_mean(col, have) for col in required_missing)
+            hints = "".join(did_you_mean_sentence(col, have) for col in required_missing)
             raise DataError(
                 f"required column(s) {required_missing} not in the input.{hints} The input has: {', '.join(have)} "
                 "(list a column under 'optional' if it may be missing)"
