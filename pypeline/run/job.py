@@ -20,6 +20,7 @@ from pypeline.build.spec import ControlEdge, DataEdge, ModuleSpec, SubFlow
 from pypeline.core.errors import JobError
 from pypeline.core.templates import has_templates
 from pypeline.core.text import did_you_mean
+from pypeline.run.globals_read import globals_read
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +52,8 @@ class JobPlan:
     """Sub flow -> ``consumers_of`` restricted to its modules (reference counts of one instance)."""
     templated: frozenset[str] = frozenset()
     """Modules whose configs hold ``{{templates}}`` (the others need no rendering at run time)."""
+    globals_read: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Module id -> its globals that a template or condition reads (:mod:`pypeline.run.globals_read`)."""
 
     @property
     def runs_dir(self) -> Path:
@@ -96,6 +99,7 @@ def load_job(folder: str | Path) -> JobPlan:
     per_subflow: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
     for (module_id, port), count in consumers.items():
         per_subflow[subflow_of[module_id]][(module_id, port)] = count
+    templated = frozenset(m for m, spec in modules.items() if has_templates(spec.configs))
     return JobPlan(
         folder=root,
         name=name,
@@ -115,7 +119,8 @@ def load_job(folder: str | Path) -> JobPlan:
         connected_outputs={k: frozenset(v) for k, v in connected.items()},
         meta=dict(files.dag.get("flow") or {}),
         subflow_consumers=dict(per_subflow),
-        templated=frozenset(m for m, spec in modules.items() if has_templates(spec.configs)),
+        templated=templated,
+        globals_read=globals_read(modules, control_edges, templated),
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from pypeline.run.job import load_job
 from tests.conftest import FlowHarness, write_csv
 
 PROBE = "tests.resources.modules.probe_mod.ProbeMod"
@@ -148,3 +150,45 @@ class TestAggregateTreePath:
         lazy = _aggregate_dask_tree(dd.from_pandas(sales, npartitions=4), ["country"], {"n": ("size", None)}, True)
         names = {type(node).__name__ for node in lazy.expr.walk()}
         assert not any("Shuffle" in name or "SetIndex" in name for name in names), names
+
+
+class TestRowCountsTheFlowReads:
+    """In dask mode a lazy output's ``row_count`` is counted when, and only when, the flow reads it."""
+
+    FLOW = """
+        flow: {name: counted}
+        settings: {execution_mode: MODE}
+        modules:
+          - {id: read, name: csv_source, configs: {required: {file_path: data/people}}}
+          - {id: adults, name: filter_mod, configs: {required: {condition: "age >= 18"}}}
+          - {id: young, name: filter_mod, configs: {required: {condition: "age < 18"}}}
+          - {id: keep, name: csv_sink, configs: {required: {output_path: out/adults.csv}}}
+          - {id: drop, name: csv_sink, configs: {required: {output_path: out/young.csv}}}
+          - {id: note, name: set_globals, configs: {required: {values: {adults: "{{ADULTS__Row_Count}}"}}}}
+        connections:
+          data: ["read.data - adults.input", "read.data - young.input", "adults.output - keep.input",
+                 "young.output - drop.input"]
+          control:
+            - "keep (1| read__row_count == 120) note"
+        """
+
+    @MODES
+    async def test_counted_when_read(self, flows: FlowHarness, data_dir: Path, mode: str) -> None:
+        people(data_dir)
+        result = await flows.run(self.FLOW.replace("MODE", mode))
+        assert result.status == "success"
+        modules = result.manifest["modules"]
+        adults = len(pd.read_csv(flows.root / "out" / "adults.csv"))
+        assert modules["read"]["globals"]["row_count"] == 120
+        assert modules["note"]["globals"] == {"adults": adults}
+        counted = [line for line in (result.run_dir / "log.jsonl").read_text().splitlines()
+                   if '"row_count_counted"' in line]
+        if mode == "pandas":  # the modules count as they go
+            assert counted == []
+            return
+        assert sorted(json.loads(line)["node_id"] for line in counted) == ["adults", "read"]
+        assert "row_count" not in modules["young"]["globals"]  # nobody reads it: it stays lazy
+
+    def test_globals_read_ignore_case_and_take_conditions_and_templates(self, flows: FlowHarness) -> None:
+        job = load_job(flows.build(self.FLOW.replace("MODE", "dask")))
+        assert job.globals_read == {"read": frozenset({"row_count"}), "adults": frozenset({"row_count"})}

@@ -20,8 +20,9 @@ when a sink computes it, and a malformed row, a bad byte or a value that does
 not fit its column's type then fails the sink with one error naming the file
 (and the line for the first two): :mod:`pypeline.modules.source.csv_lazy`.
 ``row_count`` and ``rows_dropped`` are not set (counting would read the
-data). ``scan: true`` first reads the files once in chunks (bounded memory):
-errors then surface before anything is written, column types come from the
+data; the run counts ``row_count`` when the flow reads it, docs/dask-mode.md).
+``scan: true`` first reads the files once in chunks (bounded memory): errors
+then surface before anything is written, column types come from the
 whole files, and the row globals are set (docs/dask-mode.md).
 """
 

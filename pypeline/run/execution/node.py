@@ -31,7 +31,7 @@ from pypeline.modules.loader import load_module_class
 from pypeline.modules.sdk.config import ConfigProblem, check_values
 from pypeline.modules.sdk.context import RunContext
 from pypeline.modules.sdk.globals import node_id_for
-from pypeline.run.artifacts.artifact import is_frame
+from pypeline.run.artifacts.artifact import is_dask, is_frame
 from pypeline.run.execution.services import RunServices
 from pypeline.run.scheduling.state import NodeRecord, utc_now
 from pypeline.run.templater.templater import Scope
@@ -135,6 +135,7 @@ async def run_node(
                 else:
                     outputs = await executor.submit(task)
                 _check_outputs(spec, outputs, services)
+                await count_rows_read_later(services, spec, outputs, ctx)
             except asyncio.CancelledError:
                 raise
             except TimeoutError:
@@ -196,6 +197,26 @@ def _render_configs(
 def _remote_configs(services: RunServices, spec: ModuleSpec, scope: Scope) -> dict[str, Any]:
     """What a remote payload may carry: every template resolved except secrets (see the templater)."""
     return services.templater.render(spec.configs, scope, resolve_secrets=False)
+
+
+async def count_rows_read_later(
+    services: RunServices, spec: ModuleSpec, outputs: dict[str, Any], ctx: RunContext
+) -> None:
+    """Set ``row_count`` from a lazy (dask) output when the flow reads it and the module left it unset.
+
+    Counting computes the frame up to this module, an extra pass over its data,
+    so it happens only for a count a template or condition uses.
+    """
+    if "row_count" in ctx.globals_set or "row_count" not in services.job.globals_read.get(spec.id, ()):
+        return
+    frame = outputs.get(spec.output_ports[0]) if spec.output_ports else None
+    if frame is None or not is_dask(frame) or not is_frame(frame):
+        return
+    ctx.logger.info(
+        "row_count_counted", port=spec.output_ports[0],
+        reason=f"the flow reads {spec.id}__row_count and the output is lazy: its rows are counted (one more pass)",
+    )
+    ctx.set_global("row_count", await services.threads.run_in_thread(len, frame))
 
 
 def _check_outputs(spec: ModuleSpec, outputs: dict[str, Any], services: RunServices) -> None:
