@@ -174,6 +174,15 @@ class TestCsvSink:
         await run("csv_sink", {"output_path": str(target), "header": False}, input=pd.DataFrame({"a": [1]}))
         assert target.read_text() == "1\n"
 
+    async def test_failed_write_keeps_the_old_file(self, tmp_path: Path) -> None:
+        # pandas has written thousands of rows when the last one cannot be encoded: a sink writing in place
+        # would leave them under the final name
+        target = write(tmp_path / "x.csv", "old\n")
+        frame = pd.DataFrame({"name": ["ana"] * 5000 + ["zoë"]})
+        with pytest.raises(UnicodeEncodeError):
+            await run("csv_sink", {"output_path": str(target), "encoding": "ascii"}, input=frame)
+        assert target.read_text() == "old\n" and no_temp_files(tmp_path)
+
     async def test_failure_leaves_no_file(self, tmp_path: Path) -> None:
         target = tmp_path / "x.csv"
         with pytest.raises(LookupError):
