@@ -6,6 +6,7 @@ real figures are a fraction of a second.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 
 from pypeline.build.load import yaml_source
 from pypeline.build.load.yaml_source import parse_yaml_text, read_yaml_file
-from pypeline.core.errors import FlowSyntaxError
+from pypeline.core.errors import FlowSchemaError, FlowSyntaxError
 from tests.conftest import invoke
 
 GUARD_SECONDS = 10
@@ -109,7 +110,7 @@ class TestHostileInput:
         if text == "---\n":  # an explicit empty document is a null value: not a mapping
             from pypeline.build.load.flow_loader import load_flow
 
-            with pytest.raises(Exception, match="the flow must be a mapping, got null"):
+            with pytest.raises(FlowSchemaError, match=re.escape(f"{path}:2: the flow must be a mapping, got null")):
                 load_flow(path)
             return
         error = load_timed(path)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow
 import pytest
 
 from pypeline.modules.sdk import DataError
@@ -86,7 +87,7 @@ class TestParquetSink:
         pd.DataFrame({"v": [1]}).to_parquet(target)
         before = target.read_bytes()
         mixed = pd.DataFrame({"v": [1, "two", 3.0]}, dtype=object)  # pyarrow cannot store mixed types
-        with pytest.raises(Exception, match=r"Conversion failed|cannot|Could not convert"):
+        with pytest.raises(pyarrow.ArrowInvalid, match="Conversion failed for column v with type object"):
             await run_module("parquet_sink", {"output_path": str(target)}, {"input": mixed})
         assert target.read_bytes() == before
         assert leftovers(tmp_path) == []
