@@ -95,6 +95,18 @@ connections:
         assert result.manifest["modules"]["remote"]["attempts"] == 2
 
 
+def pair_workers(address: str) -> set[str]:
+    """The worker addresses the scheduler at ``address`` knows (a LocalCluster the run started has others)."""
+    from distributed import Client
+
+    with Client(address, timeout=30, set_as_default=False) as client:
+        return set(client.scheduler_info()["workers"])
+
+
+def remote_workers(run_dir: Path) -> set[str]:
+    return {str(line["worker"]) for line in read_log(run_dir) if line.get("remote") and "worker" in line}
+
+
 class TestSchedulerAndWorkers:
     async def test_hybrid_on_address_from_settings_equals_all_local(
         self, flows: FlowHarness, dask_address: str
@@ -108,8 +120,8 @@ class TestSchedulerAndWorkers:
         )
         assert result.status == "success", result.manifest
         pd.testing.assert_frame_equal(pd.read_csv(out), expected)
-        workers = {line["worker"] for line in read_log(result.run_dir) if line.get("remote") and "worker" in line}
-        assert len(workers) >= 1 and all(w.startswith("tcp://127.0.0.1:") for w in workers)
+        workers = remote_workers(result.run_dir)
+        assert workers and workers <= pair_workers(dask_address), workers  # the pair's workers, not a LocalCluster
 
     async def test_address_from_environment_and_from_the_block(
         self, flows: FlowHarness, dask_address: str, monkeypatch: pytest.MonkeyPatch
@@ -121,11 +133,14 @@ class TestSchedulerAndWorkers:
         result = await flows.run(pipeline("by_env", data, out, scale=block("dask")))
         assert result.status == "success", result.manifest
         pd.testing.assert_frame_equal(pd.read_csv(out), expected)
+        pair = pair_workers(dask_address)
+        assert remote_workers(result.run_dir) and remote_workers(result.run_dir) <= pair
         monkeypatch.delenv("PYPELINE_DASK_ADDRESS")
         out = flows.root / "out" / "block.csv"
         result = await flows.run(pipeline("by_block", data, out, shift=block("dask", address=dask_address)))
         assert result.status == "success", result.manifest
         pd.testing.assert_frame_equal(pd.read_csv(out), expected)
+        assert remote_workers(result.run_dir) and remote_workers(result.run_dir) <= pair
 
     async def test_dask_mode_on_the_pair(self, flows: FlowHarness, dask_address: str) -> None:
         data = write_values(flows.root / "data" / "values.csv", rows=30)
@@ -135,7 +150,7 @@ class TestSchedulerAndWorkers:
         )
         assert result.status == "success", result.manifest
         workers = result.manifest["modules"]["remote"]["globals"]["workers"]
-        assert all(w.startswith("tcp://127.0.0.1:") for w in workers)
+        assert workers and set(workers) <= pair_workers(dask_address), workers
 
 
 async def test_unreachable_scheduler_is_a_clear_module_error(flows: FlowHarness) -> None:
