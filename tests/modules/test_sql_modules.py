@@ -166,8 +166,12 @@ class TestSqlSink:
         )
         assert table(db_url, "people") == [(1, 1.5), (2, 2.0), (3, 3.25)]
 
-    @BOTH
-    @pytest.mark.parametrize("write_mode", ["append", "replace", "truncate", "upsert"])
+    # replace runs in pandas mode only: its failing value (an object the driver cannot send) cannot be staged
+    # to Parquet as dask mode does, and the transaction code after staging is the same in both modes
+    @pytest.mark.parametrize(("mode", "write_mode"), [
+        ("pandas", "append"), ("dask", "append"), ("pandas", "replace"), ("pandas", "truncate"),
+        ("dask", "truncate"), ("pandas", "upsert"), ("dask", "upsert"),
+    ], ids=lambda v: str(v))
     async def test_a_failure_half_way_leaves_the_table_as_it_was(self, db_url: str, mode: str, write_mode: str) -> None:
         execute(
             db_url,
@@ -190,7 +194,7 @@ class TestSqlSink:
                 "writing table 'acct' failed; the transaction was rolled back and the table is unchanged ("
             ),
         ):
-            await run_module("sql_sink", configs, {"input": frame}, mode=mode if write_mode != "replace" else "pandas")
+            await run_module("sql_sink", configs, {"input": frame}, mode=mode)
         assert table(db_url, "acct") == before
 
     async def test_a_failed_append_leaves_the_table_and_the_ledger_as_they_were(self, db_url: str) -> None:
