@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -142,20 +141,23 @@ class TestWaitForFile:
     async def test_waits_until_the_file_is_there_and_stable(self, tmp_path: Path) -> None:
         target = tmp_path / "incoming" / "data.csv"
 
-        async def deliver() -> None:
-            await asyncio.sleep(0.3)
+        async def deliver() -> None:  # the file grows for a while, in steps well under stable_seconds
+            await asyncio.sleep(0.1)
             target.parent.mkdir()
-            target.write_text("id\n1\n")
+            target.write_text("i")  # under min_size
+            for row in ["d\n", *(f"{i}\n" for i in range(8))]:
+                await asyncio.sleep(0.02)
+                with open(target, "a") as fh:
+                    fh.write(row)
 
-        started = time.monotonic()
         delivery = asyncio.create_task(deliver())
         run = await run_module("wait_for_file", {"file_path": str(tmp_path / "incoming" / "*.csv"),
-                                                 "poll_interval": 0.05, "timeout": 5, "stable_seconds": 0.2,
+                                                 "poll_interval": 0.01, "timeout": 10, "stable_seconds": 0.5,
                                                  "min_size": 3})
-        await delivery
+        assert delivery.done(), "the module returned while the file was still growing"
         assert run.globals["found"] is True and run.globals["file_path"] == str(target)
-        assert 0.45 <= time.monotonic() - started < 3
-        assert run.stats["checks"] >= 5
+        assert target.read_text() == "id\n" + "".join(f"{i}\n" for i in range(8))
+        assert run.stats["checks"] > 10  # it polled through the growth, not once at the end
 
     async def test_timeout_fails_or_skips(self, tmp_path: Path) -> None:
         pattern = str(tmp_path / "never.csv")
