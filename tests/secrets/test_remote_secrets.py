@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import FlowHarness, write_csv
+from tests.executors.servers import dask_scheduler_and_workers
 from tests.secrets.conftest import Bao
 from tests.secrets.probes import fingerprint
 
@@ -44,3 +47,21 @@ async def test_dask_workers_resolve_secret_globals_themselves(flows: FlowHarness
     # a config naming a secret global is sent as {{vault...}} and resolved on the worker
     assert modules["told"]["globals"] == {"password_length": len(vault_env.password)}
     assert vault_env.password not in (result.run_dir / "log.jsonl").read_text()
+
+
+async def test_a_worker_without_vault_gets_references_not_values(
+    flows: FlowHarness, vault_env: Bao, tmp_path: Path
+) -> None:
+    """Workers whose environment has no Vault: a value that travelled would still fingerprint right here."""
+    write_csv(flows.root / "data" / "people.csv", "name,age", ["ana,17", "ben,30"])
+    with dask_scheduler_and_workers(tmp_path, nworkers=1) as address:  # python_env() drops every VAULT_ variable
+        result = await flows.run(FLOW.replace("{dask: {n_workers: 1}}", f'{{dask: {{address: "{address}"}}}}'))
+    assert result.status == "failed"
+    modules = result.manifest["modules"]
+    # the global arrived as its reference; unresolvable there, it is a marked mask, not the password
+    assert modules["seen"]["globals"] == {"fingerprint": fingerprint("***"), "marked": True}
+    assert modules["told"]["error"].endswith(
+        " reported SecretError: module 'told': secret 'vault.secret/app/db#password': "
+        "no Vault is configured on this backend: set VAULT_ADDR and VAULT_TOKEN "
+        "(or VAULT_ROLE_ID and VAULT_SECRET_ID) in its environment"
+    )
