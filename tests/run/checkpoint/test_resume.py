@@ -198,15 +198,17 @@ class TestResume:
 
     async def test_resume_uses_the_context_of_the_resumed_run(self, flows: FlowHarness, data_dir: Path) -> None:
         write_csv(data_dir / "y.csv", "a", ["7"])
-        text = GATED.replace("data/x.csv", '"{{context.src}}"').replace(
-            "settings: {retries: 0}", "settings: {retries: 0}\ncontext: {default: {src: data/x.csv}}"
-        )
-        first = await flows.run(text, overrides={"src": "data/y.csv"})
+        context = "context: {default: {src: data/x.csv, dst: out/final.csv}}"
+        text = GATED.replace("data/x.csv", '"{{context.src}}"').replace("out/final.csv", '"{{context.dst}}"')
+        text = text.replace("settings: {retries: 0}", f"settings: {{retries: 0}}\n{context}")
+        first = await flows.run(text, overrides={"src": "data/y.csv", "dst": "out/chosen.csv"})
         assert first.status == "failed"
         (flows.root / "flag").touch()
         second = await resume(flows)
         assert second.status == "success"
-        assert pd.read_csv(flows.root / "out" / "final.csv")["a"].tolist() == [7]
+        # 'final' runs only in the resumed run: it must see the first run's override, not the default
+        assert pd.read_csv(flows.root / "out" / "chosen.csv")["a"].tolist() == [7]
+        assert not (flows.root / "out" / "final.csv").exists()
 
 
 class TestRefusals:
