@@ -92,6 +92,21 @@ class TestParquetSink:
         assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize(("sink", "configs"), [
+    ("json_sink", {"format": "jsonl"}), ("json_sink", {"format": "array"}), ("text_sink", {"column": "name"}),
+], ids=["json_sink-jsonl", "json_sink-array", "text_sink"])
+async def test_a_write_failing_half_way_keeps_the_old_file(tmp_path: Path, sink: str, configs: dict) -> None:
+    # thousands of rows are written before the last one cannot be encoded: a sink writing in place
+    # would leave them under the final name
+    target = tmp_path / "keep.txt"
+    target.write_text("old\n")
+    frame = pd.DataFrame({"name": ["ana"] * 5000 + ["zoë"]})
+    with pytest.raises(UnicodeEncodeError):
+        await run_module(sink, {"output_path": str(target), "encoding": "ascii", **configs}, {"input": frame})
+    assert target.read_text() == "old\n"
+    assert leftovers(tmp_path) == []
+
+
 class TestJsonSink:
     @BOTH
     @pytest.mark.parametrize("fmt", ["jsonl", "array"])
