@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import FlowHarness
 
 SOURCE = "tests.resources.modules.frame_source.FrameSource"
+COUNT = "tests.resources.modules.spill_count.SpillCount"
 
 
 def spill_lines(run_dir: Path) -> list[dict[str, object]]:
@@ -110,3 +111,25 @@ async def test_lazy_dask_frames_are_not_spilled(flows: FlowHarness, data_dir: Pa
     # slow.data (built in memory) did not wait
     assert result.manifest["spills"] == []
     assert sorted(pd.read_csv(flows.root / "out" / "x.csv")["id"].tolist()) == [0, 0, 1, 1, *range(2, 100)]
+
+
+async def test_a_spill_file_goes_when_its_last_reader_is_done_not_at_the_end(flows: FlowHarness) -> None:
+    # make.data is spilled while it waits for slow.data; 'count' runs after 'both' read it, in the same sub flow
+    result = await flows.run(
+        f"""
+        flow: {{name: released}}
+        settings: {{spill: {{threshold_rows: 10, dir: spill}}}}
+        modules:
+          - {{id: make, name: {SOURCE}, configs: {{required: {{rows: 30}}}}}}
+          - {{id: slow, name: {SOURCE}, configs: {{required: {{rows: 5}}, optional: {{delay: 0.3}}}}}}
+          - {{id: both, name: union_mod}}
+          - {{id: count, name: {COUNT}, configs: {{required: {{folder: spill}}}}}}
+          - {{id: write, name: noop_sink}}
+        connections:
+          data: ["make.data - both.input1", "slow.data - both.input2", "both.output - count.input",
+                 "count.output - write.input"]
+        """
+    )
+    assert result.status == "success", result.manifest["errors"]
+    assert [s["artifact"] for s in result.manifest["spills"]] == ["make.data"]
+    assert result.manifest["modules"]["count"]["globals"] == {"files": 0}
