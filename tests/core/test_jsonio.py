@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,10 @@ def test_atomic_write_json(tmp_path: Path) -> None:
     atomic_write_json(target, {"b": 1, "a": [1, 2]})
     assert target.read_text() == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}\n'
     assert [p.name for p in target.parent.iterdir()] == ["x.json"]
+    # a reader holding the old file keeps the old content: the new one was renamed over it, not written in place
+    reader = tmp_path / "reader.json"
+    os.link(target, reader)
+    atomic_write_json(target, {"b": 2})
+    assert json.loads(target.read_text()) == {"b": 2}
+    assert json.loads(reader.read_text()) == {"a": [1, 2], "b": 1}
+    assert sorted(p.name for p in target.parent.iterdir()) == ["x.json"]
