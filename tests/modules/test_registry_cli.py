@@ -127,7 +127,8 @@ def test_unregistered_project_module_gets_a_hint(modules_dir: Path, project: Pat
 
 class TestClearRegistry:
     def test_clear(self, project: Path, cli: CliRunner) -> None:
-        invoke(cli, "register-module", "csv_source")
+        assert invoke(cli, "register-module", "csv_source").exit_code == 0
+        assert sorted(registry_file(project)) == ["csv_source"]  # something to clear
         result = invoke(cli, "clear-registry")
         assert result.exit_code == 0
         assert registry_file(project) == {}
