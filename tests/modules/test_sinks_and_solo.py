@@ -52,7 +52,7 @@ class TestCsvSink:
     async def test_target_under_a_file_fails_and_leaves_nothing(self, tmp_path: Path, frame: pd.DataFrame) -> None:
         blocker = tmp_path / "not_a_folder"
         blocker.write_text("x")
-        with pytest.raises(OSError):
+        with pytest.raises(DataError, match=re.escape(f"'{blocker}' is a file, expected a folder")):
             await run_module("csv_sink", {"output_path": str(blocker / "x.csv")}, {"input": frame})
         assert blocker.read_text() == "x" and leftovers(tmp_path) == []
 
