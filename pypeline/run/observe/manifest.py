@@ -39,7 +39,7 @@ def manifest_document(
     nodes = {node_id: record.to_dict() for node_id, record in sorted(state.nodes.items())}
     subflows = [record.to_dict() for _key, record in sorted(state.subflows.items(), key=lambda kv: kv[0])]
     errors = list(state.errors) + [
-        f"module '{r['node_id']}': {r['error']}" for r in nodes.values() if r["status"] == "failed" and r["error"]
+        _named(r["node_id"], r["error"]) for r in nodes.values() if r["status"] == "failed" and r["error"]
     ]
     document = {
         "manifest_version": MANIFEST_VERSION,
@@ -67,3 +67,8 @@ def manifest_document(
 def write_manifest(path: Path, document: dict[str, Any]) -> None:
     """Atomically write the manifest (canonical JSON)."""
     atomic_write_json(path, document)
+
+
+def _named(node_id: str, error: str) -> str:
+    """``module '<id>': <error>``, unless the error already starts by naming the module."""
+    return error if error.startswith(f"module '{node_id}'") else f"module '{node_id}': {error}"
