@@ -20,6 +20,7 @@ from pypeline.build.spec import ControlEdge, DataEdge, ModuleSpec, SubFlow
 from pypeline.core.errors import JobError
 from pypeline.core.templates import has_templates
 from pypeline.core.text import did_you_mean
+from pypeline.modules.loader import ModuleImportError, load_module_class
 from pypeline.run.globals_read import globals_read
 
 
@@ -74,6 +75,7 @@ def load_job(folder: str | Path) -> JobPlan:
     files = read_job_folder(folder, check_hash=True)
     root, name, metadata = files.root, files.name, files.metadata
     modules = files.modules
+    _check_module_classes(root, modules)
     data_edges = files.data_edges
     control_edges = files.control_edges
     subflows = files.subflows
@@ -122,6 +124,18 @@ def load_job(folder: str | Path) -> JobPlan:
         templated=templated,
         globals_read=globals_read(modules, control_edges, templated),
     )
+
+
+def _check_module_classes(root: Path, modules: dict[str, ModuleSpec]) -> None:
+    """Every module class still imports, so a moved or broken module file stops the run before it starts."""
+    for module_id, spec in modules.items():
+        try:
+            load_module_class(spec.module_path)
+        except ModuleImportError as exc:
+            raise JobError(
+                f"{root}: module '{module_id}' uses {spec.module_path}, which cannot be loaded: {exc} "
+                "(restore the module file, or fix the flow and rebuild it with 'pype build <flow.yaml>')"
+            ) from None
 
 
 def load_context(job: JobPlan, env: str, overrides: dict[str, Any]) -> dict[str, Any]:
