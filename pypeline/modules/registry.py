@@ -17,6 +17,7 @@ as a warning and skipped, so a broken plugin cannot break unrelated flows.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -92,6 +93,11 @@ def validate_module_class(cls: type[BaseModule]) -> list[str]:
         problems.append("a solo module has no output ports")
     if cls.TYPE == "sink" and set(cls.OUTPUT_PORTS) - set(cls.LIST_OUTPUTS):
         problems.append("a sink has no data output ports")
+    if cls.run is BaseModule.run:
+        problems.append("it does not define 'async def run(self, inputs, ctx)'")
+    for hook in ("run", "setup", "teardown"):
+        if not inspect.iscoroutinefunction(getattr(cls, hook)):
+            problems.append(f"{hook}() must be a coroutine ('async def {hook}(...)')")
     return problems
 
 

@@ -209,6 +209,20 @@ CASES = [
         "declarations follow the SDK (docs/flow-format.md, 'Writing a module'))",
     ),
     Case(
+        "module-without-run",
+        mutate(ETL, ("name: filter_mod", "name: tests.resources.modules.classes.NoRun")),
+        "{f}:9: module 'keep': module class tests.resources.modules.classes.NoRun is not valid: it does not define "
+        "'async def run(self, inputs, ctx)' (expected a BaseModule subclass whose declarations follow the SDK "
+        "(docs/flow-format.md, 'Writing a module'))",
+    ),
+    Case(
+        "module-sync-run",
+        mutate(ETL, ("name: filter_mod", "name: tests.resources.modules.classes.SyncRun")),
+        "{f}:9: module 'keep': module class tests.resources.modules.classes.SyncRun is not valid: run() must be a "
+        "coroutine ('async def run(...)') (expected a BaseModule subclass whose declarations follow the SDK "
+        "(docs/flow-format.md, 'Writing a module'))",
+    ),
+    Case(
         "module-duplicate-id",
         mutate(ETL, ("id: write", "id: keep")),
         "{f}:12: module id 'keep' is used twice (first at line 8) (expected unique module ids)",

@@ -52,6 +52,7 @@ def modules_dir(project: Path) -> Path:
     (folder / "broken.py").write_text("import does_not_exist_anywhere\n")
     (folder / "bad_decl.py").write_text(
         "from pypeline import BaseModule\n\nclass Bad(BaseModule):\n    TYPE = 'source'\n    INPUT_PORTS = ['x']\n"
+        "\n    async def run(self, inputs, ctx):\n        return {}\n"
     )
     return folder
 

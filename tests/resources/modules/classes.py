@@ -25,12 +25,40 @@ class BadType(BaseModule):
 
     TYPE = "transformer"
 
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        return {}
+
 
 class BadSchema(BaseModule):
     """Declares a config of an unknown type."""
 
     TYPE = "solo"
     CONFIG_SCHEMA = {"required": {"when": {"type": "datetime"}}, "optional": {}}
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        return {}
+
+
+class NoRun(BaseModule):
+    """Forgets run(): the module would fail only when the run reaches it."""
+
+    TYPE = "mod"
+    INPUT_PORTS = ["input"]
+    OUTPUT_PORTS = ["output"]
+
+    async def execute(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        return {"output": inputs["input"]}
+
+
+class SyncRun(BaseModule):
+    """Defines run() without async."""
+
+    TYPE = "mod"
+    INPUT_PORTS = ["input"]
+    OUTPUT_PORTS = ["output"]
+
+    def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:  # type: ignore[override]
+        return {"output": inputs["input"]}
 
 
 class NotAModule:
