@@ -205,7 +205,10 @@ async def test_run_without_result_and_timeout(flows: FlowHarness, moto_endpoint:
     record = result.manifest["modules"]["remote"]
     assert record["attempts"] == 2 and record["error"] == "timed out after 1s"
     stops = [line for line in read_log(result.run_dir) if line["event"].startswith("glue_job_run_stop")]
-    assert len(stops) == 2  # the executor tried to stop each abandoned run
+    # the executor asked Glue to stop each abandoned run: moto does not implement BatchStopJobRun and answers 500,
+    # so each attempt ends stop_failed, but a well-formed request for each run id reached the server
+    assert sorted(line["job_run_id"] for line in stops) == sorted(worker._seen), stops
+    assert all("when calling the BatchStopJobRun operation" in line.get("error", "") for line in stops), stops
 
 
 async def test_succeeded_run_without_result_document(
