@@ -43,6 +43,7 @@ from typing import Any
 
 from pypeline.core.errors import ExecutorError
 from pypeline.executors.base import Executor, ModuleTask
+from pypeline.executors.dask_probe import probe_scheduler
 from pypeline.executors.local import run_module_lifecycle
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk.context import ThreadRunner
@@ -123,8 +124,10 @@ class DaskExecutor(Executor):
                     dashboard_address=":0",
                 )
             return Client(self._cluster, set_as_default=False)
+        timeout = float(options.get("connect_timeout", 30))
+        probe_scheduler(address, timeout)
         try:
-            return Client(address, set_as_default=False, timeout=float(options.get("connect_timeout", 30)))
+            return Client(address, set_as_default=False, timeout=timeout)
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(f"the dask scheduler at {address} cannot be reached: {exc}") from None
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -163,3 +167,52 @@ async def test_unreachable_scheduler_is_a_clear_module_error(flows: FlowHarness)
     assert result.status == "failed"
     error = result.manifest["modules"]["remote"]["error"]
     assert f"the dask scheduler at {address} cannot be reached" in error
+
+
+@pytest.fixture
+def not_dask() -> Iterator[dict[str, str]]:
+    """Two TCP servers that are not dask schedulers: one never answers, one answers like HTTP."""
+    servers = []
+
+    def serve(reply: bytes | None) -> str:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        servers.append(sock)
+
+        def accept() -> None:
+            conns = []
+            while True:
+                try:
+                    conn, _ = sock.accept()
+                except OSError:
+                    break
+                conns.append(conn)  # held open, so a silent server stays silent
+                if reply is not None:
+                    conn.sendall(reply)
+
+        threading.Thread(target=accept, daemon=True).start()
+        return f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+
+    yield {"silent": serve(None), "http": serve(b"HTTP/1.0 400 Bad Request\r\n\r\n" * 4)}
+    for sock in servers:
+        sock.close()
+
+
+@pytest.mark.parametrize(("server", "reason"), [
+    ("silent", "no dask answer within 2s (is a dask scheduler listening there? connect_timeout in the execution "
+               "block or settings.dask sets the wait)"),
+    ("http", "the server there does not speak the dask protocol"),
+])
+async def test_a_server_that_is_not_a_dask_scheduler_fails_in_time(
+    flows: FlowHarness, not_dask: dict[str, str], server: str, reason: str
+) -> None:
+    # distributed's Client waited for ever on the silent one and blocked the process for 2 x timeout on the other
+    data = write_values(flows.root / "data" / "values.csv")
+    address = not_dask[server]
+    run = flows.run(single("not_dask", data, f"{M}.Scale", "{required: {factor: 1}}",
+                           block("dask", address=address, connect_timeout=2)))
+    result = await asyncio.wait_for(run, 60)  # a hang guard, not a speed check
+    assert result.status == "failed"
+    error = result.manifest["modules"]["remote"]["error"]
+    assert f"the dask scheduler at {address} cannot be reached: " in error and reason in error
