@@ -17,6 +17,7 @@ Python runtime). Project modules (your ``modules/`` package) are added with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -131,8 +132,21 @@ def _pip_install(root: Path, requirements: list[str], platform: str, python_vers
 
 
 def _zip(root: Path, output: Path) -> LambdaZip:
-    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in reversed(output.parents) if p.exists() and not p.is_dir()), output.parent)
+        raise PackagingError(f"{output}: cannot write the zip: '{blocker}' is a file, expected a folder") from None
     partial = output.with_name(output.name + ".pype-tmp")
+    try:
+        return _write_zip(root, output, partial)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise PackagingError(f"{output}: cannot write the zip: {exc.strerror or exc}") from None
+
+
+def _write_zip(root: Path, output: Path, partial: Path) -> LambdaZip:
     files = unpacked = 0
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for path in sorted(root.rglob("*")):

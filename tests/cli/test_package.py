@@ -77,6 +77,15 @@ def test_unknown_path_to_add_is_refused(project: Path, cli: CliRunner) -> None:
     assert result.exit_code == 2 and "Path 'nope' does not exist" in result.output
 
 
+def test_an_output_under_a_file_is_one_message(project: Path, cli: CliRunner) -> None:
+    (project / "dist").write_text("not a folder")
+    result = cli.invoke(__import__("pypeline.cli.cli", fromlist=["main"]).main,
+                        ["package", "lambda", "--no-deps", "-o", "dist/f.zip"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: dist/f.zip: cannot write the zip: 'dist' is a file, expected a folder\n"
+    assert (project / "dist").read_text() == "not a folder"
+
+
 def test_remove_distribution_deletes_its_recorded_files(tmp_path: Path) -> None:
     info = tmp_path / "Some_Dist-1.2.dist-info"
     info.mkdir()
