@@ -211,7 +211,15 @@ def _eval(node: ast.AST, lookup: Callable[[Reference], Any]) -> Any:
         left = _eval(node.left, lookup)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = _eval(comparator, lookup)
-            if not _CMPOPS[type(op)](left, right):
+            try:
+                holds = _CMPOPS[type(op)](left, right)
+            except TypeError:
+                raise ExpressionError(
+                    f"cannot compare {type(left).__name__} {_short(left)} with "
+                    f"{type(right).__name__} {_short(right)} in '{ast.unparse(node)}' "
+                    "(expected values of one kind: a number from a string needs int() or float())"
+                ) from None
+            if not holds:
                 return False
             left = right
         return True
@@ -225,3 +233,8 @@ def _eval(node: ast.AST, lookup: Callable[[Reference], Any]) -> Any:
         assert isinstance(node.func, ast.Name)
         return _FUNCTIONS[node.func.id](*(_eval(a, lookup) for a in node.args))
     raise ExpressionError(f"{type(node).__name__} is not allowed in an expression")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
