@@ -65,6 +65,8 @@ def expand_paths(pattern: str) -> list[str]:
     else:
         matches = []
     if not matches:
+        if path.is_dir():
+            raise MissingInputError(f"folder '{pattern}' holds no files (expected the input files in it)")
         raise MissingInputError(f"no file matches '{pattern}'")
     return matches
 

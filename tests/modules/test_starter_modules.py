@@ -8,6 +8,7 @@ and run through ``setup`` / ``run`` / ``teardown``.
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import structlog
 
 from pypeline.modules.builtins import BUILTIN_MODULES
 from pypeline.modules.loader import load_module_class
-from pypeline.modules.sdk import GlobalStore, RunContext, ThreadRunner
+from pypeline.modules.sdk import DataError, GlobalStore, RunContext, ThreadRunner
 from pypeline.modules.sdk.config import resolve_configs
 
 
@@ -138,6 +139,9 @@ class TestCsvSource:
     async def test_nothing_matches(self, tmp_path: Path) -> None:
         with pytest.raises(FileNotFoundError, match="no file matches"):
             await run("csv_source", {"file_path": str(tmp_path / "missing.csv")})
+        (tmp_path / "empty").mkdir()
+        with pytest.raises(DataError, match=re.escape(f"folder '{tmp_path / 'empty'}' holds no files")):
+            await run("csv_source", {"file_path": str(tmp_path / "empty")})
 
     async def test_empty_file(self, tmp_path: Path) -> None:
         ran = await run("csv_source", {"file_path": str(write(tmp_path / "empty.csv", ""))})
@@ -241,10 +245,13 @@ class TestFileList:
 
     async def test_empty_and_missing(self, folder: Path) -> None:
         assert (await run("file_list", {"directory": str(folder), "pattern": "*.xml"})).outputs["files"] == []
-        with pytest.raises(FileNotFoundError, match=r"no file matches '\*\.xml' in"):
+        with pytest.raises(DataError, match=r"no file matches '\*\.xml' in"):  # a DataError: no traceback
             await run("file_list", {"directory": str(folder), "pattern": "*.xml", "fail_if_empty": True})
         with pytest.raises(FileNotFoundError, match=r"directory .*nope' does not exist"):
             await run("file_list", {"directory": str(folder / "nope")})
+        (folder / "plain.txt").write_text("x")
+        with pytest.raises(DataError, match=r"directory .*plain\.txt' is a file, expected a folder"):
+            await run("file_list", {"directory": str(folder / "plain.txt")})
 
 
 class TestSetGlobalsAndFailMod:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pypeline.modules.frames import MissingInputError
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -44,7 +45,7 @@ class FileList(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         files = await ctx.executor.run_in_thread(self.list_files)
         if not files and self.configs["fail_if_empty"]:
-            raise FileNotFoundError(f"no file matches '{self.configs['pattern']}' in {self.configs['directory']}")
+            raise MissingInputError(f"no file matches '{self.configs['pattern']}' in {self.configs['directory']}")
         ctx.set_global("file_count", len(files))
         ctx.set_global("row_count", len(files))
         return {"files": files}
@@ -54,7 +55,8 @@ class FileList(BaseModule):
         c = self.configs
         folder = Path(c["directory"])
         if not folder.is_dir():
-            raise FileNotFoundError(f"directory '{folder}' does not exist")
+            what = "is a file, expected a folder" if folder.exists() else "does not exist"
+            raise MissingInputError(f"directory '{folder}' {what}")
         walker = folder.rglob("*") if c["recursive"] else folder.iterdir()
         now = time.time()
         found: list[tuple[Path, os.stat_result]] = []
