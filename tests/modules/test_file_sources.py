@@ -173,6 +173,16 @@ class TestJsonSource:
         run = await run_module("json_source", {"file_path": str(path), "encoding": "latin-1"})
         assert run.outputs["data"]["city"].tolist() == ["Besançon"]
 
+    async def test_latin1_document_detected_as_json(self, tmp_path: Path) -> None:
+        # format auto reads the file's head to tell JSON from JSON Lines: a bad byte there was a bare
+        # UnicodeDecodeError without the file name
+        path = tmp_path / "l.json"
+        path.write_bytes('[{"city": "Besançon"}]'.encode("latin-1"))
+        with pytest.raises(DataError, match=re.escape(f"{path}: cannot decode as utf-8 at byte 16; set 'encoding'")):
+            await run_module("json_source", {"file_path": str(path)})
+        run = await run_module("json_source", {"file_path": str(path), "encoding": "latin-1"})
+        assert run.outputs["data"]["city"].tolist() == ["Besançon"]
+
 
 class TestExcelSource:
     @BOTH

@@ -52,8 +52,8 @@ def detect_format(path: str, declared: str, encoding: str, record_path: str | No
     lower = path.lower()
     if lower.endswith((".jsonl", ".ndjson", ".jsonl.txt")):
         return "jsonl"
-    with open(path, encoding=encoding) as fh:
-        head = fh.read(1 << 16).lstrip()
+    with open(path, "rb") as fh:  # bytes: a bad byte is reported by the reader, with its line
+        head = fh.read(1 << 16).decode(encoding, errors="replace").lstrip("\ufeff \t\r\n")
     if head.startswith("["):
         return "json"
     # one object spread over several lines is JSON; one object per line is JSON Lines
