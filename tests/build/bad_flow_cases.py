@@ -235,6 +235,12 @@ CASES = [
         "(expected type str: Path, folder or glob of CSV files)",
     ),
     Case(
+        "config-unknown-encoding",
+        mutate(ETL, ("required: {file_path: in.csv}", "{required: {file_path: in.csv}, optional: {encoding: utf-99}}")),
+        "{f}:6: module 'read' (csv_source): config 'encoding': unknown encoding 'utf-99' (expected a Python codec "
+        "name: utf-8, latin-1, cp1252, utf-16, ...)",
+    ),
+    Case(
         "config-unknown",
         mutate(ETL, ("required: {file_path: in.csv}", "required: {file_path: in.csv, encodng: latin-1}")),
         "{f}:7: module 'read' (csv_source): unknown config 'encodng'; did you mean 'encoding'? (expected one of: "

@@ -17,7 +17,7 @@ from pypeline.core.errors import ConfigError, ModuleResolutionError, PlanError
 from pypeline.core.text import did_you_mean
 from pypeline.executors.backends import check_execution_block
 from pypeline.modules.registry import ModuleNotFound, Registry
-from pypeline.modules.sdk.config import ConfigProblem, resolve_configs
+from pypeline.modules.sdk.config import ConfigProblem, encoding_problems, resolve_configs
 
 _RESOLUTION_HINTS = {
     "unknown": "a registered module name (see 'pype list-modules') or a dotted import path",
@@ -146,7 +146,7 @@ def _load_module(
             line=doc.line_of(key_pointer),
             expected=exc.expected,
         ) from None
-    problems = cls.check_configs(configs)  # rules the schema cannot express (BaseModule.check_configs)
+    problems = cls.check_configs(configs) + encoding_problems(configs)  # rules the schema cannot express
     if problems:
         raise ConfigError(
             f"module '{module_id}' ({item['name']}): {'; '.join(problems)}",

@@ -15,6 +15,7 @@ checked before the run; the run checks it again after rendering.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping
 from typing import Any
 
@@ -190,3 +191,19 @@ def _describe(spec: Mapping[str, Any]) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def encoding_problems(configs: Mapping[str, Any]) -> list[str]:
+    """Problems with configs named ``encoding`` (or ``*_encoding``): each must name a Python codec.
+
+    A templated value is checked when the run renders it (the reader then fails naming it).
+    """
+    problems = []
+    for key, value in configs.items():
+        if (key == "encoding" or key.endswith("_encoding")) and isinstance(value, str) and not has_templates(value):
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                problems.append(f"config '{key}': unknown encoding {value!r} (expected a Python codec name: "
+                                "utf-8, latin-1, cp1252, utf-16, ...)")
+    return problems
