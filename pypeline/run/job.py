@@ -149,8 +149,15 @@ def load_context(job: JobPlan, env: str, overrides: dict[str, Any]) -> dict[str,
             f"unknown context environment '{env}'{did_you_mean(env, job.environments)} "
             f"(the job defines: {', '.join(job.environments)})"
         )
-    values: dict[str, Any] = read_json_file(job.context_path(env))
-    known = {k for e in job.environments for k in read_json_file(job.context_path(e))}
+    contexts = {e: read_json_file(job.context_path(e)) for e in job.environments}
+    for e, content in contexts.items():
+        if not isinstance(content, dict):
+            raise JobError(
+                f"{job.context_path(e)}: expected a JSON object of context variables, got "
+                f"{type(content).__name__}; rebuild it with 'pype build <flow.yaml>'"
+            )
+    values: dict[str, Any] = contexts[env]
+    known = {k for content in contexts.values() for k in content}
     for key in overrides:
         if key not in known:
             raise JobError(

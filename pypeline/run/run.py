@@ -156,7 +156,10 @@ async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = 
     if run_dir.exists():
         raise JobError(f"{run_dir}: a run with id '{run_id}' already exists; choose another --run-id")
     threads = thread_count(options.threads, job.settings)
-    run_dir.mkdir(parents=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise JobError(f"{run_dir}: cannot create the run folder: {exc.strerror or exc}") from None
     secrets_seen = SecretRegistry()
     try:
         async with contextlib.AsyncExitStack() as stack:

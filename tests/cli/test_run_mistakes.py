@@ -112,3 +112,30 @@ def test_a_module_file_deleted_after_the_build_stops_the_run_before_it_starts(
         "'pype build <flow.yaml>')"
     )
     assert not (project / "jobs" / "custom" / "runs").exists() and not (project / "out").exists()
+
+
+def test_a_hand_edited_job_folder_is_exit_2_not_an_internal_error(cli: CliRunner, project: Path) -> None:
+    write_csv(project / "in.csv", "id", ["1"])
+    build(cli, project, """
+        flow: {name: edited}
+        modules:
+          - {id: read, name: csv_source, configs: {required: {file_path: in.csv}}}
+          - {id: write, name: csv_sink, configs: {required: {output_path: out/x.csv}}}
+        connections:
+          data: ["read.data - write.input"]
+    """)
+    job = project / "jobs" / "edited"
+    (job / "runs").write_text("a file where the runs folder goes")
+    result = invoke(cli, "run", "jobs/edited", "--run-id", "r1", "--quiet")
+    assert result.exit_code == 2
+    assert result.stderr == "error: jobs/edited/runs/r1: cannot create the run folder: Not a directory\n"
+    (job / "runs").unlink()
+    context = job / "context" / "edited_default.json"
+    context.write_text("[1]")
+    result = invoke(cli, "run", "jobs/edited", "--quiet")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {context.relative_to(project)}: expected a JSON object of context variables, got list; "
+        "rebuild it with 'pype build <flow.yaml>'\n"
+    )
+    assert not (project / "out").exists()
