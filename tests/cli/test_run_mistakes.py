@@ -139,3 +139,20 @@ def test_a_hand_edited_job_folder_is_exit_2_not_an_internal_error(cli: CliRunner
         "rebuild it with 'pype build <flow.yaml>'\n"
     )
     assert not (project / "out").exists()
+
+
+def test_a_module_tripping_on_a_users_path_gets_a_file_message_without_traceback(
+    cli: CliRunner, project: Path
+) -> None:
+    (project / "a_folder").mkdir()
+    build(cli, project, """
+        flow: {name: opener}
+        settings: {retries: 0}
+        modules:
+          - {id: open, name: tests.resources.modules.classes.OpenPath, configs: {required: {path: a_folder}}}
+    """)
+    result = invoke(cli, "run", "jobs/opener", "--run-id", "r1", "--quiet")
+    assert result.exit_code == 1
+    assert error_lines(result.stderr) == ["error: module 'open': cannot access 'a_folder': Is a directory"]
+    log = (project / "jobs" / "opener" / "runs" / "r1" / "log.jsonl").read_text()
+    assert "cannot access 'a_folder': Is a directory" in log and "Traceback" not in log

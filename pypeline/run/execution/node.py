@@ -20,6 +20,7 @@ configs use (off the event loop); every failure text that leaves this runner
 from __future__ import annotations
 
 import asyncio
+import errno
 import time
 import traceback
 from typing import Any
@@ -145,10 +146,10 @@ async def run_node(
                 cause = redact(exc.format_message())
                 logger.error("module_failed", attempt=attempt, error=cause)
             except Exception as exc:
-                cause = redact(f"{type(exc).__name__}: {exc}")
-                logger.error(
-                    "module_failed", attempt=attempt, error=cause, traceback=traceback.format_exc(limit=20)
-                )
+                problem = _file_problem(exc)  # the user's file system, not a bug: no traceback
+                cause = redact(problem or f"{type(exc).__name__}: {exc}")
+                trace = {} if problem else {"traceback": traceback.format_exc(limit=20)}
+                logger.error("module_failed", attempt=attempt, error=cause, **trace)
             else:
                 record.status = "success"
                 record.rows_out = _sum_rows(outputs)
@@ -175,6 +176,19 @@ async def run_node(
         record.ended = utc_now()
         record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
         services.observers.emit("node_finished", record)
+
+
+_FILE_ERRNOS = {
+    errno.EACCES, errno.EPERM, errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EROFS, errno.ENOSPC,
+    errno.ELOOP, errno.ENAMETOOLONG, errno.EIO,
+}
+
+
+def _file_problem(exc: BaseException) -> str | None:
+    """``cannot access 'data/x.csv': Permission denied`` for an OSError about a named file, else None."""
+    if isinstance(exc, OSError) and exc.filename and exc.errno in _FILE_ERRNOS:
+        return f"cannot access '{exc.filename}': {exc.strerror}"
+    return None
 
 
 def _render_configs(

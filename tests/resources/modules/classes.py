@@ -63,3 +63,15 @@ class SyncRun(BaseModule):
 
 class NotAModule:
     """A plain class, not a BaseModule."""
+
+
+class OpenPath(BaseModule):
+    """Opens the file its 'path' config names, as a module author's own code would (no error handling)."""
+
+    TYPE = "source"
+    OUTPUT_PORTS = ["data"]
+    CONFIG_SCHEMA = {"required": {"path": {"type": "str"}}, "optional": {}}
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        with open(self.configs["path"], encoding="utf-8") as fh:
+            return {"data": fh.read()}
