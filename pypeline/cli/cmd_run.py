@@ -44,7 +44,8 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--otel/--no-otel", default=None,
               help="Send OpenTelemetry spans over OTLP/HTTP (default: on when OTEL_EXPORTER_OTLP_ENDPOINT is set).")
 @click.option("--dry-run", is_flag=True,
-              help="Print the planned order, rendered configs (secrets as ***) and files; run nothing.")
+              help="Print the planned order, rendered configs (secrets as ***) and files, then any problems "
+                   "(wrong config type, missing input, refused output folder); run nothing. Exit 1 on problems.")
 @click.option("--resume", "resume", is_flag=False, flag_value="latest", default=None, metavar="[RUN_ID]",
               help="Resume a failed run from its checkpoint (default: the latest failed run).")
 @report_errors
@@ -58,7 +59,10 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
     if dry_run:
         from pypeline.run.dryrun import dry_run as dry_run_text
 
-        click.echo(dry_run_text(job, env or "default", parse_overrides(sets)), nl=False)
+        planned = dry_run_text(job, env or "default", parse_overrides(sets))
+        click.echo(planned.text, nl=False)
+        if planned.problems:
+            sys.exit(1)
         return
     from pypeline.run.execution.dask_local import prepare_process
 

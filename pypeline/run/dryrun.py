@@ -4,7 +4,8 @@ A dry run loads the job folder and the chosen context (``--context``,
 ``--set``) exactly like a run, then prints, in the planned priority-DFS order
 of sub flows, every module with its configs as they would be rendered and the
 files it would read and write. Nothing runs: no module is imported for
-execution, no run folder is written, no secret is fetched.
+execution (a module class is imported only to read its
+CONFIG_SCHEMA), no run folder is written, no secret is fetched.
 
 Templates are resolved as far as they can be before the run:
 
@@ -21,6 +22,12 @@ Which configs are files: a config whose key names a path (``file_path``,
 ``_files``, ``_dir``) and holds a string or a list of strings. Sources read
 them; sinks write them; for solo modules and transforms a key starting with
 ``output``, ``out_`` or ``target`` is written and the others are read.
+
+Problems a user wants to see before running (:mod:`pypeline.run.dryrun_checks`:
+a config a context template made the wrong type, an input that is missing now
+and that no module of the job writes, a sink output that is a folder the sink
+would refuse to replace) are listed in a ``problems:`` section at the end;
+``pype run --dry-run`` then exits 1 (0 without problems).
 """
 
 from __future__ import annotations
@@ -31,7 +38,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pypeline.core.references import Reference
-from pypeline.core.templates import render
+from pypeline.core.templates import has_templates, render
+from pypeline.run.dryrun_checks import (
+    config_problems,
+    context_configs,
+    exists_now,
+    input_sources,
+    output_problem,
+)
 from pypeline.run.job import JobPlan
 
 PATH_KEY = re.compile(
@@ -53,6 +67,18 @@ class PlannedModule:
     reads: list[str] = field(default_factory=list)
     writes: list[str] = field(default_factory=list)
     backend: str = "local"
+    resolved_reads: list[str] = field(default_factory=list)
+    """``reads`` with only context templates resolved (run-time ones kept as ``{{...}}``)."""
+    resolved_writes: list[str] = field(default_factory=list)
+    config_problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    """What ``pype run --dry-run`` prints, and the problems in it (exit 1 when there are any)."""
+
+    text: str
+    problems: tuple[str, ...]
 
 
 def dry_lookup(context_vars: dict[str, Any]) -> Any:
@@ -99,10 +125,14 @@ def plan_modules(job: JobPlan, context_vars: dict[str, Any]) -> dict[str, list[P
                 spec = job.modules[module_id]
                 configs: dict[str, Any] = render(spec.configs, lookup)
                 reads, writes = file_configs(spec.type, configs)
+                resolved = context_configs(spec.configs, context_vars)
+                resolved_reads, resolved_writes = file_configs(spec.type, resolved)
                 planned.append(
                     PlannedModule(
                         id=module_id, name=spec.name, type=spec.type, wave=wave_index, configs=configs,
                         reads=reads, writes=writes, backend=str(spec.execution.get("backend", "local")),
+                        resolved_reads=resolved_reads, resolved_writes=resolved_writes,
+                        config_problems=config_problems(spec, resolved),
                     )
                 )
         result[subflow_id] = planned
@@ -113,9 +143,42 @@ def _value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def dry_run_report(job: JobPlan, env: str, context_vars: dict[str, Any]) -> str:
-    """The text ``pype run --dry-run`` prints."""
+def _read_notes(
+    planned: PlannedModule, all_writes: list[tuple[str, str]], problems: list[str]
+) -> list[str]:
+    """A note per read path (``(written by MODULE)``, ``(missing now)`` or ``''``); adds to ``problems``."""
+    notes = []
+    for path in planned.resolved_reads:
+        if has_templates(path):
+            notes.append("")
+            continue
+        writers = input_sources(path, planned.id, all_writes)
+        if writers:
+            notes.append(f" (written by {', '.join(writers)})")
+        elif exists_now(path):
+            notes.append("")
+        else:
+            notes.append(" (missing now)")
+            problems.append(f"{planned.id}: missing now: {path} (no module of this job writes it)")
+    return notes
+
+
+def _write_notes(planned: PlannedModule, problems: list[str]) -> list[str]:
+    """A note per written path (``(refused: existing folder)`` or ``''``); adds to ``problems``."""
+    notes = []
+    for path in planned.resolved_writes:
+        problem = output_problem(planned.id, path) if planned.type == "sink" else None
+        notes.append(" (refused: existing folder)" if problem else "")
+        if problem:
+            problems.append(problem)
+    return notes
+
+
+def dry_run_report(job: JobPlan, env: str, context_vars: dict[str, Any]) -> DryRun:
+    """The text ``pype run --dry-run`` prints and its problems."""
     modules = plan_modules(job, context_vars)
+    all_writes = [(m.id, p) for ms in modules.values() for m in ms for p in m.resolved_writes]
+    problems: list[str] = []
     version = job.meta.get("version")
     lines = [
         f"dry run of job '{job.name}'" + (f" (version {version})" if version else "") + f", context '{env}'",
@@ -136,10 +199,11 @@ def dry_run_report(job: JobPlan, env: str, context_vars: dict[str, Any]) -> str:
             lines.append(f"{pad}[wave {planned.wave}] {planned.id}: {planned.name} ({planned.type}){backend}")
             for key in sorted(planned.configs):
                 lines.append(f"{pad}    {key} = {_value(planned.configs[key])}")
-            for path in planned.reads:
-                lines.append(f"{pad}    reads  {path}")
-            for path in planned.writes:
-                lines.append(f"{pad}    writes {path}")
+            problems.extend(planned.config_problems)
+            for path, note in zip(planned.reads, _read_notes(planned, all_writes, problems), strict=True):
+                lines.append(f"{pad}    reads  {path}{note}")
+            for path, note in zip(planned.writes, _write_notes(planned, problems), strict=True):
+                lines.append(f"{pad}    writes {path}{note}")
     unreached = [sf for sf in job.subflows if sf not in seen]
     if unreached:
         lines.append("")
@@ -149,10 +213,14 @@ def dry_run_report(job: JobPlan, env: str, context_vars: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"reads  ({len(reads)}): " + (", ".join(reads) or "-"))
     lines.append(f"writes ({len(writes)}): " + (", ".join(writes) or "-"))
-    return "\n".join(lines) + "\n"
+    if problems:
+        lines.append("")
+        lines.append(f"problems: {len(problems)} (pype run --dry-run exits 1)")
+        lines.extend(f"  - {problem}" for problem in problems)
+    return DryRun(text="\n".join(lines) + "\n", problems=tuple(problems))
 
 
-def dry_run(job_dir: Any, env: str = "default", overrides: dict[str, Any] | None = None) -> str:
+def dry_run(job_dir: Any, env: str = "default", overrides: dict[str, Any] | None = None) -> DryRun:
     """Load ``job_dir`` and the context like ``pype run`` would, and return :func:`dry_run_report`.
 
     Raises:

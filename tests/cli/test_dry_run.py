@@ -55,7 +55,7 @@ planned order (priority DFS over sub flows; modules by wave):
            recursive = false
            reverse = false
            sort = "name"
-           reads  /mnt/in
+           reads  /mnt/in (missing now)
   2.   sub flow load  via files (1|) load [iterate]
          [wave 1] load: csv_source (source)
 """
@@ -77,7 +77,7 @@ def dead_vault(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_dry_run_report(job: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     dead_vault(monkeypatch)
     result = cli.invoke(main, ["run", str(job), "--dry-run", "--context", "prod"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # /mnt/in is missing: a problem
     out = result.stdout
     assert out.startswith(EXPECTED), out
     load = out[out.index("[wave 1] load"):out.index("[wave 2] write")]
@@ -88,13 +88,22 @@ def test_dry_run_report(job: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPat
     assert write.endswith("\n             writes out/prod/<iter.index>.csv\n")
     assert "  3.   sub flow secrets  via files (2|files__file_count > 0) secrets\n" in out
     assert 'values = {"dsn": "pg://u:***@h", "pw": "***", "rows": "<files__file_count>"}' in out
-    assert out.endswith("reads  (2): /mnt/in, <iter.item>\nwrites (1): out/prod/<iter.index>.csv\n")
+    assert out.endswith(
+        "reads  (2): /mnt/in, <iter.item>\nwrites (1): out/prod/<iter.index>.csv\n\n"
+        "problems: 1 (pype run --dry-run exits 1)\n"
+        "  - files: missing now: /mnt/in (no module of this job writes it)\n"
+    )
     assert not (job / "runs").exists()
 
 
-def test_set_overrides_and_bad_context(job: Path, cli: CliRunner) -> None:
+def test_set_overrides_and_bad_context(job: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    dead_vault(monkeypatch)
+    Path("data").mkdir()  # the default context's in_dir exists: no problem, exit 0
     result = cli.invoke(main, ["run", str(job), "--dry-run", "--set", "env=qa"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
     assert "writes out/qa/<iter.index>.csv" in result.stdout
+    assert "           reads  data\n" in result.stdout
+    assert "problems" not in result.stdout
     result = cli.invoke(main, ["run", str(job), "--dry-run", "--context", "prd"])
     assert result.exit_code == 2
     assert "unknown context environment 'prd'; did you mean 'prod'?" in result.stderr

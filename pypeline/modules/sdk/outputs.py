@@ -81,14 +81,9 @@ def _install(tmp: Path, target: Path, shown: str) -> None:
     if not tmp.exists():
         return
     if target.is_dir() and not target.is_symlink():
-        suffixes = _suffixes(tmp) if tmp.is_dir() else {target.suffix} - {""}
-        foreign = _foreign_file(target, suffixes)
-        if foreign is not None:
-            raise DataError(
-                f"output path '{shown}' is an existing folder that holds other files ('{foreign}'); "
-                "expected a new path, a file or an earlier output of this sink (remove the folder or "
-                "choose another output_path)"
-            )
+        refusal = folder_refusal(target, _suffixes(tmp) if tmp.is_dir() else {target.suffix} - {""}, shown)
+        if refusal is not None:
+            raise DataError(refusal)
         old = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.pype-old"
         os.replace(target, old)
         os.replace(tmp, target)
@@ -103,6 +98,24 @@ def _install(tmp: Path, target: Path, shown: str) -> None:
         os.replace(tmp, target)
     else:
         os.replace(tmp, target)
+
+
+def folder_refusal(target: Path, suffixes: set[str], shown: str) -> str | None:
+    """Why new output with files of ``suffixes`` may not replace the folder ``target`` (None when it may).
+
+    None too when ``target`` is no folder (or a symlink). Pure: only reads the
+    file system; ``pype run --dry-run`` asks it before anything runs.
+    """
+    if not target.is_dir() or target.is_symlink():
+        return None
+    foreign = _foreign_file(target, suffixes)
+    if foreign is None:
+        return None
+    return (
+        f"output path '{shown}' is an existing folder that holds other files ('{foreign}'); "
+        "expected a new path, a file or an earlier output of this sink (remove the folder or "
+        "choose another output_path)"
+    )
 
 
 def _suffixes(folder: Path) -> set[str]:

@@ -1,0 +1,120 @@
+"""The problems ``pype run --dry-run`` flags before anything runs.
+
+A dry run renders every module's configs with the chosen context only
+(:func:`context_configs`): ``{{context.x}}`` is replaced, any run-time
+template (``{{module__var}}``, ``{{iter.item}}``, ``{{vault...}}``) stays as
+written, so a secret is never fetched and a value that still holds one is
+never judged. On those configs it checks three things:
+
+* **config types**: a value a context template filled in is checked against
+  the module's ``CONFIG_SCHEMA`` with :func:`~pypeline.modules.sdk.config.check_values`,
+  the check the run does after rendering (``limit: "{{context.n}}"`` with
+  ``n = "ten"`` for an int config);
+* **inputs**: a path the module reads (no run-time template left) that
+  matches no file now (globs expanded) is a problem unless a module of the job
+  writes it (:func:`input_sources`): the same path after normalising, a path
+  under a folder another module writes, a folder another module writes into,
+  or a glob matching a write (a write that holds run-time templates matches
+  as if each template were ``*``);
+* **outputs**: a sink's output path that is an existing folder the sink
+  would refuse to replace (:func:`~pypeline.modules.sdk.outputs.folder_refusal`,
+  the run's own rule, with the files of the new output assumed to carry the
+  path's suffix; a path without a suffix may be a partitioned folder whose
+  file suffix is unknown before the run, so it is not judged).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from pypeline.build.spec import ModuleSpec
+from pypeline.core.references import Reference
+from pypeline.core.templates import TEMPLATE_RE, KeepTemplate, find_templates, has_templates, render
+from pypeline.modules.loader import ModuleImportError, load_module_class
+from pypeline.modules.sdk.config import ConfigProblem, check_values
+from pypeline.modules.sdk.outputs import folder_refusal
+
+GLOB_CHARS = ("*", "?", "[")
+
+
+def context_configs(configs: dict[str, Any], context_vars: dict[str, Any]) -> dict[str, Any]:
+    """``configs`` with only ``{{context.x}}`` templates resolved (see the module docstring)."""
+
+    def lookup(key: str, ref: Reference) -> Any:
+        if ref.kind == "context" and ref.name in context_vars:
+            return context_vars[ref.name]
+        raise KeepTemplate
+
+    result: dict[str, Any] = render(configs, lookup)
+    return result
+
+
+def config_problems(spec: ModuleSpec, rendered: dict[str, Any]) -> list[str]:
+    """Problems with the configs a context template filled in; ``rendered`` is from :func:`context_configs`."""
+    keys = sorted(
+        key for key in {k.split(".")[0].split("[")[0] for k, _, _ in find_templates(spec.configs)}
+        if key in rendered and not has_templates(rendered[key])
+    )
+    if not keys:
+        return []
+    try:
+        schema = load_module_class(spec.module_path).CONFIG_SCHEMA
+    except ModuleImportError as exc:
+        return [f"{spec.id}: its configs cannot be checked: {exc}"]
+    known = {**schema.get("optional", {}), **schema.get("required", {})}
+    problems = []
+    for key in keys:
+        if key not in known:
+            continue
+        try:
+            check_values(known, {key: rendered[key]})
+        except ConfigProblem as exc:
+            problems.append(f"{spec.id}: after templates were resolved, {exc.message} (expected {exc.expected})")
+    return problems
+
+
+def _norm(path: str) -> str:
+    return os.path.abspath(path)
+
+
+def _as_pattern(path: str) -> str:
+    """A written path as a pattern: each run-time template matches anything."""
+    return TEMPLATE_RE.sub("*", path)
+
+
+def _produces(read: str, write: str) -> bool:
+    """True when writing ``write`` makes ``read`` exist (see the module docstring)."""
+    templated = has_templates(write)
+    written = _norm(_as_pattern(write) if templated else write)
+    wanted = _norm(read)
+    if templated or any(c in write for c in GLOB_CHARS):
+        return fnmatchcase(wanted, written) or fnmatchcase(wanted, written + os.sep + "*")
+    if wanted == written or wanted.startswith(written + os.sep) or written.startswith(wanted + os.sep):
+        return True
+    return any(c in read for c in GLOB_CHARS) and fnmatchcase(written, wanted)
+
+
+def input_sources(read: str, reader: str, writes: Iterable[tuple[str, str]]) -> list[str]:
+    """Ids of the modules other than ``reader`` whose writes (``(module_id, path)``) produce ``read``."""
+    return sorted({module_id for module_id, path in writes if module_id != reader and _produces(read, path)})
+
+
+def exists_now(path: str) -> bool:
+    """True when ``path`` names an existing file or folder (a glob: matches at least one)."""
+    if any(c in path for c in GLOB_CHARS):
+        return bool(glob.glob(path, recursive=True))
+    return os.path.exists(path)
+
+
+def output_problem(module_id: str, path: str) -> str | None:
+    """The sink's refusal to replace the existing folder at ``path`` (None when it would not refuse)."""
+    suffix = Path(path).suffix
+    if not suffix or has_templates(path):
+        return None
+    refusal = folder_refusal(Path(path), {suffix}, path)
+    return f"{module_id}: {refusal}" if refusal else None
