@@ -26,7 +26,7 @@ modules:
     configs: {required: {file_path: data/in.csv}, optional: {skip_rows: "{{load__row_count}}"}}
   - id: secret
     name: csv_source
-    configs: {required: {file_path: data/in.csv}, optional: {encoding: "{{vault.secret/app#enc}}"}}
+    configs: {required: {file_path: data/in.csv}, optional: {skip_rows: "{{vault.secret/app#n}}"}}
 """
 
 
@@ -42,7 +42,7 @@ def test_config_type_after_context(flows: FlowHarness, cli: CliRunner, monkeypat
     code, out = dry(cli, job)
     assert code == 0, out
     assert "problems" not in out
-    assert 'encoding = "***"' in out
+    assert '           skip_rows = "***"\n' in out  # a secret: never fetched, never judged
     code, out = dry(cli, job, "--set", "n=ten")
     assert code == 1, out
     assert '           skip_rows = "ten"\n' in out
