@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import shutil
 import subprocess
-import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +12,10 @@ import pytest
 from pypeline.core.errors import ConfigError
 from pypeline.executors.backends import BUILTIN_BACKENDS, backend_class, check_execution_block
 from tests.conftest import FlowHarness
+from tests.plugin_site import install_plugin
+from tests.plugin_site import pype as plugin_site_pype
 
 PLUGIN = Path(__file__).parents[1] / "resources" / "executor_plugin"
-PYPE = str(Path(sys.executable).with_name("pype"))
 
 
 def test_builtin_backends() -> None:
@@ -102,32 +98,13 @@ class TestExecutionBlock:
         assert len(plan.modules) == 2
 
 
-def pip_install(target: Path, source: Path) -> None:
-    """``pip install --no-deps --target`` (this venv's setuptools when it has one, else isolated)."""
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
-    if importlib.util.find_spec("setuptools") is not None:
-        done = subprocess.run([*command, "--no-build-isolation", str(source)], capture_output=True, timeout=300)
-        if done.returncode == 0:
-            return
-    done = subprocess.run([*command, str(source)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-
-
 @pytest.fixture(scope="module")
-def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    site = tmp_path_factory.mktemp("executor-plugin-site")
-    source = tmp_path_factory.mktemp("executor-plugin-source") / "executor_plugin"
-    shutil.copytree(PLUGIN, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    pip_install(site, source)
-    yield site
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return install_plugin(tmp_path_factory, PLUGIN)
 
 
 def pype(project: Path, *args: str, site: Path | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYPELINE_REGISTRY")}
-    env["PYPELINE_REGISTRY"] = str(project / "ModRegistry.json")
-    if site is not None:
-        env["PYTHONPATH"] = str(site)
-    return subprocess.run([PYPE, *args], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    return plugin_site_pype(project, *args, site=site, registry=project / "ModRegistry.json")
 
 
 PLUGIN_FLOW = """

@@ -9,48 +9,21 @@ finds its dist-info exactly as for a package installed in site-packages.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.plugin_site import install_plugin, pype
+
 PLUGIN = Path(__file__).parents[1] / "resources" / "plugin_pkg"
-PYPE = str(Path(sys.executable).with_name("pype"))
 
 pytestmark = pytest.mark.slow
 
 
-def pip_install(target: Path, source: Path) -> None:
-    """``pip install --no-deps --target``: first with this venv's setuptools (fast, offline), else isolated."""
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
-    if importlib.util.find_spec("setuptools") is not None and importlib.util.find_spec("wheel") is not None:
-        done = subprocess.run([*command, "--no-build-isolation", str(source)], capture_output=True, timeout=300)
-        if done.returncode == 0:
-            return
-    done = subprocess.run([*command, str(source)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-
-
 @pytest.fixture(scope="module")
-def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    site = tmp_path_factory.mktemp("plugin-site")
-    source = tmp_path_factory.mktemp("plugin-source") / "plugin_pkg"
-    shutil.copytree(PLUGIN, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    pip_install(site, source)  # from a copy: pip builds in place
-    yield site
-
-
-def pype(project: Path, *args: str, site: Path | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYPELINE_REGISTRY")}
-    if site is not None:
-        env["PYTHONPATH"] = str(site)
-    return subprocess.run([PYPE, *args], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return install_plugin(tmp_path_factory, PLUGIN)
 
 
 def test_installed_as_a_distribution(plugin_site: Path) -> None:
