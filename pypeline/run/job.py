@@ -54,7 +54,8 @@ class JobPlan:
     templated: frozenset[str] = frozenset()
     """Modules whose configs hold ``{{templates}}`` (the others need no rendering at run time)."""
     globals_read: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Module id -> its globals that a template or condition reads (:mod:`pypeline.run.globals_read`)."""
+    """Module id -> its globals that a template or condition reads (:mod:`pypeline.run.globals_read`);
+    filled in dask mode only, the one mode with lazy outputs."""
 
     @property
     def runs_dir(self) -> Path:
@@ -122,7 +123,11 @@ def load_job(folder: str | Path) -> JobPlan:
         meta=dict(files.dag.get("flow") or {}),
         subflow_consumers=dict(per_subflow),
         templated=templated,
-        globals_read=globals_read(modules, control_edges, templated),
+        # only a dask-mode run has lazy outputs whose rows may need counting (node.count_rows_read_later)
+        globals_read=(
+            globals_read(modules, control_edges, templated)
+            if metadata["settings"].get("execution_mode") == "dask" else {}
+        ),
     )
 
 
