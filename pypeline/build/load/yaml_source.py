@@ -135,12 +135,33 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, path: str) -> FlowSyntax
     line = mark.line + 1 if mark else None
     column = mark.column + 1 if mark else None
     expected = None
+    if problem == "exceeded maximum nesting depth" and mark is not None:
+        return _depth_error(text[: mark.index], path) or FlowSyntaxError(
+            f"the YAML nests deeper than {MAX_DEPTH} levels", path=path, line=line, column=column
+        )
     if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
         problem = "a tab character where YAML expects spaces"
         context = ""
         expected = "spaces for indentation"
     return FlowSyntaxError(f"YAML syntax error: {problem}{context}", path=path, line=line, column=column,
                            expected=expected)
+
+
+def _depth_error(head: str, path: str) -> FlowSyntaxError | None:
+    """Our own depth error for ``head``, the text before the point where libyaml gave up.
+
+    libyaml >= 0.2.6 refuses 1,000 levels of flow nesting while scanning ahead, before the
+    event stream reaches :data:`MAX_DEPTH`; the text before its mark holds no more than its
+    limit, so reading it again lets our check name the first level too deep.
+    """
+    builder = EventBuilder(YamlDocument(path=path, data=None, text=head))
+    try:
+        builder.consume(yaml.parse(head, Loader=_Loader))
+    except FlowSyntaxError as exc:
+        return exc
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def _char_at(text: str, line: int, column: int) -> str:
