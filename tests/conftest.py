@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from pypeline.build.build import build_flow, validate_flow
-from pypeline.build.spec import Plan
 from pypeline.cli.cli import main
+from pypeline.job.plan import JobPlan
 from pypeline.run.run import RunOptions, RunResult, run_job
 
 RESOURCES = Path(__file__).parent / "resources"
@@ -40,7 +40,7 @@ class FlowHarness:
         path.write_text(textwrap.dedent(text), encoding="utf-8")
         return path
 
-    def validate(self, text: str) -> Plan:
+    def validate(self, text: str) -> JobPlan:
         return validate_flow(self.write(text))
 
     def build(self, text: str) -> Path:

@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pypeline.build.load.flow_loader import load_flow
-from pypeline.build.output import write_job
 from pypeline.build.plan.planner import plan_flow
-from pypeline.build.spec import Plan
+from pypeline.job.folder import write_job
+from pypeline.job.plan import JobPlan
 from pypeline.modules.registry import Registry
 
 DEFAULT_JOBS_DIR = "jobs"
@@ -39,7 +39,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def validate_flow(path: str | Path, registry: Registry | None = None) -> Plan:
+def validate_flow(path: str | Path, registry: Registry | None = None) -> JobPlan:
     """Load and plan a flow without writing anything.
 
     Raises:
@@ -56,5 +56,6 @@ def build_flow(path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registr
         FlowError: the first problem, with file and line; nothing is written then.
     """
     with gc_paused():
-        plan = validate_flow(path, registry)
-        return write_job(plan, out_dir)
+        flow = load_flow(path, registry)
+        plan = plan_flow(flow)
+        return write_job(plan, flow.source_text, flow.context, out_dir, flow.path)

@@ -18,7 +18,7 @@ def validate(flow: Path) -> None:
 
     plan = validate_flow(flow)
     click.echo(
-        f"{flow}: valid: flow '{plan.flow.name}', {len(plan.modules)} modules, "
+        f"{flow}: valid: flow '{plan.name}', {len(plan.modules)} modules, "
         f"{len(plan.subflows)} sub flows, {len(plan.control_edges)} control connections"
     )
 

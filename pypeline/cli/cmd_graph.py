@@ -18,10 +18,10 @@ from pypeline.cli.errors import report_errors
 @report_errors
 def graph(target: Path, mermaid_file: Path | None, dot_file: Path | None) -> None:
     """Print TARGET (a flow YAML or a job folder) as an ASCII DAG; write Mermaid / DOT on request."""
-    from pypeline.build.render import graph_view, render_ascii, render_dot, render_mermaid
+    from pypeline.build.render import graph_plan, render_ascii, render_dot, render_mermaid
     from pypeline.core.jsonio import atomic_write_text
 
-    view = graph_view(target)
+    view = graph_plan(target)
     to_stdout = False
     for path, render in ((mermaid_file, render_mermaid), (dot_file, render_dot)):
         if path is None:

@@ -39,6 +39,7 @@ from typing import Any
 
 from pypeline.core.references import Reference
 from pypeline.core.templates import has_templates, render
+from pypeline.job.plan import JobPlan
 from pypeline.run.dryrun_checks import (
     config_problems,
     context_configs,
@@ -46,7 +47,6 @@ from pypeline.run.dryrun_checks import (
     input_sources,
     output_problem,
 )
-from pypeline.run.job import JobPlan
 
 PATH_KEY = re.compile(
     r"^(?:file_path|output_path|input_path|path|paths|file|files|directory|dir|folder|glob)$"

@@ -32,9 +32,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from pypeline.build.spec import ModuleSpec
 from pypeline.core.references import Reference
 from pypeline.core.templates import TEMPLATE_RE, KeepTemplate, find_templates, has_templates, render
+from pypeline.job.spec import ModuleSpec
 from pypeline.modules.loader import ModuleImportError, load_module_class
 from pypeline.modules.sdk.config import ConfigProblem, check_values
 from pypeline.modules.sdk.outputs import folder_refusal

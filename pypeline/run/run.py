@@ -28,6 +28,7 @@ from pypeline.core.errors import JobError, PypelineError, RunError
 from pypeline.core.secret import SecretRegistry
 from pypeline.executors.backends import backend_class
 from pypeline.executors.base import Executor
+from pypeline.job.plan import JobPlan
 from pypeline.modules.sdk.context import ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.artifacts.manager import ArtifactManager
@@ -36,7 +37,7 @@ from pypeline.run.checkpoint.session import CheckpointSession
 from pypeline.run.execution.dask_local import dask_mode
 from pypeline.run.execution.services import ObserverList, RunServices
 from pypeline.run.execution.topo import run_subflow
-from pypeline.run.job import JobPlan, load_context, load_job
+from pypeline.run.job import load_context, load_job
 from pypeline.run.observe.logging import RunLog
 from pypeline.run.observe.manifest import manifest_document, write_manifest
 from pypeline.run.observe.telemetry import telemetry_observer

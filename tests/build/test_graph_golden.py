@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pypeline.build.render import graph_view, render_ascii, render_dot, render_mermaid
+from pypeline.build.render import graph_plan, render_ascii, render_dot, render_mermaid
 from pypeline.core.errors import PypelineError
 from pypeline.modules.registry import Registry
 
@@ -53,7 +53,7 @@ def example_flows() -> dict[str, Path]:
 def expected_outputs(relative: Path) -> dict[str, str]:
     """Golden suffix -> text for one example, rendered from the repository root like a user would."""
     try:
-        view = graph_view(relative)
+        view = graph_plan(relative)
     except PypelineError as exc:
         return {".error.txt": exc.format_message() + "\n"}
     return {suffix: render(view) for suffix, render in RENDERERS.items()}

@@ -11,7 +11,7 @@ import pydot
 import pytest
 from click.testing import CliRunner
 
-from pypeline.build.render import graph_view, render_ascii, render_dot, render_mermaid
+from pypeline.build.render import graph_plan, render_ascii, render_dot, render_mermaid
 from pypeline.build.render.mermaid import mermaid_text
 from tests.conftest import FlowHarness, invoke
 
@@ -91,14 +91,14 @@ def demo(flows: FlowHarness) -> Path:
 
 class TestAscii:
     def test_boxes_waves_data_and_control(self, demo: Path) -> None:
-        assert render_ascii(graph_view(demo)) == ASCII
+        assert render_ascii(graph_plan(demo)) == ASCII
 
     def test_only_ascii_characters(self, demo: Path) -> None:
-        assert render_ascii(graph_view(demo)).isascii()
+        assert render_ascii(graph_plan(demo)).isascii()
 
     def test_job_folder_draws_the_same(self, flows: FlowHarness, demo: Path) -> None:
         job = flows.build(FLOW)
-        from_job, from_yaml = graph_view(job), graph_view(demo)
+        from_job, from_yaml = graph_plan(job), graph_plan(demo)
         for render in (render_ascii, render_mermaid, render_dot):
             assert render(from_job) == render(from_yaml)
 
@@ -107,12 +107,12 @@ class TestAscii:
             "flow: {name: b}\nmodules:\n  - {id: s, name: set_globals, configs: {required: {values: {a: 1}}}, "
             "execution: {backend: local}}\n"
         )
-        assert "s  set_globals (solo)" in render_ascii(graph_view(path))
+        assert "s  set_globals (solo)" in render_ascii(graph_plan(path))
 
 
 class TestDot:
     def test_parses_and_has_every_node_and_edge(self, demo: Path) -> None:
-        graph = parse_dot(render_dot(graph_view(demo)))
+        graph = parse_dot(render_dot(graph_plan(demo)))
         clusters = {s.get_name().strip('"') for s in graph.get_subgraphs()}
         assert clusters == {"cluster_list_files", "cluster_load_one", "cluster_report", "cluster_archive"}
         nodes = {n.get_name().strip('"') for s in graph.get_subgraphs() for n in s.get_nodes()}
@@ -129,13 +129,13 @@ class TestDot:
             "  - {id: b, name: set_globals, configs: {required: {values: {n: 1}}}}\n"
             "connections: {control: ['a (1|a__n == \"x\\\\\\\\y\") b']}\n"
         )
-        graph = parse_dot(render_dot(graph_view(path)))
+        graph = parse_dot(render_dot(graph_plan(path)))
         assert len(graph.get_edges()) == 1
 
 
 class TestMermaid:
     def test_structure(self, demo: Path) -> None:
-        text = render_mermaid(graph_view(demo))
+        text = render_mermaid(graph_plan(demo))
         lines = text.splitlines()
         assert lines[1] == "flowchart TD"
         assert sum(1 for line in lines if line.strip().startswith("subgraph ")) == 4
@@ -155,12 +155,12 @@ class TestCommand:
         result = invoke(cli, "graph", str(demo), "--mermaid", "g.mmd", "--dot", "g.dot")
         assert result.exit_code == 0
         assert result.stdout == ASCII
-        assert Path("g.mmd").read_text() == render_mermaid(graph_view(demo))
-        assert Path("g.dot").read_text() == render_dot(graph_view(demo))
+        assert Path("g.mmd").read_text() == render_mermaid(graph_plan(demo))
+        assert Path("g.dot").read_text() == render_dot(graph_plan(demo))
 
     def test_dash_writes_to_stdout_instead(self, cli: CliRunner, demo: Path) -> None:
         result = invoke(cli, "graph", str(demo), "--dot", "-")
-        assert result.stdout == render_dot(graph_view(demo))
+        assert result.stdout == render_dot(graph_plan(demo))
 
     def test_invalid_flow_is_one_message_exit_2(self, cli: CliRunner, flows: FlowHarness) -> None:
         path = flows.write("flow: {name: bad}\nmodules:\n  - {id: a, name: nope_mod}\n")

@@ -10,12 +10,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pypeline.build.flow_spec import FlowSpec
 from pypeline.build.load.schema_check import validate_against_schema
 from pypeline.build.load.yaml_source import YamlDocument, pointer_join, read_yaml_file
-from pypeline.build.spec import FlowSpec, ModuleSpec, merge_settings
 from pypeline.core.errors import ConfigError, ModuleResolutionError, PlanError
 from pypeline.core.text import did_you_mean
 from pypeline.executors.backends import check_execution_block
+from pypeline.job.spec import ModuleSpec, merge_settings
 from pypeline.modules.registry import ModuleNotFound, Registry
 from pypeline.modules.sdk.config import ConfigProblem, encoding_problems, resolve_configs
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pypeline.build.spec import CONTROL_TYPES, ControlEdge, DataEdge, FlowSpec, ModuleSpec
+from pypeline.build.flow_spec import FlowSpec
 from pypeline.core.errors import PlanError
 from pypeline.core.expressions import ExpressionError, parse_expression
 from pypeline.core.text import did_you_mean
+from pypeline.job.spec import CONTROL_TYPES, ControlEdge, DataEdge, ModuleSpec
 
 _DATA_RE = re.compile(r"^\s*([^\s.]+)\.(\S+)\s+-\s+([^\s.]+)\.(\S+)\s*$")
 _CONTROL_RE = re.compile(r"^\s*([^\s(]+)\s*\((.*)\)\s*([^\s()]+)\s*$", re.DOTALL)

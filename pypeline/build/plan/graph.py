@@ -1,4 +1,4 @@
-"""Sub flows, topological waves, cycle detection and the planned order.
+"""Sub flows, topological waves, cycle detection and root sub flows.
 
 * **Sub flows** are the connected components of the data graph
   (DESIGN.md §1). A sub flow is named after its first module in declaration
@@ -9,12 +9,8 @@
   ready.
 * **Cycles** in the data graph or in the control graph (between sub flows)
   are build errors that name the cycle.
-* **Planned order** simulates the priority-DFS the scheduler runs: roots in
-  declaration order, then for each sub flow its outgoing control
-  connections by ascending order, depth first::
-
-      load ─(1)─▶ clean ─(1)─▶ report
-        └──(2)─▶ archive            planned: load, clean, report, archive
+* **Root sub flows** have no incoming control connection; the planned order
+  walks from them by the scheduler's own policy (:mod:`pypeline.job.order`).
 """
 
 from __future__ import annotations
@@ -22,10 +18,10 @@ from __future__ import annotations
 import graphlib
 import itertools
 from collections import defaultdict
-from typing import Any
 
-from pypeline.build.spec import ControlEdge, DataEdge, FlowSpec, ModuleSpec, SubFlow
+from pypeline.build.flow_spec import FlowSpec
 from pypeline.core.errors import CycleError
+from pypeline.job.spec import ControlEdge, DataEdge, ModuleSpec, SubFlow
 
 
 def find_subflows(modules: dict[str, ModuleSpec], data_edges: tuple[DataEdge, ...]) -> dict[str, str]:
@@ -122,30 +118,3 @@ def root_subflows(
     """Sub flows without incoming control connections, in declaration order."""
     targets = {subflow_of[e.dst] for e in control_edges}
     return tuple(sf for sf in subflows if sf not in targets)
-
-
-def planned_order(
-    roots: tuple[str, ...], control_edges: tuple[ControlEdge, ...], subflow_of: dict[str, str]
-) -> tuple[dict[str, Any], ...]:
-    """The priority-DFS visiting order of sub flows (first visits only), iteratively.
-
-    Each entry: ``{"subflow", "depth", "via"}`` where ``via`` describes the control
-    connection that first reaches it (``None`` for roots).
-    """
-    outgoing: dict[str, list[ControlEdge]] = defaultdict(list)
-    for edge in control_edges:
-        outgoing[subflow_of[edge.src]].append(edge)
-    for edges in outgoing.values():
-        edges.sort(key=lambda e: (e.order, e.index))
-    order: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    stack: list[tuple[str, int, str | None]] = [(r, 0, None) for r in reversed(roots)]
-    while stack:
-        sf, depth, via = stack.pop()
-        if sf in seen:
-            continue
-        seen.add(sf)
-        order.append({"subflow": sf, "depth": depth, "via": via})
-        for edge in reversed(outgoing.get(sf, [])):
-            stack.append((subflow_of[edge.dst], depth + 1, str(edge)))
-    return tuple(order)

@@ -1,4 +1,4 @@
-"""Plan phase orchestrator: FlowSpec -> Plan.
+"""Plan phase orchestrator: FlowSpec -> JobPlan.
 
 Order of checks (each raises the first problem as a :class:`PlanError`):
 data connections (ids, ports, categories, fan-in) -> sub flows and data
@@ -8,19 +8,15 @@ lists) -> control cycles -> template and condition names -> planned order.
 
 from __future__ import annotations
 
+from pypeline.build.flow_spec import FlowSpec
 from pypeline.build.plan.connections import parse_control_edges, parse_data_edges
-from pypeline.build.plan.graph import (
-    build_subflows,
-    check_control_cycles,
-    find_subflows,
-    planned_order,
-    root_subflows,
-)
+from pypeline.build.plan.graph import build_subflows, check_control_cycles, find_subflows, root_subflows
 from pypeline.build.plan.references import check_references
-from pypeline.build.spec import FlowSpec, Plan
+from pypeline.job.folder import context_files
+from pypeline.job.plan import JobPlan
 
 
-def plan_flow(flow: FlowSpec) -> Plan:
+def plan_flow(flow: FlowSpec) -> JobPlan:
     """Plan a loaded flow.
 
     Raises:
@@ -34,13 +30,15 @@ def plan_flow(flow: FlowSpec) -> Plan:
     check_control_cycles(flow, control_edges, subflow_of)
     check_references(flow, modules, control_edges, subflow_of)
     roots = root_subflows(subflows, control_edges, subflow_of)
-    return Plan(
-        flow=flow,
+    return JobPlan(
+        name=flow.name,
+        meta=flow.meta,
+        settings=flow.settings,
         modules=modules,
         data_edges=data_edges,
         control_edges=control_edges,
         subflows=subflows,
         subflow_of=subflow_of,
         root_subflows=roots,
-        planned_order=planned_order(roots, control_edges, subflow_of),
+        environments=tuple(sorted(context_files(flow.context))),
     )

@@ -11,12 +11,13 @@
 
 from __future__ import annotations
 
-from pypeline.build.spec import ControlEdge, FlowSpec, ModuleSpec
+from pypeline.build.flow_spec import FlowSpec
 from pypeline.core.errors import PlanError
 from pypeline.core.expressions import parse_expression
 from pypeline.core.references import Reference, ReferenceSyntaxError
 from pypeline.core.templates import find_templates
 from pypeline.core.text import did_you_mean
+from pypeline.job.spec import ControlEdge, ModuleSpec
 
 
 def check_references(

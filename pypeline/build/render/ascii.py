@@ -28,8 +28,8 @@ reads the same in any terminal, log or file.
 
 from __future__ import annotations
 
-from pypeline.build.render.view import GraphView
-from pypeline.build.spec import ControlEdge
+from pypeline.job.plan import JobPlan
+from pypeline.job.spec import ControlEdge
 
 
 def control_label(edge: ControlEdge) -> str:
@@ -42,7 +42,7 @@ def control_label(edge: ControlEdge) -> str:
     return valve
 
 
-def _control_line(view: GraphView, edge: ControlEdge) -> str:
+def _control_line(view: JobPlan, edge: ControlEdge) -> str:
     valve = f"-({edge.order}|{edge.condition or ''})-"
     kind = ""
     if edge.type == "iterate":
@@ -54,7 +54,7 @@ def _control_line(view: GraphView, edge: ControlEdge) -> str:
     return f"{edge.src} {valve}{kind}> {edge.dst}{where}"
 
 
-def _box(view: GraphView, subflow_id: str) -> list[str]:
+def _box(view: JobPlan, subflow_id: str) -> list[str]:
     subflow = view.subflows[subflow_id]
     members = [m for wave in subflow.waves for m in wave]
     width_id = max(len(m) for m in members)
@@ -67,7 +67,7 @@ def _box(view: GraphView, subflow_id: str) -> list[str]:
             where = "" if backend == "local" else f" @{backend}"
             label = f"wave {number}" if position == 0 else ""
             content.append(f"{label:<{label_width}}  {module_id:<{width_id}}  {spec.name} ({spec.type}){where}")
-            for edge in view.data_out(module_id):
+            for edge in view.outputs_of.get(module_id, ()):
                 content.append(f"{'':<{label_width}}    {edge.src_port} -> {edge.dst}.{edge.dst_port}")
     tag = " (root)" if subflow_id in view.root_subflows else ""
     title = f"+- sub flow {subflow_id}{tag} "
@@ -76,7 +76,7 @@ def _box(view: GraphView, subflow_id: str) -> list[str]:
     return [top, *(f"| {line:<{inner}} |" for line in content), "+" + "-" * (inner + 2) + "+"]
 
 
-def render_ascii(view: GraphView) -> str:
+def render_ascii(view: JobPlan) -> str:
     """The ASCII drawing of ``view`` (see the module docstring)."""
     version = f" (version {view.version})" if view.version else ""
     n_mod, n_sf, n_ctl = len(view.modules), len(view.subflows), len(view.control_edges)

@@ -11,7 +11,7 @@ escaped, so any module id or condition is valid DOT.
 from __future__ import annotations
 
 from pypeline.build.render.ascii import control_label
-from pypeline.build.render.view import GraphView
+from pypeline.job.plan import JobPlan
 
 
 def dot_string(text: str) -> str:
@@ -26,7 +26,7 @@ _CONTROL_STYLE = {
 }
 
 
-def render_dot(view: GraphView) -> str:
+def render_dot(view: JobPlan) -> str:
     """The DOT digraph of ``view`` (see the module docstring)."""
     version = f" {view.version}" if view.version else ""
     lines = [
@@ -51,7 +51,7 @@ def render_dot(view: GraphView) -> str:
     for subflow_id in view.subflow_order():
         for wave in view.subflows[subflow_id].waves:
             for module_id in wave:
-                for edge in view.data_out(module_id):
+                for edge in view.outputs_of.get(module_id, ()):
                     label = dot_string(f"{edge.src_port} -> {edge.dst_port}")
                     lines.append(f"  {dot_string(edge.src)} -> {dot_string(edge.dst)} [label={label}];")
     for subflow_id in view.subflow_order():

@@ -13,7 +13,7 @@ written.
 from __future__ import annotations
 
 from pypeline.build.render.ascii import control_label
-from pypeline.build.render.view import GraphView
+from pypeline.job.plan import JobPlan
 
 _ENTITIES = {"#": "#35;", '"': "#quot;", "|": "#124;", "<": "#lt;", ">": "#gt;"}
 
@@ -27,7 +27,7 @@ def _node(module_id: str) -> str:
     return f"m_{module_id}"
 
 
-def render_mermaid(view: GraphView) -> str:
+def render_mermaid(view: JobPlan) -> str:
     """The Mermaid flowchart of ``view`` (see the module docstring)."""
     version = f" {view.version}" if view.version else ""
     lines = [f"%% flow {view.name}{version}, drawn by pype graph", "flowchart TD"]
@@ -43,7 +43,7 @@ def render_mermaid(view: GraphView) -> str:
             label = mermaid_text(f"{module_id}") + "<br/>" + mermaid_text(f"{spec.name} ({spec.type}){where}")
             lines.append(f'    {_node(module_id)}["{label}"]')
         for module_id in members:
-            for edge in view.data_out(module_id):
+            for edge in view.outputs_of.get(module_id, ()):
                 label = mermaid_text(f"{edge.src_port} -> {edge.dst_port}")
                 lines.append(f'    {_node(edge.src)} -->|"{label}"| {_node(edge.dst)}')
         lines.append("  end")

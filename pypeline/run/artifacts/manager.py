@@ -8,7 +8,7 @@ frames. The sub flow runner counts the consumers of each output and calls
 :meth:`~ArtifactManager.release` after the last one ran, which drops the
 frame or deletes its spill file at once.
 
-Spill policy (settings ``spill.*``, defaults in ``build/spec.py``)
+Spill policy (settings ``spill.*``, defaults in ``job/spec.py``)
 ------------------------------------------------------------------
 Spilling frees memory while a frame *waits* for its readers: the sub flow
 runner says, for each output, whether one of its readers still waits for

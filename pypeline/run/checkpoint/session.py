@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.core.errors import CheckpointError
+from pypeline.job.plan import JobPlan
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.checkpoint.resume import (
     CHECKPOINT_DIR,
@@ -39,7 +40,6 @@ from pypeline.run.checkpoint.resume import (
 )
 from pypeline.run.checkpoint.store import CheckpointWriter
 from pypeline.run.checkpoint.tempfiles import remove_temp_files, temp_patterns
-from pypeline.run.job import JobPlan
 from pypeline.run.scheduling.state import RunState, SubflowRecord
 
 

@@ -25,9 +25,9 @@ import time
 import traceback
 from typing import Any
 
-from pypeline.build.spec import ModuleSpec
 from pypeline.core.errors import ModuleError, PypelineError, SecretError, TemplateError
 from pypeline.executors.base import ModuleTask
+from pypeline.job.spec import ModuleSpec
 from pypeline.modules.loader import load_module_class
 from pypeline.modules.sdk.config import ConfigProblem, check_values
 from pypeline.modules.sdk.context import RunContext

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 from pypeline.core.secret import SecretRegistry
 from pypeline.executors.base import Executor
+from pypeline.job.plan import JobPlan
 from pypeline.modules.sdk.context import ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.artifacts.manager import ArtifactManager
-from pypeline.run.job import JobPlan
 from pypeline.run.observe.logging import RunLog
 from pypeline.run.scheduling.state import NodeRecord, RunState, SubflowRecord
 from pypeline.run.templater.templater import Templater

@@ -36,7 +36,7 @@ State
 -----
 ``_instances``  key -> the task running that instance and its downstream
 ``_spawned``    tasks of ``start`` connections still to be awaited
-``_scopes``     iterate connection index -> the sub flows it repeats
+``_scopes``     iterate connection index -> the sub flows it repeats (from the plan)
 ``state``       the :class:`RunState` (records, list outputs, errors, halted)
 
 Each instance also carries its *frames*: for every element of its iteration
@@ -75,13 +75,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pypeline.build.spec import ControlEdge
 from pypeline.core.errors import PypelineError
 from pypeline.core.expressions import ExpressionError, evaluate, parse_expression
 from pypeline.core.references import Reference
+from pypeline.job.scopes import frames_for
+from pypeline.job.spec import ControlEdge
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.execution.services import RunServices
-from pypeline.run.scheduling.scopes import frames_for, iteration_scopes
 from pypeline.run.scheduling.state import SubflowKey, utc_now
 
 SubflowRunner = Callable[[RunServices, str, tuple[int, ...], tuple[Any, ...]], Awaitable[None]]
@@ -102,7 +102,7 @@ class Scheduler:
         self._conditions = {
             e.index: parse_expression(e.condition) for e in self.job.control_edges if e.condition
         }
-        self._scopes = iteration_scopes(self.job.control_edges, self.job.subflow_of)
+        self._scopes = self.job.scopes
         self._logger = services.log.logger()
 
     async def run(self) -> None:

@@ -1,15 +1,14 @@
-"""Immutable build-time objects: the checked flow and its plan.
+"""The immutable parts of a job: modules, connections, sub flows, settings.
 
-The loader turns YAML into a :class:`FlowSpec` (settings, context, modules
-with resolved configs, raw connections); the planner turns a FlowSpec into a
-:class:`Plan` (typed edges, sub flows, waves, valve orders, the planned
-order). Both are frozen; ``dag.json`` and the execution metadata are their
-``to_dict()`` forms, and the run reads them back with ``from_dict``.
+The build makes them (:mod:`pypeline.build`), the job folder stores their
+``to_dict()`` forms (``dag.json``, the execution metadata), and the run reads
+them back with ``from_dict``. :class:`pypeline.job.plan.JobPlan` puts them
+together with the indexes both sides use.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 ControlType = Literal["normal", "iterate", "start"]
@@ -196,35 +195,3 @@ class SubFlow:
         return cls(
             id=data["id"], modules=tuple(data["modules"]), waves=tuple(tuple(w) for w in data["waves"])
         )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlowSpec:
-    """A loaded and checked flow (before planning)."""
-
-    path: str
-    name: str
-    meta: dict[str, Any]
-    settings: dict[str, Any]
-    context: dict[str, dict[str, Any]]
-    modules: tuple[ModuleSpec, ...]
-    raw_data_connections: tuple[tuple[str, int | None], ...]
-    raw_control_connections: tuple[tuple[Any, int | None], ...]
-    source_text: str = ""
-    config_lines: dict[tuple[str, str], int] = field(default_factory=dict)
-    """``(module id, config key) -> line`` of each config written in the YAML (for messages)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Plan:
-    """The planned flow: what ``dag.json`` and the execution metadata hold."""
-
-    flow: FlowSpec
-    modules: dict[str, ModuleSpec]
-    data_edges: tuple[DataEdge, ...]
-    control_edges: tuple[ControlEdge, ...]
-    subflows: dict[str, SubFlow]
-    subflow_of: dict[str, str]
-    root_subflows: tuple[str, ...]
-    planned_order: tuple[dict[str, Any], ...]
-    flow_hash: str = field(default="")

@@ -4,7 +4,7 @@ In ``execution_mode: dask`` a transform or source returns a lazy frame and
 leaves ``row_count`` unset: counting would compute the frame (docs/dask-mode.md,
 row counts). When the flow reads that count anyway (``read__row_count > 0``),
 the run counts the rows of the module's output after it ran, and only then
-(:func:`pypeline.run.execution.node.count_rows_read_later`); this map says
+(the run's node runner, ``count_rows_read_later``); this map says
 when.
 """
 
@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from pypeline.build.spec import ControlEdge, ModuleSpec
 from pypeline.core.expressions import parse_expression
 from pypeline.core.references import Reference
 from pypeline.core.templates import find_templates
+from pypeline.job.spec import ControlEdge, ModuleSpec
 
 
 def globals_read(

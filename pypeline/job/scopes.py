@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from pypeline.build.spec import ControlEdge
+from pypeline.job.spec import ControlEdge
 
 
 def iteration_scopes(
