@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -90,7 +91,7 @@ def make_frame(gigabytes: float):  # type: ignore[no-untyped-def]
 
     rows = int(gigabytes * 1e9 / 64)
     rng = np.random.default_rng(7)
-    columns = {f"f{i}": rng.random(rows) for i in range(6)}
+    columns: dict[str, Any] = {f"f{i}": rng.random(rows) for i in range(6)}
     columns["id"] = np.arange(rows, dtype="int64")
     columns["bucket"] = rng.integers(0, 1000, rows, dtype="int64")
     return pd.DataFrame(columns)
@@ -123,8 +124,9 @@ def frame_crossings(gigabytes: float, workdir: Path) -> dict[str, float]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
+        assert server._server is not None
         host, port = server._server.server_address[:2]  # port 0: ask the server which port it got
-        endpoint = f"http://{host}:{port}"
+        endpoint = f"http://{host!s}:{port}"
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="bench")
         stage = S3Stage(make_s3_client(endpoint, "us-east-1"))
         uri = S3Uri("bench", "run/node/attempt-1/in/input.parquet")

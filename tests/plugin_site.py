@@ -27,8 +27,8 @@ def pip_install(target: Path, source: Path) -> None:
         done = subprocess.run([*command, "--no-build-isolation", str(source)], capture_output=True, timeout=300)
         if done.returncode == 0:
             return
-    done = subprocess.run([*command, str(source)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = subprocess.run([*command, str(source)], capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
 
 
 def install_plugin(factory: pytest.TempPathFactory, package: Path) -> Path:

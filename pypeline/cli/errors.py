@@ -1,4 +1,4 @@
-"""Turn exceptions into one clear message and an exit code (DESIGN.md §11).
+"""Turn exceptions into one clear message and an exit code (docs/flow-format.md, "Errors and exit codes").
 
 A :class:`PypelineError` is a user mistake or a failed run: its message is
 printed alone, without a traceback, and its ``exit_code`` is used. Anything

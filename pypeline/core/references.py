@@ -8,7 +8,7 @@ sides share the :class:`Reference` type defined here.
 Spelling:
 
 =========================  ===========================================
-``context.NAME``           a context variable (DESIGN.md §6)
+``context.NAME``           a context variable (docs/secrets.md)
 ``MODULE__VAR``            a global set by module ``MODULE`` (case-insensitive)
 ``iter.item``, ``iter.index``  the innermost iteration's item and index
 ``vault.PATH#KEY``         a secret (templates only; resolved by the Vault resolver)

@@ -24,7 +24,3 @@ def _close_matches(name: str, candidates: Iterable[str]) -> str:
         return "one of: " + ", ".join(f"'{m}'" for m in matches)
     return f"'{matches[0]}'" if matches else ""
 
-
-def quoted_list(items: Iterable[str]) -> str:
-    """``'a', 'b', 'c'`` from sorted items (used in 'expected one of ...' phrases)."""
-    return ", ".join(f"'{i}'" for i in sorted(items))

@@ -1,4 +1,4 @@
-"""Executors: where a module runs (DESIGN.md §8, docs/executors.md).
+"""Executors: where a module runs (docs/executors.md).
 
 The run opens one executor per backend its job uses (``local``, ``dask``,
 ``lambda``, ``glue``, or a plugin's, see :mod:`.backends`) and hands the

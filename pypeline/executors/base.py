@@ -41,7 +41,6 @@ class ModuleTask:
     options: dict[str, Any] = field(default_factory=dict)
     """The module's ``execution`` block (backend options), merged over settings defaults."""
     attempt: int = 1
-    raw_configs: dict[str, Any] = field(default_factory=dict)
     """The configs as built, templates unresolved."""
     remote_configs: dict[str, Any] | None = None
     """For remote backends: the configs with every template resolved *except* secrets
@@ -103,7 +102,7 @@ class Executor(ABC):
             self.state = ExecutorState.OPEN
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, *_exc_info: object) -> None:
         if self.state is not ExecutorState.CLOSED:
             self.state = ExecutorState.CLOSED
             try:

@@ -41,6 +41,7 @@ import os
 import uuid
 from typing import Any
 
+from pypeline.core.compat import lock_free_cached_property
 from pypeline.core.errors import ExecutorError
 from pypeline.executors.base import Executor, ModuleTask
 from pypeline.executors.dask_probe import probe_scheduler
@@ -107,6 +108,8 @@ class DaskExecutor(Executor):
 
     def _open(self, address: str | None, options: dict[str, Any]) -> Any:
         from distributed import Client, LocalCluster
+
+        lock_free_cached_property()  # the client builds graphs from the run's threads (pypeline.core.compat)
 
         if address is None:
             merged = {**(self.settings.get("dask") or {}), **options}

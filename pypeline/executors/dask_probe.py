@@ -53,7 +53,7 @@ def probe_scheduler(address: str, timeout: float) -> None:
 
 
 async def _identity(address: str, timeout: float) -> Any:
-    from distributed.comm import connect
+    from distributed.comm.core import connect
 
     comm = await connect(address, timeout=timeout)
     try:

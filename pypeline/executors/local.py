@@ -30,7 +30,7 @@ async def run_module_lifecycle(
     try:
         if cls.setup is not BaseModule.setup:
             await module.setup(ctx)
-        outputs = await module.run(inputs, ctx)
+        outputs: Any = await module.run(inputs, ctx)  # user code: checked below, whatever it declares
     finally:
         if cls.teardown is not BaseModule.teardown:
             await _to_the_end(module.teardown(ctx))

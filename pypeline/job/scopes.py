@@ -1,7 +1,8 @@
 """Iteration scopes: which sub flows an ``iterate`` connection repeats per item.
 
-DESIGN.md §3: the scope of an iterate connection is its target sub flow and
-everything reachable *only through it*. Formally, with ``preds(X)`` the sub
+The scope of an iterate connection (docs/flow-format.md, "Valves, types and
+the once-per-instance rule") is its target sub flow and everything reachable
+*only through it*. Formally, with ``preds(X)`` the sub
 flows that have a control connection into ``X``::
 
     scope(e) = {target(e)} + {X reachable from target(e) | preds(X) is a subset of scope(e)}

@@ -17,12 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pypeline.core.compat import lock_free_cached_property
 from pypeline.modules.sdk.errors import DataError
-
-# dask graphs are built and optimised from several threads at once in dask mode;
-# on Python 3.11 that can deadlock in functools.cached_property (see pypeline.core.compat)
-lock_free_cached_property()
 
 
 class MissingInputError(DataError, FileNotFoundError):
@@ -80,9 +75,9 @@ def compute(*values: Any) -> tuple[Any, ...]:
     lazy = [i for i, v in enumerate(values) if is_dask(v)]
     out = list(values)
     if lazy:
-        import dask
+        from dask.base import compute as dask_compute
 
-        results = dask.compute(*(values[i] for i in lazy))
+        results = dask_compute(*(values[i] for i in lazy))
         for index, result in zip(lazy, results, strict=True):
             out[index] = result
     # numpy scalars become Python numbers: globals and stats must serialise as JSON

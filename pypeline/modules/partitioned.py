@@ -40,14 +40,15 @@ def write_partitions(frame: Any, folder: Path, writer: PartWriter, suffix: str) 
 
     ``folder`` is created. Partitions are computed once, in one ``dask.compute``.
     """
-    import dask
+    from dask.base import compute
+    from dask.delayed import delayed
 
     folder.mkdir(parents=True, exist_ok=True)
     tasks = [
-        dask.delayed(_write_one)(part, folder / f"part-{index:05d}{suffix}", index, writer)
+        delayed(_write_one)(part, folder / f"part-{index:05d}{suffix}", index, writer)
         for index, part in enumerate(frame.to_delayed())
     ]
-    counts = dask.compute(*tasks)
+    counts = compute(*tasks)
     return int(sum(counts))
 
 

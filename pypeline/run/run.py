@@ -173,7 +173,7 @@ async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = 
 
 
 def _redact_exception(exc: Exception, secrets_seen: SecretRegistry) -> None:
-    """Never let an error that escapes the run show a secret value (DESIGN.md §6)."""
+    """Never let an error that escapes the run show a secret value (docs/secrets.md)."""
     text = str(exc)
     if not secrets_seen.count or not secrets_seen.contains_secret(text):
         return

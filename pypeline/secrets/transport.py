@@ -69,7 +69,7 @@ def lookup_from_env(registry: SecretRegistry | None = None) -> Callable[[str], S
 
     def resolve(name: str) -> SecretStr:
         if "resolver" not in state:
-            from pypeline.secrets import resolver_from_env
+            from pypeline.secrets.env import resolver_from_env
 
             try:
                 state["resolver"] = resolver_from_env(registry)
@@ -119,7 +119,7 @@ def resolve_secret_templates(
     if not uses_secrets(configs):
         return configs
     if resolver is None:
-        from pypeline.secrets import resolver_from_env
+        from pypeline.secrets.env import resolver_from_env
 
         resolver = resolver_from_env(registry)
         if resolver is None:

@@ -297,13 +297,13 @@ CASES = [
         mutate(CONTROL, ('    - "other.data - drop.input"\n',
                          '    - "other.data - drop.input"\n    - "keep.output - other.data"\n')),
         "{f}:18: data connection 'keep.output - other.data': 'other' is a source module, which takes no data "
-        "input (DESIGN.md §2) (expected a mod (transform) or sink on the right)",
+        "input (see docs/flow-format.md, 'Module categories') (expected a mod (transform) or sink on the right)",
     ),
     Case(
         "data-out-of-a-solo",
         mutate(CONTROL, ('    - "other.data - drop.input"\n', '    - "flag.out - drop.input"\n')),
         "{f}:17: data connection 'flag.out - drop.input': 'flag' is a solo module, which has no data output "
-        "(DESIGN.md §2) (expected a source or mod (transform) on the left)",
+        "(see docs/flow-format.md, 'Module categories') (expected a source or mod (transform) on the left)",
     ),
     Case(
         "data-cycle",
@@ -329,28 +329,28 @@ CASES = [
         "{f}:20: control connection 'read (1|) write': 'read' and 'write' are in the same sub flow ('read'); "
         "control connections link different sub flows, data connections already order modules inside one; "
         "besides, 'write' is a sink module; a control connection ends at a source or solo module, the start "
-        "of a sub flow (DESIGN.md §2) (expected remove this control connection)",
+        "of a sub flow (see docs/flow-format.md, 'Module categories') (expected remove this control connection)",
     ),
     Case(
         "control-ends-at-transform",
         mutate(CONTROL, ('"write (1|) flag"', '"flag (1|) keep"')),
         "{f}:20: control connection 'flag (1|) keep': 'keep' is a mod module; a control connection ends at a "
-        "source or solo module, the start of a sub flow (DESIGN.md §2) (expected a control connection from a "
-        "source, sink or solo module to a source or solo module)",
+        "source or solo module, the start of a sub flow (see docs/flow-format.md, 'Module categories') "
+        "(expected a control connection from a source, sink or solo module to a source or solo module)",
     ),
     Case(
         "control-starts-at-transform",
         mutate(CONTROL, ('"write (1|) flag"', '"keep (1|) flag"')),
         "{f}:20: control connection 'keep (1|) flag': 'keep' is a mod module; a control connection starts at a "
-        "source, sink or solo module (DESIGN.md §2) (expected a control connection from a source, sink or solo "
-        "module to a source or solo module)",
+        "source, sink or solo module (see docs/flow-format.md, 'Module categories') "
+        "(expected a control connection from a source, sink or solo module to a source or solo module)",
     ),
     Case(
         "control-ends-at-sink",
         mutate(CONTROL, ('"write (1|) flag"', '"flag (1|) drop"')),
         "{f}:20: control connection 'flag (1|) drop': 'drop' is a sink module; a control connection ends at a "
-        "source or solo module, the start of a sub flow (DESIGN.md §2) (expected a control connection from a "
-        "source, sink or solo module to a source or solo module)",
+        "source or solo module, the start of a sub flow (see docs/flow-format.md, 'Module categories') "
+        "(expected a control connection from a source, sink or solo module to a source or solo module)",
     ),
     Case(
         "control-order-0",

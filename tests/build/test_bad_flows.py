@@ -1,4 +1,4 @@
-"""Every mistake of DESIGN.md §11 the build can see: one message, exit code 2, no traceback.
+"""Every flow mistake the build can see (docs/flow-format.md): one message, exit code 2, no traceback.
 
 Each case is a small flow (a good flow with one mistake in it), validated
 through the CLI (``pype validate``). The whole message is asserted: the

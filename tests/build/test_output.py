@@ -1,4 +1,4 @@
-"""The job folder of DESIGN.md §9: four files, byte-identical builds, tie-breaking by name only where it should."""
+"""The job folder (docs/flow-format.md): four files, byte-identical builds, tie-breaking by name where it should."""
 
 from __future__ import annotations
 

@@ -80,7 +80,9 @@ def parse_dot(text: str) -> Any:
     """The one graph pydot reads from ``text`` (a real DOT parser; pydot 4 trips pyparsing's deprecation warnings)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        (graph,) = pydot.graph_from_dot_data(text)
+        graphs = pydot.graph_from_dot_data(text)
+        assert graphs is not None, text
+        (graph,) = graphs
     return graph
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import functools
 import threading
 
-import pypeline.modules.frames  # noqa: F401  (applies the work-around on import)
+import pytest
+
+from pypeline.core.compat import lock_free_cached_property
+from pypeline.run.execution.dask_local import dask_mode
+
+ORIGINAL_GET = functools.cached_property.__get__
 
 
 class Slow:
@@ -18,6 +23,18 @@ class Slow:
         self.started.set()
         assert self.release.wait(5), "the other instance never got its value"
         return 1
+
+
+@pytest.fixture(autouse=True, scope="module")
+def work_around() -> None:
+    lock_free_cached_property()  # what a dask-mode run and the dask backend apply when they start
+
+
+def test_a_dask_mode_run_applies_it() -> None:
+    if functools.cached_property.__get__.__module__ == "pypeline.core.compat":
+        functools.cached_property.__get__ = ORIGINAL_GET  # type: ignore[method-assign]
+    with dask_mode({"execution_mode": "dask"}):
+        assert functools.cached_property.__get__.__module__ == "pypeline.core.compat"
 
 
 def test_one_instance_computing_does_not_block_another_instance() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ def reference(obj: Any) -> str:
 
 
 def random_value(rng: random.Random, depth: int = 0) -> Any:
-    choices = [
+    choices: list[Callable[[], Any]] = [
         lambda: None, lambda: True, lambda: False,
         lambda: rng.randrange(-(10**20), 10**20),
         lambda: rng.random() * 10 ** rng.randrange(-30, 30),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -18,7 +19,7 @@ REVENUE = [  # country, month, orders, revenue, customers
 ]
 
 
-def check_orders_etl(root: Path, manifest: dict) -> None:
+def check_orders_etl(root: Path, manifest: dict[str, Any]) -> None:
     out = root / "out/orders_etl"
     parquet = out / "revenue_by_country.parquet"
     frame = pd.read_parquet(parquet).sort_values(["country", "month"]).reset_index(drop=True)
@@ -46,7 +47,7 @@ def check_orders_etl(root: Path, manifest: dict) -> None:
     assert modules["customers"]["stats"]["database"].startswith("sqlite:///")
 
 
-def check_petal_json(root: Path, manifest: dict) -> None:
+def check_petal_json(root: Path, manifest: dict[str, Any]) -> None:
     with open(root / "out/petal_json/summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["timestamp", "level", "host", "user_id", "first_role", "path", "duration_ms",

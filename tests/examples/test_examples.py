@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -47,38 +48,38 @@ def rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def last_manifest(root: Path, job: str) -> dict:
+def last_manifest(root: Path, job: str) -> dict[str, Any]:
     """The manifest of the run that started last (a folder's mtime is no guide: a resumed run's
     success marks the run it resumed)."""
     manifests = [json.loads(p.read_text()) for p in (root / "jobs" / job / "runs").glob("*/manifest.json")]
     return max(manifests, key=lambda m: (m["started"], m["run_id"]))
 
 
-def check_noop(root: Path, manifest: dict) -> None:
+def check_noop(root: Path, manifest: dict[str, Any]) -> None:
     modules = manifest["modules"]
     assert [modules[m]["status"] for m in ("empty", "passthrough", "discard")] == ["success"] * 3
     assert modules["passthrough"]["rows_in"] == 0 and modules["discard"]["globals"] == {"row_count": 0}
 
 
-def check_regex_filter(root: Path, manifest: dict) -> None:
+def check_regex_filter(root: Path, manifest: dict[str, Any]) -> None:
     got = lines(root / "out/regex_filter/errors.log")
     assert len(got) == 3 and all(" ERROR " in line for line in got)
     assert manifest["modules"]["reader"]["rows_out"] == 10
 
 
-def check_fan_out(root: Path, manifest: dict) -> None:
+def check_fan_out(root: Path, manifest: dict[str, Any]) -> None:
     for name, level, count in (("errors", "ERROR", 3), ("warnings", "WARN", 2), ("info", "INFO", 4)):
         got = lines(root / f"out/fan_out/{name}.log")
         assert len(got) == count and all(f" {level} " in line for line in got), name
     assert manifest["modules"]["reader"]["attempts"] == 1  # computed once for three consumers
 
 
-def check_merge(root: Path, manifest: dict) -> None:
+def check_merge(root: Path, manifest: dict[str, Any]) -> None:
     got = lines(root / "out/merge/all_orders.txt")
     assert [line.split(":")[0] for line in got] == ["east"] * 3 + ["west"] * 2
 
 
-def check_custom_module(root: Path, manifest: dict) -> None:
+def check_custom_module(root: Path, manifest: dict[str, Any]) -> None:
     got = lines(root / "out/custom_module/stamped.txt")
     assert len(got) == 3
     for line, text in zip(got, ["backup finished", "cache warmed", "report sent to finance"], strict=True):
@@ -86,7 +87,7 @@ def check_custom_module(root: Path, manifest: dict) -> None:
     assert manifest["modules"]["stamp"]["globals"]["stamped_at"] == got[0].split(" - ")[0]
 
 
-def check_file_iterate(root: Path, manifest: dict) -> None:
+def check_file_iterate(root: Path, manifest: dict[str, Any]) -> None:
     out = root / "out/file_iterate"
     assert [len(rows(out / f"clean_{i}.csv")) for i in range(3)] == [2, 2, 3]
     total = rows(out / "all_clean.csv")
@@ -95,7 +96,7 @@ def check_file_iterate(root: Path, manifest: dict) -> None:
     assert manifest["modules"]["load#2"]["files_read"][0].endswith("sales_2025-01-15.csv")
 
 
-def check_conditional_branch(root: Path, manifest: dict) -> None:
+def check_conditional_branch(root: Path, manifest: dict[str, Any]) -> None:
     out = root / "out/conditional_branch"
     assert [r["customer"] for r in rows(out / "late_orders.csv")] == ["ben", "dee"]
     assert lines(out / "ALERT.txt")[0].startswith("ALERT: some orders are late")
@@ -104,14 +105,14 @@ def check_conditional_branch(root: Path, manifest: dict) -> None:
     assert skipped == {"all_clear_text": "condition 'write_late__row_count == 0' was false"}
 
 
-def check_sample_etl(root: Path, manifest: dict) -> None:
+def check_sample_etl(root: Path, manifest: dict[str, Any]) -> None:
     import pandas as pd
 
     frame = pd.read_parquet(root / "out/sample_etl/output.parquet")
     assert len(frame) > 0 and bool((frame["age"] > 18).all())
 
 
-def check_resume_demo(root: Path, manifest: dict) -> None:
+def check_resume_demo(root: Path, manifest: dict[str, Any]) -> None:
     assert manifest["resumed_from"]
     attempts = {node: (m["status"], m["attempts"]) for node, m in manifest["modules"].items()}
     assert {n: a for n, a in attempts.items() if a != ("restored", 0)} == {
@@ -120,7 +121,7 @@ def check_resume_demo(root: Path, manifest: dict) -> None:
     assert [r["id"] for r in rows(root / "out/resume/all_clean.csv")] == ["11", "13", "21", "23", "31", "33"]
 
 
-def check_hybrid_dask(root: Path, manifest: dict) -> None:
+def check_hybrid_dask(root: Path, manifest: dict[str, Any]) -> None:
     got = rows(root / "out/hybrid_dask/big_orders.csv")
     assert [r["order_id"] for r in got] == ["E1", "E3", "E5", "W1", "W3", "W5"]
     backends = {m: r["backend"] for m, r in manifest["modules"].items()}
@@ -129,7 +130,7 @@ def check_hybrid_dask(root: Path, manifest: dict) -> None:
     assert manifest["modules"]["big_west"]["globals"] == {"row_count": 3, "rows_dropped": 2}  # set on a worker
 
 
-CHECKS: dict[str, Callable[[Path, dict], None]] = {
+CHECKS: dict[str, Callable[[Path, dict[str, Any]], None]] = {
     "noop": check_noop,
     "regex_filter": check_regex_filter,
     "fan_out": check_fan_out,

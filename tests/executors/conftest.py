@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.executors import servers
 from tests.secrets.conftest import Bao, openbao, vault_env
 
-__all__ = ["openbao", "vault_env"]  # OpenBao fixtures shared with the secret tests
+__all__ = ["Bao", "openbao", "vault_env"]  # OpenBao fixtures shared with the secret tests
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +58,7 @@ def staged_keys(endpoint: str, prefix: str = "") -> list[str]:
     return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
-def read_log(run_dir: Path) -> list[dict[str, object]]:
+def read_log(run_dir: Path) -> list[dict[str, Any]]:
     """The run's log.jsonl as dicts."""
     import json
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ def test_builtin_backends() -> None:
         assert cls.OPTIONS_SCHEMA["additionalProperties"] is False
 
 
-GOOD = [
+GOOD: list[tuple[dict[str, Any], dict[str, Any] | None]] = [
     ({"backend": "local"}, None),
     ({"backend": "dask"}, None),
     ({"backend": "dask", "address": "tcp://10.0.0.5:8786", "connect_timeout": 5}, None),
@@ -34,7 +35,7 @@ GOOD = [
     ({"backend": "lambda", "function_name": "fn"}, {"staging": "s3://b/p", "region": "eu-west-1"}),
     ({"backend": "glue", "job_name": "j", "staging": "s3://b", "role": "arn:x", "poll_interval": 2}, None),
 ]
-BAD = [
+BAD: list[tuple[dict[str, Any], dict[str, Any] | None, str]] = [
     ({"backend": "dask", "adress": "tcp://x:1"}, None,
      "backend 'dask' has no option 'adress'; did you mean 'address'?"),
     ({"backend": "dask", "n_workers": "two"}, None, "backend 'dask' option n_workers: 'two' is not of type 'integer'"),

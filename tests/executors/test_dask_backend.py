@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -19,7 +20,7 @@ from tests.executors.flows import M, block, pipeline, single, write_values
 pytestmark = pytest.mark.slow
 
 
-async def _local_reference(flows: FlowHarness, data: Path) -> tuple[pd.DataFrame, dict[str, object]]:
+async def _local_reference(flows: FlowHarness, data: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     result = await flows.run(pipeline("all_local", data, flows.root / "out" / "local.csv"))
     assert result.status == "success", result.manifest
     return pd.read_csv(flows.root / "out" / "local.csv"), result.manifest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -25,10 +26,11 @@ def people() -> pd.DataFrame:
     )
 
 
-def rows(frame: pd.DataFrame) -> list[dict]:
-    return (
+def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = (
         frame.reset_index(drop=True).astype(object).where(frame.reset_index(drop=True).notna(), None).to_dict("records")
     )
+    return records
 
 
 class TestFilterMod:
@@ -125,7 +127,7 @@ class TestSelectMod:
         ],
         ids=["nothing", "keep-twice", "keep-and-drop", "rename-clash", "wrong-type"],
     )
-    def test_bad_configs(self, configs: dict, message: str) -> None:
+    def test_bad_configs(self, configs: dict[str, Any], message: str) -> None:
         with pytest.raises(ConfigRejected, match=re.escape(message)):
             check("select_mod", configs)
 
@@ -293,6 +295,6 @@ class TestCastMod:
         ],
         ids=["unknown-type", "format-without-date", "bad-policy"],
     )
-    def test_bad_configs(self, configs: dict, message: str) -> None:
+    def test_bad_configs(self, configs: dict[str, Any], message: str) -> None:
         with pytest.raises(ConfigRejected, match=re.escape(message)):
             check("cast_mod", configs)

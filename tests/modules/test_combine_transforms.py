@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -13,10 +14,11 @@ from tests.modules.harness import MODES, ConfigRejected, check, run_module
 BOTH = pytest.mark.parametrize("mode", MODES, ids=MODES)
 
 
-def records(frame: pd.DataFrame, by: list[str]) -> list[dict]:
+def records(frame: pd.DataFrame, by: list[str]) -> list[dict[str, Any]]:
     """Rows as dicts (nulls as None) in a stable order, whatever the mode produced."""
     ordered = frame.sort_values(by, na_position="last").reset_index(drop=True)
-    return ordered.astype(object).where(ordered.notna(), None).to_dict("records")
+    rows: list[dict[str, Any]] = ordered.astype(object).where(ordered.notna(), None).to_dict("records")
+    return rows
 
 
 @pytest.fixture
@@ -47,8 +49,8 @@ class TestJoinMod:
         customers: pd.DataFrame,
         mode: str,
         how: str,
-        expected_orders: list,
-        expected_names: list,
+        expected_orders: list[Any],
+        expected_names: list[Any],
     ) -> None:
         run = await run_module(
             "join_mod", {"keys": ["cust"], "how": how}, {"left": orders, "right": customers}, mode=mode
@@ -153,7 +155,7 @@ class TestJoinMod:
         ],
         ids=["no-keys", "both-key-forms", "key-count", "same-suffixes", "rename-without-policy", "bad-how"],
     )
-    def test_bad_configs(self, configs: dict, message: str) -> None:
+    def test_bad_configs(self, configs: dict[str, Any], message: str) -> None:
         with pytest.raises(ConfigRejected, match=re.escape(message)):
             check("join_mod", configs)
 
@@ -182,7 +184,7 @@ class TestDedupeMod:
         ],
         ids=["first", "last", "latest", "earliest", "max", "first-non-null"],
     )
-    async def test_winners(self, events: pd.DataFrame, mode: str, winner: str, expected: dict) -> None:
+    async def test_winners(self, events: pd.DataFrame, mode: str, winner: str, expected: dict[str, Any]) -> None:
         configs = {"keys": ["key"], "winner": winner}
         if winner in ("latest", "earliest", "max"):
             configs["order_by"] = "version"

@@ -244,7 +244,7 @@ class TestModuleClassDeclarations:
              "config-sections"],
     )
     def test_problem(self, attrs: dict[str, object], problem: str) -> None:
-        assert problem in validate_module_class(self.make(**attrs))  # type: ignore[arg-type]
+        assert problem in validate_module_class(self.make(**attrs))
 
     def test_every_builtin_is_valid(self) -> None:
         for path in BUILTIN_MODULES.values():

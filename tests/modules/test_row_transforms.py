@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -77,7 +78,7 @@ class TestLimitAndSample:
         ],
         ids=["none", "both", "fraction-range", "negative-n"],
     )
-    def test_sample_configs(self, configs: dict, message: str) -> None:
+    def test_sample_configs(self, configs: dict[str, Any], message: str) -> None:
         with pytest.raises(ConfigRejected, match=re.escape(message)):
             check("sample_mod", configs)
 
@@ -195,6 +196,6 @@ class TestKeyExtractorMod:
         ],
         ids=["empty", "bad-path", "name-clash", "types-unknown-column", "types-unknown-type"],
     )
-    def test_bad_configs(self, configs: dict, message: str) -> None:
+    def test_bad_configs(self, configs: dict[str, Any], message: str) -> None:
         with pytest.raises(ConfigRejected, match=re.escape(message)):
             check("key_extractor_mod", configs)

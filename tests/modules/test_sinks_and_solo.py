@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow
@@ -95,7 +96,7 @@ class TestParquetSink:
 @pytest.mark.parametrize(("sink", "configs"), [
     ("json_sink", {"format": "jsonl"}), ("json_sink", {"format": "array"}), ("text_sink", {"column": "name"}),
 ], ids=["json_sink-jsonl", "json_sink-array", "text_sink"])
-async def test_a_write_failing_half_way_keeps_the_old_file(tmp_path: Path, sink: str, configs: dict) -> None:
+async def test_a_write_failing_half_way_keeps_the_old_file(tmp_path: Path, sink: str, configs: dict[str, Any]) -> None:
     # thousands of rows are written before the last one cannot be encoded: a sink writing in place
     # would leave them under the final name
     target = tmp_path / "keep.txt"

@@ -256,7 +256,7 @@ class TestSqlSink:
         ],
         ids=["upsert-without-keys", "keys-without-upsert", "bad-mode"],
     )
-    def test_bad_configs(self, configs: dict, message: str) -> None:
+    def test_bad_configs(self, configs: dict[str, Any], message: str) -> None:
         with pytest.raises(ConfigRejected, match=re.escape(message)):
             check("sql_sink", {"url": "sqlite:///x.sqlite", "table": "t", **configs})
 
@@ -350,7 +350,7 @@ class TestSqlSource:
         ],
         ids=["neither", "both", "columns-with-query"],
     )
-    def test_bad_configs(self, configs: dict, message: str) -> None:
+    def test_bad_configs(self, configs: dict[str, Any], message: str) -> None:
         with pytest.raises(ConfigRejected, match=re.escape(message)):
             check("sql_source", {"url": "sqlite:///x.sqlite", **configs})
 

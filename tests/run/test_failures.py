@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,14 +28,14 @@ def events(root: Path) -> list[str]:
     return read_events(root / "events.log")
 
 
-def statuses(manifest: dict) -> dict[str, str]:
+def statuses(manifest: dict[str, Any]) -> dict[str, str]:
     return {s["instance"]: s["status"] for s in manifest["subflows"]}
 
 
 class TestHaltAndContinue:
     """r1 fails once r2 runs; r2 runs until told; r3 -> r3b is an independent branch."""
 
-    def _flow(self, settings: dict, r2_waits_for: str | None) -> str:
+    def _flow(self, settings: dict[str, Any], r2_waits_for: str | None) -> str:
         return flow("failmode", [
             mod("r1", wait_for="r2_started", fail=True),
             mod("r2", set_event="r2_started", wait_for=r2_waits_for, sleep=0.05),
@@ -67,7 +68,7 @@ class TestHaltAndContinue:
         assert result.manifest["skipped_subflows"] == ["r1b"]
 
     @pytest.mark.parametrize("settings", [CONTINUE, HALT], ids=["continue", "halt"])
-    async def test_failure_inside_an_iteration(self, flows: FlowHarness, settings: dict) -> None:
+    async def test_failure_inside_an_iteration(self, flows: FlowHarness, settings: dict[str, Any]) -> None:
         text = flow("iterfail", [
             mod("lst", PROBE_SOURCE, items=["a", "b", "c"]), mod("each", fail_item="b"), mod("after"), mod("end"),
         ], [{"from": "lst", "to": "each", "type": "iterate"}, "each (1|) after", "lst (2|) end"], settings=settings)

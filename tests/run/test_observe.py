@@ -55,21 +55,23 @@ class TestManifest:
 
 
 class TestLogs:
-    async def test_lines_go_to_stderr_and_the_file(self, flows: FlowHarness, capsys: pytest.CaptureFixture) -> None:
+    async def test_lines_go_to_stderr_and_the_file(
+        self, flows: FlowHarness, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         result = await flows.run(small_flow(), echo_logs=True, log_level="info")
         err = capsys.readouterr().err.splitlines()
         file_lines = (result.run_dir / "log.jsonl").read_text().splitlines()
         assert err and all(json.loads(line)["run_id"] == result.run_id for line in err)
         assert err == [line for line in file_lines if json.loads(line)["level"] != "debug"]
 
-    async def test_log_level_filters_stderr_only(self, flows: FlowHarness, capsys: pytest.CaptureFixture) -> None:
+    async def test_log_level_filters_stderr_only(self, flows: FlowHarness, capsys: pytest.CaptureFixture[str]) -> None:
         result = await flows.run(small_flow(), echo_logs=True, log_level="error")
         assert capsys.readouterr().err == ""
         assert '"event": "run_finished"' in (result.run_dir / "log.jsonl").read_text()
 
 
 class TestProgress:
-    async def test_plain_lines(self, flows: FlowHarness, capsys: pytest.CaptureFixture) -> None:
+    async def test_plain_lines(self, flows: FlowHarness, capsys: pytest.CaptureFixture[str]) -> None:
         await flows.run(small_flow(), progress="plain")
         lines = [line.split(" ", 1)[1] for line in capsys.readouterr().out.splitlines()]
         assert lines[0] == "sub flow a started"

@@ -6,6 +6,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -34,7 +35,7 @@ class TestThreadCount:
         (None, {"threads": None}, "7", 7),
         (None, {}, None, (os.cpu_count() or 1) * 2),
     ], ids=["option-wins", "settings-next", "env-next", "cpu-default"])
-    def test_precedence(self, monkeypatch: pytest.MonkeyPatch, option: int | None, settings: dict,
+    def test_precedence(self, monkeypatch: pytest.MonkeyPatch, option: int | None, settings: dict[str, Any],
                         env: str | None, expected: int) -> None:
         if env is None:
             monkeypatch.delenv("PYPELINE_THREADS", raising=False)
@@ -56,7 +57,7 @@ class TestThreadCount:
     ], ids=["cli-option", "settings", "env", "default"])
     def test_the_run_pool_is_sized_by_precedence(
         self, cli: CliRunner, project: Path, monkeypatch: pytest.MonkeyPatch,
-        args: list[str], settings: dict | None, env: str | None, expected: int,
+        args: list[str], settings: dict[str, Any] | None, env: str | None, expected: int,
     ) -> None:
         if env is not None:
             monkeypatch.setenv("PYPELINE_THREADS", env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,7 @@ def notes(root: Path) -> dict[str, str]:
     return result
 
 
-def subflow(manifest: dict, instance: str) -> dict:
+def subflow(manifest: dict[str, Any], instance: str) -> dict[str, Any]:
     return next(s for s in manifest["subflows"] if s["instance"] == instance)
 
 
@@ -60,7 +61,9 @@ class TestConditions:
         ("prod", {}, True),
         ("default", {"target": "prod"}, True),
     ], ids=["default-env-false", "prod-env-true", "set-override-true"])
-    async def test_condition_on_context(self, flows: FlowHarness, env: str, overrides: dict, ran: bool) -> None:
+    async def test_condition_on_context(
+        self, flows: FlowHarness, env: str, overrides: dict[str, Any], ran: bool
+    ) -> None:
         text = flow("ctxcond", [mod("a"), mod("b")], ["a (1|context.target == 'prod') b"], settings=FAST,
                     context={"default": {"target": "dev"}, "prod": {"target": "prod"}})
         result = await flows.run(text, env=env, overrides=overrides)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pypeline.build.flow_spec import FlowSpec
+from pypeline.build.load.flow_spec import FlowSpec
 from pypeline.build.load.schema_check import validate_against_schema
 from pypeline.build.load.yaml_source import YamlDocument, pointer_join, read_yaml_file
 from pypeline.core.errors import ConfigError, ModuleResolutionError, PlanError

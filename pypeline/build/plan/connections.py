@@ -7,7 +7,7 @@ written as a string ``"a (order|condition) b"`` (``"a (1|) b"``,
     - {from: list_files, to: load_one, type: iterate, order: 1}
 
 Checks here: ids and ports exist, every input port is fed at most once and
-required ones at least once, the category table of DESIGN.md §2, order 0
+required ones at least once, the category table of docs/flow-format.md, order 0
 reserved, conditions parse, iterate connections leave a list output.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pypeline.build.flow_spec import FlowSpec
+from pypeline.build.load.flow_spec import FlowSpec
 from pypeline.core.errors import PlanError
 from pypeline.core.expressions import ExpressionError, parse_expression
 from pypeline.core.text import did_you_mean
@@ -94,13 +94,13 @@ def _check_end(
     if side == "output" and spec.type not in DATA_OUT:
         raise PlanError(
             f"data connection '{edge}': '{module_id}' is a {spec.type} module, which has no data output "
-            "(DESIGN.md §2)",
+            "(see docs/flow-format.md, 'Module categories')",
             path=flow.path, line=line, expected="a source or mod (transform) on the left",
         )
     if side == "input" and spec.type not in DATA_IN:
         raise PlanError(
             f"data connection '{edge}': '{module_id}' is a {spec.type} module, which takes no data input "
-            "(DESIGN.md §2)",
+            "(see docs/flow-format.md, 'Module categories')",
             path=flow.path, line=line, expected="a mod (transform) or sink on the right",
         )
     ports = spec.output_ports if side == "output" else spec.input_ports
@@ -141,16 +141,16 @@ def parse_control_edges(
 
 
 def _category_problem(src: str, src_spec: ModuleSpec, dst: str, dst_spec: ModuleSpec) -> str | None:
-    """The rule of DESIGN.md §2 a control connection breaks, if any."""
+    """The category rule (docs/flow-format.md) a control connection breaks, if any."""
     if src_spec.type not in CONTROL_OUT:
         return (
             f"'{src}' is a {src_spec.type} module; a control connection starts at a source, sink or solo "
-            "module (DESIGN.md §2)"
+            "module (see docs/flow-format.md, 'Module categories')"
         )
     if dst_spec.type not in CONTROL_IN:
         return (
             f"'{dst}' is a {dst_spec.type} module; a control connection ends at a source or solo module, "
-            "the start of a sub flow (DESIGN.md §2)"
+            "the start of a sub flow (see docs/flow-format.md, 'Module categories')"
         )
     return None
 

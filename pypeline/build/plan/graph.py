@@ -1,7 +1,7 @@
 """Sub flows, topological waves, cycle detection and root sub flows.
 
 * **Sub flows** are the connected components of the data graph
-  (DESIGN.md §1). A sub flow is named after its first module in declaration
+  (docs/flow-format.md). A sub flow is named after its first module in declaration
   order, so ids are stable and readable.
 * **Waves** come from :class:`graphlib.TopologicalSorter`: wave *k* holds the
   modules whose inputs are all produced in waves < *k*, sorted by id. They
@@ -19,7 +19,7 @@ import graphlib
 import itertools
 from collections import defaultdict
 
-from pypeline.build.flow_spec import FlowSpec
+from pypeline.build.load.flow_spec import FlowSpec
 from pypeline.core.errors import CycleError
 from pypeline.job.spec import ControlEdge, DataEdge, ModuleSpec, SubFlow
 

@@ -8,7 +8,7 @@ lists) -> control cycles -> template and condition names -> planned order.
 
 from __future__ import annotations
 
-from pypeline.build.flow_spec import FlowSpec
+from pypeline.build.load.flow_spec import FlowSpec
 from pypeline.build.plan.connections import parse_control_edges, parse_data_edges
 from pypeline.build.plan.graph import build_subflows, check_control_cycles, find_subflows, root_subflows
 from pypeline.build.plan.references import check_references

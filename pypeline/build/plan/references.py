@@ -1,4 +1,4 @@
-"""Check the names templates and conditions use (DESIGN.md §6).
+"""Check the names templates and conditions use (docs/secrets.md).
 
 * ``context.X`` must be defined by at least one environment of ``context:``;
 * ``MODULE__VAR`` must name a module of the flow and, when that module
@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from pypeline.build.flow_spec import FlowSpec
+from pypeline.build.load.flow_spec import FlowSpec
 from pypeline.core.errors import PlanError
 from pypeline.core.expressions import parse_expression
 from pypeline.core.references import Reference, ReferenceSyntaxError

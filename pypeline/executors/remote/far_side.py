@@ -183,7 +183,8 @@ async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = N
         }
         ctx.logger.info("remote_module_finished", outputs=sorted(refs), duration_ms=result["duration_ms"])
         result["logs"] = attempt.logs
-        return json.loads(attempt.redact(json.dumps(result)))
+        redacted: dict[str, Any] = json.loads(attempt.redact(json.dumps(result)))
+        return redacted
     except Exception as exc:
         return attempt.error(exc)
 

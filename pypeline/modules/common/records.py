@@ -13,7 +13,8 @@ def plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts of Python values: nulls (NaN, NA, NaT) become ``None``, numpy scalars Python ones."""
     if not len(frame):
         return []
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+    records: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return records
 
 
 def json_default(value: Any) -> Any:

@@ -124,7 +124,3 @@ def make_engine(url: str, *, must_exist: bool = False) -> Any:
 
     return engine
 
-
-def quote_identifier(engine: Any, name: str) -> str:
-    """``name`` quoted for the engine's dialect (used for column lists in ON CONFLICT)."""
-    return str(engine.dialect.identifier_preparer.quote(name))

@@ -140,8 +140,8 @@ def _first_last(series: Any, which: str) -> Any:
 
 def _aggregate_dask_whole(frame: Any, specs: dict[str, tuple[str, str | None]]) -> Any:
     """A lazy one-row dask frame aggregating the whole input with tree reductions (bounded memory)."""
-    import dask
     import dask.dataframe as dd
+    from dask.delayed import delayed
 
     lazy: dict[str, Any] = {}
     for name, (function, column) in specs.items():
@@ -154,7 +154,7 @@ def _aggregate_dask_whole(frame: Any, specs: dict[str, tuple[str, str | None]]) 
         else:
             lazy[name] = getattr(frame[column], function)()
     meta = aggregate(frame._meta_nonempty, [], specs, False).iloc[:0]
-    row = dask.delayed(_one_row)(list(lazy), [specs[name][0] for name in lazy], *lazy.values())
+    row = delayed(_one_row)(list(lazy), [specs[name][0] for name in lazy], *lazy.values())
     return dd.from_delayed([row], meta=meta, verify_meta=False)
 
 

@@ -249,4 +249,4 @@ def _align_key_types(left: Any, right: Any, left_keys: list[str], right_keys: li
 
 
 def _is_text(dtype: Any) -> bool:
-    return pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
+    return bool(pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype))

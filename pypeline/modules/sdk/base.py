@@ -33,7 +33,7 @@ class BaseModule:
     """Base class of all modules (see the module docstring for the life cycle)."""
 
     TYPE: ClassVar[str] = "unknown"
-    """One of ``source``, ``mod`` (transform), ``sink``, ``solo`` (DESIGN.md §2)."""
+    """One of ``source``, ``mod`` (transform), ``sink``, ``solo`` (see docs/flow-format.md, 'Module categories')."""
     VERSION: ClassVar[str] = "1.0.0"
     DESCRIPTION: ClassVar[str] = ""
     CATEGORY: ClassVar[str] = "unknown"

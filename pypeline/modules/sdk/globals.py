@@ -2,7 +2,7 @@
 
 A module sets ``row_count``; the store keeps it under ``{node_id}.{var}``
 where ``node_id`` is ``module`` outside iterations and ``module#i`` (or
-``module#i#j`` nested) inside them (DESIGN.md §6). Look-up is
+``module#i#j`` nested) inside them (docs/secrets.md). Look-up is
 case-insensitive and sees the *current* iteration: a reader at iteration path
 ``(1, 2)`` asking for ``mod__row_count`` gets ``mod#1#2``'s value, else
 ``mod#1``'s, else ``mod``'s, else the value ``mod`` set last in any iteration.
@@ -58,12 +58,6 @@ class GlobalStore:
         if default is not _MISSING:
             return default
         raise KeyError(f"{module_id}__{var}")
-
-    def has_module(self, module_id: str) -> bool:
-        """True when ``module_id`` set any global."""
-        prefix = module_id.lower() + "."
-        with self._lock:
-            return any(k.startswith(prefix) for k in self._latest)
 
     def snapshot(self) -> dict[str, Any]:
         """A copy of every stored ``node_id.var`` -> value (for manifests and checkpoints)."""

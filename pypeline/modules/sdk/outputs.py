@@ -1,10 +1,10 @@
 """Helpers for sinks: write under a temporary name, rename on success.
 
-DESIGN.md §5: no half-written output is ever left under its final name. A
+docs/resume.md: no half-written output is ever left under its final name. A
 sink writes into the path this context manager yields; on a clean exit the
 file (or folder) is renamed over the final name, on an error it is removed.
 
-What the final name may replace (DESIGN.md §11, no data lost): a file, or a
+What the final name may replace (docs/flow-format.md, "Errors and exit codes", no data lost): a file, or a
 folder that looks like an earlier output of a sink, i.e. every file in it
 (names starting with ``.`` or ``_`` aside, such as dask's ``_metadata``) has
 the suffix of the new output's files (``.parquet``, ``.csv``, ...); an empty

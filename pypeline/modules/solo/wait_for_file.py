@@ -114,5 +114,5 @@ class WaitForFile(BaseModule):
                 sizes[path] = (size, now)
                 previous = sizes[path]
             if now - previous[1] >= float(c["stable_seconds"]):
-                return path
+                return str(path)
         return None

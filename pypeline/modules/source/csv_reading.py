@@ -51,7 +51,7 @@ class CsvReader:
 
     @property
     def skip_bad_lines(self) -> bool:
-        return self.configs["on_bad_lines"] == "skip"
+        return bool(self.configs["on_bad_lines"] == "skip")
 
     def options(self) -> dict[str, Any]:
         """Keyword arguments for :func:`pandas.read_csv` (shared by the pandas and dask paths)."""

@@ -66,9 +66,9 @@ class TextSource(BaseModule):
             ) from exc
 
     def _read_dask(self, files: list[str]) -> Any:
-        import dask
         import dask.dataframe as dd
-        from dask.bytes import read_bytes
+        from dask.bytes.core import read_bytes
+        from dask.delayed import delayed
         from dask.utils import parse_bytes
 
         c = self.configs
@@ -79,7 +79,7 @@ class TextSource(BaseModule):
             files, delimiter=b"\n", blocksize=blocksize, sample=False, include_path=True
         )
         parts = [
-            dask.delayed(_decode_block)(block, path, encoding, c["column"], c["skip_empty"])
+            delayed(_decode_block)(block, path, encoding, c["column"], c["skip_empty"])
             for path, file_blocks in zip(paths, blocks, strict=True)
             for block in file_blocks
         ]

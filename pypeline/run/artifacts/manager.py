@@ -113,7 +113,6 @@ class ArtifactManager:
     """Registers port values, spills them by policy and hands them to consumers (see module docstring)."""
 
     def __init__(self, config: dict[str, Any] | None = None, *, logger: Any = None) -> None:
-        self.config = dict(config or {})
         self.policy = SpillPolicy.from_config(config)
         self.logger = logger
         self.spills: list[dict[str, Any]] = []
@@ -154,10 +153,6 @@ class ArtifactManager:
         if reason is None:
             return MemoryArtifact(obj, rows=None if is_dask(obj) else size.rows)
         return _SpillDecision(size, reason)
-
-    def adopt(self, art: Any) -> Any:
-        """Return ``art`` unchanged; helper for symmetric caller code."""
-        return art
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -88,12 +88,3 @@ class ValueArtifact:
     def delete(self) -> None:
         """Drop the value."""
         self.value = None
-
-
-def __getattr__(name: str) -> Any:
-    # ArtifactManager lived here before the Parquet spill; keep old imports working.
-    if name == "ArtifactManager":
-        from pypeline.run.artifacts.manager import ArtifactManager
-
-        return ArtifactManager
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

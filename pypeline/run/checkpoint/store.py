@@ -60,6 +60,7 @@ import os
 import re
 import shutil
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,7 @@ class CheckpointWriter:
     def __init__(self, folder: Path, *, secrets: Any = None, logger: Any = None) -> None:
         self.folder = folder
         self._secrets = secrets
-        """The run's ``SecretRegistry``: no secret value reaches a checkpoint file (DESIGN.md §6)."""
+        """The run's ``SecretRegistry``: no secret value reaches a checkpoint file (docs/secrets.md)."""
         self._logger = logger
         self._lock = asyncio.Lock()
         self._seq = 0
@@ -140,7 +141,7 @@ class CheckpointWriter:
         document = {"checkpoint_version": CHECKPOINT_VERSION, "created": utc_now(), **meta}
         atomic_write_text(self.folder / META_FILE, self._text(document))
 
-    async def instance_done(self, record: SubflowRecord, state: RunState, nodes: dict[str, tuple[str, ...]]) -> None:
+    async def instance_done(self, record: SubflowRecord, state: RunState, nodes: Mapping[str, tuple[str, ...]]) -> None:
         """Record a finished instance: snapshot it and append its record (no fsync; see the module docstring).
 
         ``nodes`` maps the instance's node ids (its sub flow's modules in its iteration)
@@ -235,7 +236,7 @@ class CheckpointWriter:
 
 
 def snapshot_instance(
-    seq: int, key: SubflowKey, state: RunState, nodes: dict[str, tuple[str, ...]]
+    seq: int, key: SubflowKey, state: RunState, nodes: Mapping[str, tuple[str, ...]]
 ) -> InstanceData:
     """Copy what instance ``key`` produced out of the run state: its node records, the globals
     they set (their final attempts') and their list outputs. Costs O(nodes of the instance)."""

@@ -37,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from pypeline.core.compat import lock_free_cached_property
+
 ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
 
 
@@ -65,6 +67,9 @@ def dask_mode(settings: dict[str, Any]) -> Iterator[int | None]:
         return
     import dask
 
+    # dask graphs are built and optimised from several threads at once in dask mode;
+    # on Python 3.11 that can deadlock in functools.cached_property (see pypeline.core.compat)
+    lock_free_cached_property()
     workers = int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pypeline-dask")
     try:

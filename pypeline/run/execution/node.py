@@ -126,7 +126,6 @@ async def run_node(
                 ctx=ctx,
                 options={**settings.get("backends", {}).get(backend, {}), **spec.execution},
                 attempt=attempt,
-                raw_configs=spec.configs,
                 remote_configs=None if backend == "local" else _remote_configs(services, spec, scope),
             )
             try:

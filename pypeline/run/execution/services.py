@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from pypeline.core.secret import SecretRegistry
 from pypeline.executors.base import Executor
@@ -20,24 +20,8 @@ from pypeline.modules.sdk.context import ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.observe.logging import RunLog
-from pypeline.run.scheduling.state import NodeRecord, RunState, SubflowRecord
+from pypeline.run.scheduling.state import RunState, SubflowRecord
 from pypeline.run.templater.templater import Templater
-
-
-class RunObserver(Protocol):
-    """Receives life-cycle events (progress display, telemetry). Every method is optional."""
-
-    def subflow_started(self, record: SubflowRecord) -> None: ...
-
-    def subflow_finished(self, record: SubflowRecord) -> None: ...
-
-    def subflow_skipped(self, record: SubflowRecord) -> None: ...
-
-    def node_started(self, record: NodeRecord) -> None: ...
-
-    def node_finished(self, record: NodeRecord) -> None: ...
-
-    def node_event(self, node_id: str, name: str, attributes: dict[str, Any]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -77,7 +61,7 @@ class RunServices:
     context_vars: dict[str, Any]
     observers: ObserverList = field(default_factory=ObserverList)
     secrets: SecretRegistry = field(default_factory=SecretRegistry)
-    """Every secret value resolved in this run; redacts free text (DESIGN.md §6)."""
+    """Every secret value resolved in this run; redacts free text (docs/secrets.md)."""
     on_subflow_done: Callable[[SubflowRecord], Any] | None = None
     origin_run_id: str | None = None
     """The first run of the resume chain this run belongs to (``run_id`` when it resumes none)."""

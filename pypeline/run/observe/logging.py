@@ -60,10 +60,6 @@ class RunLog:
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._base: Any = None
 
-    def add_secret(self, value: str) -> None:
-        """Redact ``value`` from every later line."""
-        self.secrets.add(value)
-
     def redact(self, text: str) -> str:
         """``text`` with every registered secret value replaced by ``***``."""
         return self.secrets.redact_text(text)

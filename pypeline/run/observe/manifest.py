@@ -1,4 +1,4 @@
-"""``manifest.json``: the auditable record of one run (DESIGN.md §10).
+"""``manifest.json``: the auditable record of one run (docs/observability.md).
 
 Written atomically when the run starts (status ``running``) and when it ends.
 Per module (node): status, attempts, rows in/out, duration, files read and

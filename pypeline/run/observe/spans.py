@@ -1,4 +1,4 @@
-"""OpenTelemetry spans for a run: run -> sub flow instance -> module (DESIGN.md §10).
+"""OpenTelemetry spans for a run: run -> sub flow instance -> module (docs/observability.md).
 
 A :class:`SpanObserver` is a run observer (see ``ObserverList`` in
 ``run/execution/services.py``). It opens and closes spans as the scheduler
@@ -106,7 +106,8 @@ class SpanObserver:
 
     def _start(self, name: str, parent: Span | None, attributes: dict[str, Any]) -> Span:
         context = trace.set_span_in_context(parent) if parent is not None else None
-        return self.tracer.start_span(name, context=context, attributes={**self._base, **self._attrs(attributes)})
+        span: Span = self.tracer.start_span(name, context=context, attributes={**self._base, **self._attrs(attributes)})
+        return span
 
     def _fail(self, span: Span, error: str | None, kind: str) -> None:
         message = self.secrets.redact_text(error or "failed")

@@ -120,33 +120,10 @@ class RunState:
     errors: list[str] = field(default_factory=list)
     restored: set[SubflowKey] = field(default_factory=set)
     halted: bool = False
-    _by_instance: dict[SubflowKey, list[str]] = field(default_factory=dict)
-    """Sub flow instance -> its node ids in insertion order (an index of ``nodes``)."""
-    _indexed: int = 0
-    """How many entries of ``nodes`` the index covers."""
 
     def add_node(self, record: NodeRecord) -> None:
-        """Add (or replace) a node record, keeping the instance index current."""
-        new = record.node_id not in self.nodes
+        """Add (or replace) a node record."""
         self.nodes[record.node_id] = record
-        if new and self._indexed == len(self.nodes) - 1:  # the index was current: extend it in O(1)
-            self._by_instance.setdefault((record.subflow, tuple(record.iter_path)), []).append(record.node_id)
-            self._indexed += 1
-
-    def nodes_of(self, key: SubflowKey) -> list[NodeRecord]:
-        """The node records of one sub flow instance, without scanning every node of the run."""
-        self._reindex()
-        return [self.nodes[node_id] for node_id in self._by_instance.get(key, ())]
-
-    def _reindex(self) -> None:
-        # ``nodes`` only grows (records are replaced, never removed), so the index catches up
-        # by indexing the entries added since last time, also those written to ``nodes`` directly.
-        if self._indexed == len(self.nodes):
-            return
-        for node_id in list(self.nodes)[self._indexed:]:
-            record = self.nodes[node_id]
-            self._by_instance.setdefault((record.subflow, tuple(record.iter_path)), []).append(node_id)
-        self._indexed = len(self.nodes)
 
     def subflow(self, key: SubflowKey) -> SubflowRecord:
         """The record of ``key``, created on first use."""

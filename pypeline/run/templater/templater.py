@@ -10,7 +10,7 @@ Every unknown name is a :class:`TemplateError` that names the module, the
 config key and the name; a secret that cannot be read is a
 :class:`SecretError` naming the module, the key and the secret's path.
 
-Secrets (``pypeline/secrets/``, DESIGN.md §6) come back marked
+Secrets (``pypeline/secrets/``, docs/secrets.md) come back marked
 (:class:`~pypeline.core.secret.SecretStr`). A remote backend gets its configs
 rendered with ``resolve_secrets=False``: ``{{vault...}}`` stays as written,
 and a global that holds an unchanged secret is sent as that secret's

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dask
 import dask.dataframe as dd
 import pandas as pd
+from dask.local import get_sync
 
 from pypeline.run.artifacts.artifact import is_frame
 
@@ -15,9 +18,9 @@ class _CountingScheduler:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, dsk, keys, **kwargs):  # type: ignore[no-untyped-def]
+    def __call__(self, dsk: Any, keys: Any, **kwargs: Any) -> Any:
         self.calls += 1
-        return dask.get(dsk, keys, **kwargs)
+        return get_sync(dsk, keys, **kwargs)
 
 
 class TestIsFrame:

@@ -29,6 +29,12 @@ class ListLogger:
         return lambda event, **fields: self.lines.append((level, event, fields))
 
 
+def frame_of(art: object) -> pd.DataFrame:
+    """The frame a frame artifact holds (a value artifact here is a bug)."""
+    assert isinstance(art, (MemoryArtifact, ParquetArtifact)), art
+    return art.to_pandas()
+
+
 def typed_frame(rows: int = 6) -> pd.DataFrame:
     """A frame with every dtype a spill must keep: nullable, string, boolean, tz datetime, categorical."""
     base = pd.DataFrame(
@@ -103,11 +109,11 @@ class TestSpill:
         monkeypatch.setattr("pypeline.run.artifacts.parquet.ROWS_PER_SLICE", 4)
         manager = ArtifactManager({"threshold_rows": 0, "dir": str(tmp_path)})
         frame = typed_frame(18)
-        pd.testing.assert_frame_equal(manager.register(frame).to_pandas(), frame, check_exact=True)
+        pd.testing.assert_frame_equal(frame_of(manager.register(frame)), frame, check_exact=True)
         ranged = frame.reset_index(drop=True).iloc[3:]
-        pd.testing.assert_frame_equal(manager.register(ranged).to_pandas(), ranged, check_exact=True)
+        pd.testing.assert_frame_equal(frame_of(manager.register(ranged)), ranged, check_exact=True)
         empty = frame.iloc[:0]
-        pd.testing.assert_frame_equal(manager.register(empty).to_pandas(), empty)
+        pd.testing.assert_frame_equal(frame_of(manager.register(empty)), empty)
         manager.close()
 
     def test_frame_under_threshold_stays_in_memory(self, tmp_path: Path) -> None:
@@ -170,7 +176,7 @@ class TestSpill:
         art = manager.register(pd.DataFrame({"x": [1]}))
         manager.release(art)
         with pytest.raises(RuntimeError, match="was released"):
-            art.to_pandas()
+            frame_of(art)
 
 
 class TestSpillFolder:

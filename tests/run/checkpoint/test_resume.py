@@ -78,7 +78,8 @@ class TestResume:
         assert attempts(first) == {"read": ("success", 1), "copy": ("success", 1), "gate": ("failed", 1)}
         assert first.manifest["resume_command"] == f"pype run {flows.root / 'jobs' / 'gated'} --resume {first.run_id}"
         checkpoint = first.run_dir / "checkpoint"
-        assert read_checkpoint(checkpoint).done == {("read", ())}
+        done = read_checkpoint(checkpoint)
+        assert done is not None and done.done == {("read", ())}
         (flows.root / "flag").touch()
         second = await resume(flows)
         assert second.status == "success", second.manifest["errors"]

@@ -53,7 +53,10 @@ async def test_instances_round_trip(tmp_path: Path) -> None:
     ]
 
 
-async def written(folder: Path, state: RunState, *instances: tuple[str, tuple[int, ...], dict]) -> CheckpointWriter:
+Instance = tuple[str, tuple[int, ...], dict[str, Any]]
+
+
+async def written(folder: Path, state: RunState, *instances: Instance) -> CheckpointWriter:
     writer = CheckpointWriter(folder)
     writer.start({"run_id": "r1"})
     for subflow, path, nodes in instances:

@@ -116,7 +116,7 @@ class TestSpanTree:
     async def test_warning_events(self, traced_run: Any) -> None:
         _result, spans = await traced_run()
         (fix,) = spans["module fix"]
-        assert [(e.name, dict(e.attributes)) for e in fix.events] == [
+        assert [(e.name, dict(e.attributes or {})) for e in fix.events] == [
             ("coercion", {"column": "age", "to": "Int64", "nulls_added": 1})
         ]
 
@@ -255,7 +255,7 @@ async def test_events_of_a_remote_module_become_span_events(flows: FlowHarness, 
     )
     assert result.status == "success", result.manifest["errors"]
     (fix,) = by_name(exporter.get_finished_spans())["module fix"]
-    assert fix.attributes["backend"] == "dask"
-    assert [(e.name, dict(e.attributes)) for e in fix.events] == [
+    assert (fix.attributes or {})["backend"] == "dask"
+    assert [(e.name, dict(e.attributes or {})) for e in fix.events] == [
         ("coercion", {"column": "age", "to": "Int64", "nulls_added": 1})
     ]
