@@ -19,7 +19,9 @@ matcher knows these *forms*:
 * **URL-encoded**: ``quote(S, safe)`` for ``safe`` in ``''``, ``'/'``,
   ``' +'`` (SQLAlchemy's password form) and ``' +/'`` (its path form), and
   ``quote_plus(S, safe)`` for ``''`` and ``'/'``, each with upper- and
-  lower-case hex digits;
+  lower-case hex digits; and **URL-decoded** (``unquote``, ``unquote_plus``)
+  when ``S`` itself holds percent escapes, as a password kept ready for a URL
+  does (the driver, and its messages, see the decoded one);
 * **base64**: the characters of ``base64(S)`` (standard and URL-safe
   alphabets) that depend on ``S``'s UTF-8 bytes alone, for each of the three
   positions those bytes can take relative to a 3-byte group. So ``S``
@@ -56,7 +58,7 @@ import base64
 import json
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 MIN_RUN = 8
 """A run of this many consecutive characters of a form is redacted."""
@@ -90,6 +92,8 @@ def secret_forms(value: str) -> set[str]:
     encoded += [quote_plus(value, safe=safe) for safe in ("", "/")]
     forms.update(encoded)
     forms.update(_HEX_RE.sub(lambda m: m.group(0).lower(), text) for text in encoded)
+    if "%" in value or "+" in value:
+        forms.update((unquote(value), unquote_plus(value)))
     for offset in range(3):
         first = -(-8 * offset // 6)  # the first character made of the value's bits only
         end = (8 * offset + 8 * len(data)) // 6
