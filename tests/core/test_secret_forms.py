@@ -102,6 +102,14 @@ class TestForms:
                 out = reg.redact_text(noise + form + noise)
                 assert not _leftover(out, secret), (secret, name, out)
 
+    @pytest.mark.parametrize("at", [0, 16_379, 16_382, 16_384, 40_000, 99_950])
+    def test_long_texts_are_searched_everywhere(self, at: int) -> None:
+        secret = "needle-7Qx2-" + "z" * 20
+        text = "." * 100_000
+        text = text[:at] + secret + text[at:]
+        out = registry(secret).redact_text(text)
+        assert out == "." * at + MASK + "." * (100_000 - at)
+
     def test_text_without_secrets_is_unchanged(self) -> None:
         rng = random.Random(5)
         reg = registry(*("".join(rng.choice(string.ascii_letters) for _ in range(24)) for _ in range(20)))
