@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from pypeline.cli.errors import report_errors
+from pypeline.cli.scrub import command_secrets
 
 
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -82,6 +83,7 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
         log_level=log_level,
         echo_logs=not quiet,
         otel=otel,
+        secrets=command_secrets(),
     )
     result = run_job_sync(job, options)
     manifest = result.manifest

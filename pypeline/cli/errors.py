@@ -3,7 +3,8 @@
 A :class:`PypelineError` is a user mistake or a failed run: its message is
 printed alone, without a traceback, and its ``exit_code`` is used. Anything
 else is a bug in PYpeline or in a module: one line plus a hint to rerun with
-``--debug``, which shows the traceback.
+``--debug``, which shows the traceback. Whatever is printed passes through
+the command's secret redaction (``cli/scrub.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from pypeline.cli.scrub import scrubbed_output
 from pypeline.core.errors import PypelineError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,25 +29,30 @@ def report_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))
-        try:
-            return fn(*args, **kwargs)
-        except PypelineError as exc:
-            if debug:
-                traceback.print_exc()
-            click.echo(f"error: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception as exc:
-            if debug:
-                traceback.print_exc()
-            click.echo(
-                f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
-                err=True,
-            )
-            sys.exit(1)
+        with scrubbed_output():  # every line, error and traceback below is redacted (cli/scrub.py)
+            return _reported(fn, debug, args, kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _reported(fn: Callable[..., Any], debug: bool, args: Any, kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except PypelineError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except (click.exceptions.Exit, click.ClickException, SystemExit):
+        raise
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+            err=True,
+        )
+        sys.exit(1)

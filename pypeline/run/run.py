@@ -67,6 +67,8 @@ class RunOptions:
     """An OpenTelemetry ``TracerProvider`` to use instead of the OTLP/HTTP one (tests, embedding)."""
     resume: str | None = None
     """Run id to resume, or ``latest`` (the latest failed run); ``None`` for a fresh run."""
+    secrets: SecretRegistry | None = None
+    """The registry the run's resolved secrets go to (the CLI's, so its output is redacted too); a new one if None."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -161,7 +163,7 @@ async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = 
         run_dir.mkdir(parents=True)
     except OSError as exc:
         raise JobError(f"{run_dir}: cannot create the run folder: {exc.strerror or exc}") from None
-    secrets_seen = SecretRegistry()
+    secrets_seen = options.secrets if options.secrets is not None else SecretRegistry()
     try:
         async with contextlib.AsyncExitStack() as stack:
             return await _run(
@@ -197,7 +199,7 @@ async def _run(
     resume: ResumePlan | None = None,
 ) -> RunResult:
     observers = ObserverList()
-    progress = _make_progress(options.progress, job.name)
+    progress = _make_progress(options.progress, job.name, secrets_seen)
     if progress is not None:
         stack.callback(progress.close)
         observers.observers.append(progress)
@@ -226,7 +228,7 @@ async def _run(
     executors = await _open_executors(job, stack)
     state = RunState()
     if resume is not None:
-        resume.restore(state, globals_store, templater.resolvers.get("secret"))
+        resume.restore(state, globals_store, templater.resolvers.get("secret"), job.modules)
     checkpoints = CheckpointSession(
         job=job, run_id=run_id, run_dir=run_dir, env=options.env, overrides=options.overrides,
         context_vars=context_vars, resume=resume, state=state,
@@ -330,11 +332,11 @@ async def _open_executors(job: JobPlan, stack: contextlib.AsyncExitStack) -> dic
     return executors
 
 
-def _make_progress(mode: str, title: str) -> Any:
+def _make_progress(mode: str, title: str, secrets: SecretRegistry) -> Any:
     from pypeline.run.observe.progress import LiveProgress, PlainProgress
 
     if mode == "none":
         return None
     if mode == "live" or (mode == "auto" and sys.stderr.isatty()):
-        return LiveProgress(title)
-    return PlainProgress()
+        return LiveProgress(title)  # shows ids, statuses and counts only
+    return PlainProgress(redact=secrets.redact_text)

@@ -101,7 +101,7 @@ class SecretResolver:
         raw = data[key]
         text = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, ensure_ascii=False)
         self._register(raw)
-        self.registry.add(text)
+        self.registry.add(text, source=name)
         return SecretStr(text, source=name)
 
     def _register(self, raw: Any) -> None:

@@ -121,3 +121,65 @@ class TestWire:
         back = from_wire(wire, lambda name: resolver.resolve(Reference(kind="secret", name=name), None))
         assert back["pw"] == VALUE and is_secret(back["pw"]) and back["dsn"] == "***"
         assert is_secret(from_wire(wire, None)["pw"])
+
+
+class TestWireWithRegistry:
+    """What a checkpoint stores: references that rebuild a value exactly, never the value nor ***."""
+
+    def test_strings_holding_secrets_become_recipes(self) -> None:
+        t, resolver = templater()
+        configs = t.render(
+            {"pw": "{{vault.secret/app/db#password}}", "dsn": "x:{{vault.secret/app/db#password}}:h"}, SCOPE
+        )
+        data = {**configs, "path": f"data/{VALUE}/a.csv", "plain": "nothing", "n": 3}
+        wire = to_wire(data, resolver.registry)
+        assert wire == {
+            "pw": {"$vault": "secret/app/db#password"},
+            "dsn": {"$vault_text": ["x:", {"$vault": "secret/app/db#password"}, ":h"]},
+            "path": {"$vault_text": ["data/", {"$vault": "secret/app/db#password"}, "/a.csv"]},
+            "plain": "nothing",
+            "n": 3,
+        }
+        _, again = templater()  # a resumed run: another resolver reads the secret again
+        back = from_wire(wire, again.value)
+        assert back == data and all(is_secret(back[k]) for k in ("pw", "dsn", "path"))
+        assert not is_secret(back["plain"])
+
+    @pytest.mark.parametrize(
+        "derived", [VALUE.upper(), VALUE[:9], VALUE.encode().hex(), VALUE[::-1]], ids=["upper", "cut", "hex", "rev"]
+    )
+    def test_values_no_reference_rebuilds(self, derived: str) -> None:
+        from pypeline.secrets.transport import NotWirable
+
+        _, resolver = templater()
+        resolver.value("secret/app/db#password")
+        resolver.registry.add(derived)  # a value the run knows as secret, but without a source
+        with pytest.raises(NotWirable):
+            to_wire({"g": f"<{derived}>"}, resolver.registry)
+        with pytest.raises(NotWirable):
+            to_wire([SecretStr("marked by module code, never resolved")], resolver.registry)
+
+    def test_an_unreadable_reference_is_read_again_when_used(self) -> None:
+        from pypeline.secrets.transport import UnreadSecret
+
+        wire = {"$vault_text": ["x:", {"$vault": "secret/app/db#password"}, ":h"]}
+        unread = from_wire(wire, None)
+        assert isinstance(unread, UnreadSecret) and unread == "***" and unread.references == ["secret/app/db#password"]
+        assert to_wire(unread) == wire  # sent on unchanged
+        store = GlobalStore()
+        store.set("setpw", "dsn", unread)
+        t, _ = templater(store)
+        assert t.render({"dsn": "{{setpw__dsn}}"}, SCOPE) == {"dsn": f"x:{VALUE}:h"}
+        bare = Templater({"global": GlobalResolver(store)})  # no Vault in this process
+        with pytest.raises(SecretError, match=re.escape(
+            "module 'load', config 'dsn': secret 'vault.secret/app/db#password': no Vault is configured"
+        )):
+            bare.render({"dsn": "{{setpw__dsn}}"}, SCOPE)
+
+    def test_unread_secret_pickles(self) -> None:
+        import pickle
+
+        from pypeline.secrets.transport import UnreadSecret
+
+        copy = pickle.loads(pickle.dumps(UnreadSecret({"$vault": "p#k"})))
+        assert isinstance(copy, UnreadSecret) and copy.source == "p#k" and copy.wire == {"$vault": "p#k"}

@@ -15,6 +15,7 @@ import hashlib
 import os
 from typing import Any
 
+from pypeline.core.secret import is_secret
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -85,5 +86,5 @@ class GlobalFingerprint(BaseModule):
         module, var = self.configs["read"].split("__", 1)
         value = ctx.get_global(module, var)
         ctx.set_global("fingerprint", fingerprint(value))
-        ctx.set_global("marked", type(value).__name__ == "SecretStr")
+        ctx.set_global("marked", is_secret(value))
         return {"output": inputs["input"]}

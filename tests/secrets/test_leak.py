@@ -178,7 +178,7 @@ def test_secret_value_appears_nowhere(tmp_path: Path, openbao: Bao, lambda_endpo
     assert payload["globals"]["setpw.pw"] == {"$vault": "secret/app/db#password"}
     for sent in payloads.values():  # every payload carries the globals: secrets as references only
         assert sent["globals"]["setpw.pw"] == sent["globals"]["fp.value"] == {"$vault": "secret/app/db#password"}
-        assert sent["globals"]["setpw.dsn"] == "***"
+        assert sent["globals"]["setpw.dsn"] == {"$vault_text": ["x:", {"$vault": "secret/app/db#password"}, "@h"]}
     assert manifest["modules"]["shout"]["attempts"] == 2
     assert "cannot connect with {'value': '***'} (password ***, again: '***')" in manifest["modules"]["shout"]["error"]
     fps = dict(line.split(" ", 1) for line in (project / "out/fp.txt").read_text().splitlines())

@@ -146,3 +146,38 @@ async def test_resume_reads_a_checkpointed_secret_again(flows: FlowHarness, vaul
     for path in [*first.run_dir.rglob("*"), *second.run_dir.rglob("*")]:
         if path.is_file():
             assert vault_env.password not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+async def test_resume_without_vault_never_uses_a_placeholder(
+    flows: FlowHarness, vault_env: Bao, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resumed run that cannot read a checkpointed reference fails where the value is used, naming the secret."""
+    text = "\n".join(
+        [
+            "flow: {name: secrets_unread}",
+            "settings: {fail_strategy: continue}",
+            "modules:",
+            "  - {id: setpw, name: set_globals, configs: {required: {values: "
+            '{dsn: "u:{{vault.secret/app/db#password}}@h"}}}}',
+            "  - {id: gate, name: fail_mod, configs: {optional: {unless_file_exists: flag}}}",
+            fp_module("uses", "{{setpw__dsn}}"),
+            fp_module("tested", "x"),
+            "connections: {control: ['setpw (1|) gate', 'gate (1|) uses', \"gate (2|setpw__dsn != '') tested\"]}",
+        ]
+    )
+    first = await flows.run(text)
+    assert first.status == "failed"
+    (flows.root / "flag").write_text("ok")
+    monkeypatch.delenv("VAULT_ADDR")
+    second = await run_job(
+        flows.root / "jobs" / "secrets_unread", RunOptions(resume=first.run_id, progress="none", echo_logs=False)
+    )
+    assert second.status == "failed"
+    assert second.manifest["modules"]["setpw"]["status"] == "restored"
+    assert second.manifest["modules"]["uses"]["error"] == (
+        "module 'uses', config 'value': secret 'vault.secret/app/db#password': no Vault is configured: "
+        "set VAULT_ADDR and VAULT_TOKEN (or VAULT_ROLE_ID and VAULT_SECRET_ID) in the environment of 'pype run'"
+    )
+    assert "tested" not in second.manifest["modules"]  # its condition could not read the value: skipped
+    assert any("'setpw__dsn' holds a secret that cannot be read" in e for e in second.manifest["errors"])
+    assert not (flows.root / "fp.txt").exists()  # no module ever got *** as data

@@ -6,9 +6,11 @@ only says how a payload reaches the far side and how the result comes back
 
 1. stage every input frame as Parquet under
    ``<staging>/<run_id>/<node>/attempt-<n>/in/`` and build the payload from
-   the task's ``remote_configs`` (secret templates unresolved). As a second
-   line of defence the payload text is searched for the value of every secret
-   the local configs hold; finding one refuses the attempt;
+   the task's ``remote_configs`` (secret templates unresolved; globals and
+   iteration items holding secrets as references, ``secrets/transport.py``).
+   As a second line of defence the payload text is searched for every form of
+   every secret the run resolved (and the values the local configs hold);
+   finding one refuses the attempt;
 2. ``dispatch`` it and check the result document;
 3. replay the far side's log lines into the module's logger (tagged
    ``remote=True``); on a remote error log its traceback and raise
@@ -34,7 +36,7 @@ from pypeline.executors.base import Executor, ModuleTask
 from pypeline.executors.remote.payload import PAYLOAD_VERSION, BoundaryError, check_result, json_safe
 from pypeline.executors.remote.staging import S3Stage, S3Uri, StagingError, make_s3_client, node_segment
 from pypeline.modules.frames import is_dask
-from pypeline.secrets.transport import from_wire, lookup_from_env, to_wire
+from pypeline.secrets.transport import NotWirable, from_wire, lookup_from_env, to_wire
 
 STAGING_OPTIONS: dict[str, Any] = {
     "staging": {
@@ -81,13 +83,17 @@ def secret_values(configs: Any, remote: Any) -> list[str]:
     return [text for text in found if len(text) >= _MIN_SECRET_LEN]
 
 
-def _json_or_skip(values: dict[str, Any]) -> dict[str, Any]:
-    """The entries of ``values`` that can travel as JSON (others cannot be read remotely)."""
+def _json_or_skip(values: dict[str, Any], secrets: Any = None) -> dict[str, Any]:
+    """The entries of ``values`` that can travel as JSON, secrets as references (others cannot be read remotely).
+
+    A global holding a secret no reference rebuilds is not sent: a far-side module
+    reading it fails as for any unknown global, instead of getting ``***`` as data.
+    """
     kept: dict[str, Any] = {}
     for key, value in values.items():
         try:
-            kept[key] = json_safe(value, key)
-        except TypeError:
+            kept[key] = json_safe(to_wire(value, secrets), key)
+        except (TypeError, NotWirable):
             continue
     return kept
 
@@ -172,8 +178,12 @@ class RemoteExecutor(Executor):
                     raise ExecutorError(f"module '{task.node_id}': {exc}") from None
         ctx = task.ctx
         try:
-            iter_items = json_safe(to_wire(list(ctx.iter_items)), "iteration items")
+            iter_items = json_safe(to_wire(list(ctx.iter_items), ctx.secrets), "iteration items")
             configs = json_safe(task.remote_configs, "configs")
+        except NotWirable as exc:
+            raise ExecutorError(
+                f"module '{task.node_id}': its iteration item cannot be sent to the {self.name} backend: {exc}"
+            ) from None
         except TypeError as exc:
             raise ExecutorError(f"module '{task.node_id}': {exc}") from None
         payload = {
@@ -188,18 +198,18 @@ class RemoteExecutor(Executor):
             "inputs": inputs,
             "iter_path": list(ctx.iter_path),
             "iter_items": iter_items,
-            "globals": _json_or_skip(to_wire(ctx.globals_snapshot())),  # a secret travels as its reference
+            "globals": _json_or_skip(ctx.globals_snapshot(), ctx.secrets),  # a secret travels as its reference
             "context": _json_or_skip(dict(ctx.context_vars)),
             "output_prefix": str(prefix.join("out")) + "/",
             "output_key": ctx.output_key,
         }
         text = json.dumps(payload)
-        for secret in secret_values(task.configs, task.remote_configs):
-            if secret in text:
-                raise ExecutorError(
-                    f"module '{task.node_id}': refusing to send the payload to the {self.name} backend: "
-                    "it would contain a secret value (through globals, context or iteration items)"
-                )
+        leaked = ctx.secrets is not None and ctx.secrets.contains_secret(text)
+        if leaked or any(secret in text for secret in secret_values(task.configs, task.remote_configs)):
+            raise ExecutorError(
+                f"module '{task.node_id}': refusing to send the payload to the {self.name} backend: "
+                "it would contain a secret value (through globals, context or iteration items)"
+            )
         return payload
 
     def _replay_logs(self, task: ModuleTask, lines: Any) -> None:

@@ -113,17 +113,12 @@ class FarAttempt:
         self.started = time.perf_counter()
         self.logs: list[dict[str, Any]] = []
         self.stream = stream
-        self._secret_values: list[str] = []
-        self._unwired = SecretRegistry()
-        self._resolve = lookup_from_env(self._unwired)
+        self._secrets = SecretRegistry()
+        self._resolve = lookup_from_env(self._secrets)
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret value this attempt knows replaced by ``***``."""
-        text = self._unwired.redact_text(text)
-        for value in sorted(self._secret_values, key=len, reverse=True):
-            if value:
-                text = text.replace(value, "***")
-        return text
+        """``text`` with every form of every secret value this attempt knows replaced by ``***``."""
+        return self._secrets.redact_text(text)
 
     def context(
         self, meta: dict[str, Any], configs: dict[str, Any], *, execution_mode: str, **log_fields: Any
@@ -133,7 +128,8 @@ class FarAttempt:
             run_id=meta["run_id"], node_id=meta["node_id"], attempt=meta["attempt"], side="remote", **log_fields
         )
         resolved, found = resolve_far_side_secrets(configs, meta["node_id"])
-        self._secret_values.extend(found)
+        for value in found:
+            self._secrets.add(value)
         ctx = RunContext(
             run_id=meta["run_id"],
             module_id=meta["module_id"],

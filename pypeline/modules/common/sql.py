@@ -4,8 +4,10 @@ Connection URLs often carry a password, and they often come from a template
 (``{{context.db_url}}``) or a secret (``{{vault.kv/app/db#url}}``). A URL
 must never reach a log line or an error message with its password, so every
 message these modules build goes through :func:`scrub`, which replaces the
-password (raw and URL-encoded) with ``***``, and shows URLs only in their
-redacted form (:func:`redact_url`).
+password (in every form the run's secret redaction knows) with ``***``, and
+shows URLs only in their redacted form (:func:`redact_url`). A secret
+elsewhere in a URL (a SQLite path under a secret folder) is cut by the run's
+own redaction, like any resolved secret in any message.
 
 SQLite and transactions: Python's ``sqlite3`` driver does not open a
 transaction before DDL such as ``DROP TABLE``, so a "replace" that fails half
@@ -20,8 +22,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus
 
+from pypeline.core.secret import SecretRegistry
 from pypeline.modules.sdk.errors import DataError
 
 _URL_PASSWORD_RE = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)")
@@ -49,15 +51,21 @@ def _password(url: str) -> str | None:
 
 
 def scrub(text: str, url: str | None) -> str:
-    """``text`` with ``url`` redacted and its password (raw or encoded) replaced by ``***``."""
+    """``text`` with ``url`` redacted and its password, in every form, replaced by ``***``.
+
+    The forms are those the run's secret redaction knows (raw, percent-encoded
+    as SQLAlchemy or ``quote``/``quote_plus`` write it, escaped, base64,
+    truncated: ``pypeline/core/secret_forms.py``), so a password that is not a
+    Vault secret (a context variable, an environment value) is cut as well.
+    """
     if not url:
         return text
     text = text.replace(url, redact_url(url))
     password = _password(url)
     if password:
-        for form in {password, quote(password, safe=""), quote_plus(password)}:
-            if form:
-                text = text.replace(form, "***")
+        forms = SecretRegistry()
+        forms.add(password)
+        text = forms.redact_text(text)
     return _URL_PASSWORD_RE.sub(r"\g<head>***\g<tail>", text)
 
 

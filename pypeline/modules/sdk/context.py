@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pypeline.core.secret import SecretRegistry
 from pypeline.modules.sdk.globals import GlobalStore
 
 T = TypeVar("T")
@@ -109,6 +110,7 @@ class RunContext:
         context_vars: Mapping[str, Any] | None = None,
         event_listener: EventListener | None = None,
         output_key: str | None = None,
+        secrets: SecretRegistry | None = None,
     ) -> None:
         self.run_id = run_id
         self.module_id = module_id
@@ -126,6 +128,8 @@ class RunContext:
         self.globals_set: dict[str, Any] = {}
         self.output_key = output_key or f"{run_id}/{node_id}"
         """``job/first-run-of-the-resume-chain/node_id`` in a run (see the module docstring)."""
+        self.secrets = secrets
+        """The run's secret registry (remote backends write secrets in payloads as references through it)."""
 
     @contextmanager
     def scratch_dir(self, prefix: str = "scratch_") -> Iterator[Path]:

@@ -2,7 +2,10 @@
 
 Its ``files`` port carries a Python list of paths, so an iterate control
 connection from it runs the target sub flow once per file, with
-``{{iter.item}}`` (or ``ctx.iter_item``) set to the path.
+``{{iter.item}}`` (or ``ctx.iter_item``) set to the path. When the folder
+comes from a secret (``directory: "data/{{vault.kv/app#dir}}"``) the paths
+are secret-marked too; a checkpoint stores them as references to that
+secret and a resumed run rebuilds them exactly (``secrets/transport.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pypeline.core.secret import SecretStr, is_secret
 from pypeline.modules.frames import MissingInputError
 from pypeline.modules.sdk import BaseModule, RunContext
 
@@ -48,6 +52,8 @@ class FileList(BaseModule):
             raise MissingInputError(f"no file matches '{self.configs['pattern']}' in {self.configs['directory']}")
         ctx.set_global("file_count", len(files))
         ctx.set_global("row_count", len(files))
+        if is_secret(self.configs["directory"]):  # a path under a secret folder is a secret too
+            files = [SecretStr(path) for path in files]
         return {"files": files}
 
     def list_files(self) -> list[str]:

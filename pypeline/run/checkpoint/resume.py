@@ -34,12 +34,14 @@ import contextlib
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pypeline.core.errors import CheckpointError
 from pypeline.core.jsonio import atomic_write_json
+from pypeline.core.templates import find_templates
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.checkpoint.store import Checkpoint, InstanceData, read_checkpoint
 from pypeline.run.scheduling.state import NodeRecord, RunState
@@ -77,12 +79,20 @@ class ResumePlan:
         """This run id and the ids it resumed itself, newest first."""
         return [self.run_id, *self.checkpoint.meta.get("chain", [])]
 
-    def restore(self, state: RunState, store: GlobalStore, secret_resolver: Any = None) -> None:
+    def restore(
+        self, state: RunState, store: GlobalStore, secret_resolver: Any = None, modules: Mapping[str, Any] | None = None
+    ) -> None:
         """Put the finished instances, their lists, globals and node records into a fresh run.
 
-        Secrets were checkpointed as ``{"$vault": PATH#KEY}`` references; they are read
-        again through ``secret_resolver`` (the run's Vault resolver), so a restored global
-        holds the secret, marked, without the checkpoint ever holding its value.
+        Secrets were checkpointed as references (``{"$vault": PATH#KEY}``, or
+        ``{"$vault_text": [...]}`` for a string built around secrets); they are read
+        again through ``secret_resolver`` (the run's Vault resolver), so a restored
+        global or iterate item holds the exact value, marked, without the checkpoint
+        ever holding it. The secrets the restored modules' configs name (``modules``:
+        the job's module specs) are read again too: the resumed run's redaction then
+        knows every secret the instances it carries on had, although none of them
+        runs again. A secret that cannot be read now is not an error here; a module
+        that needs it fails with its path (see ``UnreadSecret``).
         """
         resolve = forgiving(secret_resolver)
         for instance in self.checkpoint.instances:
@@ -93,6 +103,12 @@ class ResumePlan:
                 store.set(node_id, var, from_wire(value, resolve))
             for data in instance.nodes.values():
                 state.add_node(_restored_record(data, self.run_id))
+        if secret_resolver is not None and modules:
+            restored = {str(data.get("module_id")) for i in self.checkpoint.instances for data in i.nodes.values()}
+            for module_id in sorted(restored & set(modules)):
+                for _key, _raw, ref in find_templates(getattr(modules[module_id], "configs", {})):
+                    if ref.kind == "secret":
+                        resolve(ref.name)
 
     @property
     def instances(self) -> list[InstanceData]:

@@ -46,6 +46,15 @@ Appending one small record per instance keeps the cost of a checkpoint
 proportional to that instance, not to the whole run (a loop over thousands
 of files does not rewrite a growing state file thousands of times).
 
+Secrets: a checkpoint never holds a secret, nor ``***`` in place of a value.
+Globals and list outputs are stored with each secret as its reference
+(``{"$vault": "secret/app/db#password"}``, or ``{"$vault_text": [...]}`` for a
+string that contains secrets, such as a path under a secret folder), and the
+resumed run reads them again (``resume.py``). An instance whose globals or
+lists hold a secret no reference can rebuild (a value module code transformed)
+is not recorded, so the resumed run runs it again; the node records (what the
+resumed manifest shows) are redacted like the manifest.
+
 Frames never cross sub flow boundaries (data connections stay inside a sub
 flow), so a checkpoint never holds frames: a resumed run re-runs unfinished
 instances from their sources. On success the checkpoint folder is removed;
@@ -69,7 +78,7 @@ from pypeline.core.errors import CheckpointError
 from pypeline.core.jsonio import atomic_write_bytes, atomic_write_text, canonical_json, compact_json, fsync_dir
 from pypeline.run.checkpoint.journal import Journal, read_records
 from pypeline.run.scheduling.state import RunState, SubflowKey, SubflowRecord, subflow_key_str, utc_now
-from pypeline.secrets.transport import to_wire
+from pypeline.secrets.transport import NotWirable, to_wire
 
 CHECKPOINT_VERSION = 2
 META_FILE = "meta.json"
@@ -160,6 +169,13 @@ class CheckpointWriter:
                 self.journal.append(self._record(instance, lists))
             except CheckpointError:
                 raise
+            except _Unrestorable as exc:
+                if self._logger is not None:
+                    self._logger.warning(
+                        "checkpoint_instance_skipped", instance=subflow_key_str(instance.key), reason=str(exc),
+                        detail="a resumed run runs this instance again",
+                    )
+                return
             except (OSError, TypeError, ValueError) as exc:
                 raise CheckpointError(
                     f"{self.folder}: cannot write the checkpoint of sub flow instance "
@@ -197,12 +213,16 @@ class CheckpointWriter:
     async def _list_entries(self, instance: InstanceData) -> list[dict[str, Any]]:
         entries = []
         for (node_id, port), values in sorted(instance.lists.items()):
-            values = to_wire(values)
-            if _json_exact(values):
-                entries.append({"node_id": node_id, "port": port, "format": "json", "items": values})
+            wired = self._wire(values, f"list output '{node_id}.{port}'")
+            if _json_exact(wired):
+                entries.append({"node_id": node_id, "port": port, "format": "json", "items": wired})
                 continue
+            if self._secrets is not None and self._secrets.count and (
+                wired != values or _holds_secret(values, self._secrets)
+            ):
+                raise _Unrestorable(f"list output '{node_id}.{port}' holds secrets in values JSON cannot carry")
             relative = f"{DATA_DIR}/{instance.seq:06d}-{_safe(node_id)}.{_safe(port)}.parquet"
-            data = await asyncio.to_thread(_list_parquet, values, f"{node_id}.{port}")
+            data = await asyncio.to_thread(_list_parquet, wired, f"{node_id}.{port}")
             path = self.folder / relative
             await asyncio.to_thread(atomic_write_bytes, path, data, durable=False)
             self.journal.depends_on(path)
@@ -210,29 +230,62 @@ class CheckpointWriter:
                             "size": len(data), "crc32": zlib.crc32(data)})
         return entries
 
+    def _wire(self, value: Any, what: str) -> Any:
+        """``value`` with its secrets as references (``secrets/transport.py``); see :class:`_Unrestorable`."""
+        try:
+            return to_wire(value, self._secrets)
+        except NotWirable as exc:
+            raise _Unrestorable(f"{what}: {exc}") from None
+
     def _record(self, instance: InstanceData, lists: list[dict[str, Any]]) -> bytes:
+        secrets = self._secrets
         document = {
             "seq": instance.seq,
             "subflow": instance.key[0],
             "iter_path": list(instance.key[1]),
             "nodes": instance.nodes,
-            "globals": [[k, to_wire(v)] for k, v in instance.globals],  # a secret as its reference
+            "globals": [[k, self._wire(v, f"global '{k}'")] for k, v in instance.globals],
             "lists": lists,
         }
-        if self._secrets is None:
+        if secrets is None:
             text = compact_json(document)
-        elif not self._secrets.count:
+        elif not secrets.count:
             # no secret was resolved in this run, so no value to mask: the C encoder alone
             # (walking each record twice more to mask nothing cost ~100 µs per instance)
             text = compact_json(document, masked=False)
         else:
-            text = self._secrets.redact_text(compact_json(self._secrets.redact(document)))
+            # node records are what the resumed run's manifest shows: redacted like the manifest;
+            # globals and lists are data the resumed run uses: references, never a placeholder
+            document["nodes"] = secrets.redact(instance.nodes)
+            text = compact_json(document)
+            if secrets.contains_secret(text):
+                raise _Unrestorable("its globals or list outputs hold a secret no reference rebuilds")
         return text.encode("utf-8")
 
     def _text(self, document: dict[str, Any]) -> str:
         if self._secrets is None:
             return canonical_json(document)
         return str(self._secrets.redact_text(canonical_json(self._secrets.redact(document))))
+
+
+class _Unrestorable(Exception):
+    """An instance whose record would have to hold a secret: it is not recorded (it runs again on resume).
+
+    Globals and list outputs are stored as data the resumed run uses, so a secret
+    in them is stored as its reference (``{"$vault": ...}``, ``{"$vault_text": [...]}``),
+    never as the value nor as ``***``. A value derived from a secret in another way
+    (transformed, encoded, cut short) has no reference: then the only honest record
+    is none.
+    """
+
+
+def _holds_secret(values: list[Any], secrets: Any) -> bool:
+    for value in values:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if secrets.contains_secret(value if isinstance(value, str) else repr(value)):
+            return True
+    return False
 
 
 def snapshot_instance(

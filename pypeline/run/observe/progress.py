@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from pypeline.run.scheduling.state import NodeRecord, SubflowRecord, subflow_key_str
 
 
 class PlainProgress:
-    """One line per finished sub flow instance and module, for logs and pipes."""
+    """One line per finished sub flow instance and module, for logs and pipes.
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    ``redact`` is the run's secret redaction (a skip reason may quote a condition's error).
+    """
+
+    def __init__(self, stream: TextIO | None = None, redact: Callable[[str], str] | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.redact = redact or (lambda text: text)
 
     def _line(self, text: str) -> None:
-        self.stream.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+        self.stream.write(f"{time.strftime('%H:%M:%S')} {self.redact(text)}\n")
         self.stream.flush()
 
     def subflow_started(self, record: SubflowRecord) -> None:

@@ -75,7 +75,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pypeline.core.errors import PypelineError
+from pypeline.core.errors import PypelineError, SecretError
 from pypeline.core.expressions import ExpressionError, evaluate, parse_expression
 from pypeline.core.references import Reference
 from pypeline.job.scopes import frames_for
@@ -83,6 +83,8 @@ from pypeline.job.spec import ControlEdge
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.execution.services import RunServices
 from pypeline.run.scheduling.state import SubflowKey, utc_now
+from pypeline.run.templater.templater import Scope
+from pypeline.secrets.transport import UnreadSecret, from_wire
 
 SubflowRunner = Callable[[RunServices, str, tuple[int, ...], tuple[Any, ...]], Awaitable[None]]
 Frames = tuple[int, ...]
@@ -257,13 +259,30 @@ class Scheduler:
         if ref.kind == "iter":
             if not path:
                 raise ExpressionError(f"'{ref}' is used outside an iteration")
-            return items[-1] if ref.name == "item" else path[-1]
+            return self._readable(ref, items[-1]) if ref.name == "item" else path[-1]
         try:
-            return self.services.globals.get(ref.module, ref.name, path)
+            return self._readable(ref, self.services.globals.get(ref.module, ref.name, path))
         except KeyError:
             raise ExpressionError(
                 f"the global '{ref}' was not set (module '{ref.module}' has not set '{ref.name}')"
             ) from None
+
+    def _readable(self, ref: Reference, value: Any) -> Any:
+        """``value``, or, for a secret known only by its references (``UnreadSecret``), the secret read again.
+
+        A condition never compares ``***``: a secret that still cannot be read is an
+        error naming it (the connection's target is skipped, as for any condition error).
+        """
+        if not isinstance(value, UnreadSecret):
+            return value
+        resolver = self.services.templater.resolvers.get("secret")
+        try:
+            if resolver is None:
+                raise SecretError(value.references[0], "no Vault is configured in this run")
+            scope = Scope(module_id=ref.module or "-")
+            return from_wire(value.wire, lambda name: resolver.resolve(Reference(kind="secret", name=name), scope))
+        except SecretError as exc:
+            raise ExpressionError(f"'{ref}' holds a secret that cannot be read: {exc.format_message()}") from None
 
     # -- skipped and unreached instances --------------------------------------------------------
 

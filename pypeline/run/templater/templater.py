@@ -16,7 +16,11 @@ rendered with ``resolve_secrets=False``: ``{{vault...}}`` stays as written,
 and a global that holds an unchanged secret is sent as that secret's
 ``{{vault...}}`` template, so no value is ever put into a payload. A global
 holding a string that merely *contains* a secret cannot be sent that way and
-is an error.
+is an error. A global or iteration item known only by its references (an
+:class:`~pypeline.secrets.transport.UnreadSecret`: a resumed run could not
+read it when it restored the checkpoint) is read again when a local module's
+config uses it, and fails that module with the secret's path if it still
+cannot be read: a module never gets ``***`` as data.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pypeline.core.references import Reference
 from pypeline.core.secret import SecretStr
 from pypeline.core.templates import KeepTemplate, find_templates, render
 from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.secrets.transport import UnreadSecret, from_wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +142,22 @@ class Templater:
             value = self.lookup(ref, scope, key)
             if not resolve_secrets and isinstance(value, SecretStr):
                 return _as_reference(value, ref, scope, key)
+            if isinstance(value, UnreadSecret):
+                return self._read_again(value, scope, key)
             return value
 
         result: dict[str, Any] = render(configs, lookup)
         return result
+
+    def _read_again(self, value: UnreadSecret, scope: Scope, key: str) -> Any:
+        """A secret known only by its references (restored by a resume, or set remotely): read it now.
+
+        Raises:
+            SecretError: naming the module, the key and the secret when it still cannot be read.
+        """
+        for name in value.references:
+            self.lookup(Reference(kind="secret", name=name), scope, key)
+        return from_wire(value.wire, lambda name: self.lookup(Reference(kind="secret", name=name), scope, key))
 
     async def prepare(self, configs: dict[str, Any], run_in_thread: Any = None) -> None:
         """Let resolvers fetch what ``configs`` needs before :meth:`render`, in a worker thread.
