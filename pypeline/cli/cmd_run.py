@@ -82,6 +82,7 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
         log_level=log_level,
         echo_logs=not quiet,
         otel=otel,
+        guard=bool((click.get_current_context().find_root().obj or {}).get("console")),
     )
     result = run_job_sync(job, options)
     manifest = result.manifest
