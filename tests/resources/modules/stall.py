@@ -10,8 +10,9 @@
 ``where`` says where: ``loop`` (inside ``async def run``, so on the event loop) or
 ``thread`` (through ``ctx.executor.run_in_thread``, on the run's thread pool).
 
-``once`` names a marker file: when it exists the module finishes at once, and it is
-created before stalling, so a resumed run gets past the module. Every step is written
+``once`` names a marker file: when it exists the module does not stall, and it is
+created before stalling, so a resumed run (or a retry) gets past the module. Either
+way the module ends with one quick call on the thread pool (it needs a free worker). Every step is written
 to the ``log`` file (``start ID``, ``stall ID``, ``end ID``, ``teardown ID``), flushed,
 so a test sees where the run is without sleeping blindly.
 """
@@ -76,6 +77,7 @@ class Stall(BaseModule):
                 stall(c["how"], c["seconds"])
             else:
                 await ctx.executor.run_in_thread(stall, c["how"], c["seconds"])
+        await ctx.executor.run_in_thread(time.sleep, 0)  # a quick call that needs a free worker of the pool
         ctx.set_global("done", True)
         _write(c["log"], f"end {ctx.node_id}")
         return {}
