@@ -84,3 +84,13 @@ class Stall(BaseModule):
 
     async def teardown(self, ctx: RunContext) -> None:
         _write(self.configs["log"], f"teardown {ctx.node_id}")
+
+
+class RaisesTimeoutError(BaseModule):
+    """A solo module that raises a ``TimeoutError`` of its own, as a socket would (not a module timeout)."""
+
+    TYPE = "solo"
+    DESCRIPTION = "test module that raises TimeoutError"
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        raise TimeoutError("the server did not answer")
