@@ -84,7 +84,8 @@ def console() -> None:
     end without joining its threads: a thread a timed-out attempt left
     running cannot be stopped, and Python's exit would wait for it for ever.
     The run wrote its manifest and checkpoint before; stdout and stderr are
-    flushed, then the process ends.
+    flushed, then the process ends (atexit handlers are skipped then: the run
+    closed its log, spans and executors already).
     """
     try:
         main(obj={"console": True}, prog_name="pype")
@@ -99,10 +100,14 @@ def console() -> None:
 
 
 def _threads_left() -> bool:
-    """True when a non-daemon thread is still running after a short wait (it would block the exit)."""
+    """True when a thread of a run's pools is still running after a short wait (it would block the exit).
+
+    Only PYpeline's own pools are looked at (their threads are named ``pypeline...``): a thread
+    of theirs still at work once the command is over was abandoned by a timeout or an interruption.
+    """
     deadline = time.monotonic() + EXIT_JOIN_S
     for thread in threading.enumerate():
-        if thread is threading.main_thread() or thread.daemon:
+        if thread.daemon or not thread.name.startswith("pypeline"):
             continue
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():

@@ -67,8 +67,8 @@ def test_module_timeout_holds(tmp_path: Path, baseline: dict[str, bytes], how: s
     assert node["error"] == f"timed out after {LIMIT:g}s"
     assert manifest["failed_modules"] == ["a"]
     assert manifest["errors"][0].startswith(f"module 'a': timed out after {LIMIT:g}s")
-    # recorded within a second of the limit (plus scheduling noise): the attempt's own record
-    assert node["duration_ms"] < (LIMIT + 1.5) * 1000, node
+    # recorded about a second after the limit at most (plus scheduling noise on a loaded machine)
+    assert LIMIT * 1000 <= node["duration_ms"] < (LIMIT + 2.5) * 1000, node
     if code == -9:
         assert manifest["stopped_by"] == "watchdog"
         assert "so the watchdog stopped it" in manifest["errors"][0]

@@ -61,7 +61,8 @@ class WatchdogLink:
 
     def open(self, run_dir: Path, resume_command: str | None) -> None:
         """Start the watchdog, the heartbeat and the signal pipes (call on the run's event loop)."""
-        pipes = {signum: os.pipe() for signum in SIGNALS}
+        # faulthandler.register does not exist on Windows: there the watchdog keeps deadlines only
+        pipes = {signum: os.pipe() for signum in SIGNALS} if hasattr(faulthandler, "register") else {}
         command = [sys.executable, "-I", str(WATCHDOG), "--pid", str(os.getpid()), "--run-dir", str(run_dir),
                    "--resume-command", resume_command or ""]
         for signum, (read_end, _write_end) in pipes.items():

@@ -125,15 +125,20 @@ class Watch:
         self.last_beat = now
         kind, _, rest = line.partition(" ")
         parts = rest.split(" ")
-        if kind == "a" and len(parts) == 7:
-            node, module, subflow, backend, attempt, timeout, deadline = parts
-            self.attempts[node] = Attempt(node, module, subflow, backend, int(attempt), float(timeout), float(deadline))
-        elif kind == "e" and parts:
-            self.attempts.pop(parts[0], None)
-        elif kind == "r" and len(parts) == 2:
-            self.run_deadline = (float(parts[0]), float(parts[1]))
-        elif kind == "k":
-            self.kill_reason = rest or "the run asked to be stopped"
+        try:
+            if kind == "a" and len(parts) == 7:
+                node, module, subflow, backend, attempt, timeout, deadline = parts
+                self.attempts[node] = Attempt(
+                    node, module, subflow, backend, int(attempt), float(timeout), float(deadline)
+                )
+            elif kind == "e" and parts:
+                self.attempts.pop(parts[0], None)
+            elif kind == "r" and len(parts) == 2:
+                self.run_deadline = (float(parts[0]), float(parts[1]))
+            elif kind == "k":
+                self.kill_reason = rest or "the run asked to be stopped"
+        except ValueError:  # a line we cannot read is no reason to stop guarding
+            pass
 
     def overdue(self, now: float) -> list[Overdue]:
         """Everything past its limit now, oldest first."""
