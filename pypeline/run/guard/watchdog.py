@@ -107,7 +107,7 @@ class Overdue:
     since: float
     error: str
     attempt: Attempt | None = None
-    signal_name: str | None = None
+    """The attempt that timed out (None for the run's deadline or a signal)."""
 
 
 @dataclass(slots=True)
@@ -149,8 +149,7 @@ class Watch:
         if self.run_deadline is not None and now >= self.run_deadline[1]:
             found.append(Overdue(self.run_deadline[1], f"the run timed out after {self.run_deadline[0]:g}s "
                                                        "(settings.timeout)"))
-        found += [Overdue(at, f"the run was interrupted ({name})", signal_name=name)
-                  for name, at in self.signals.items()]
+        found += [Overdue(at, f"the run was interrupted ({name})") for name, at in self.signals.items()]
         return sorted(found, key=lambda o: o.since)
 
     def verdict(self, now: float) -> tuple[Overdue, str] | None:
