@@ -22,9 +22,16 @@ the run). The script also times one atomic (fsynced) file write on the same
 file system: what a checkpoint would cost per sub flow instance if the run
 waited for the disk.
 
+Two options measure what keeps timeouts and signals (docs/running.md, "Timeouts
+and signals"): ``--guard`` runs as ``pype run`` does (the run's own event loop,
+SIGINT/SIGTERM handlers, the watchdog process with its heartbeat and signal
+pipes), ``--timeouts`` gives every module ``timeout: 60`` (each attempt then
+runs under ``asyncio.timeout`` with its own thread runner, and, with
+``--guard``, tells the watchdog when it starts and ends).
+
 Usage (from the repository root)::
 
-    python benchmarks/scheduler_overhead.py [--repeat 5] [--profile chain [--checkpoints]]
+    python benchmarks/scheduler_overhead.py [--repeat 5] [--guard] [--timeouts] [--profile chain [--checkpoints]]
 """
 
 from __future__ import annotations
@@ -49,8 +56,15 @@ N_MODULES = 2000
 PKG = "benchmarks.noop_modules"
 
 
+MODULE_TIMEOUT: float | None = None
+"""``--timeouts``: the ``timeout:`` every module gets."""
+
+
 def _module(module_id: str, cls: str) -> str:
-    return "  - " + json.dumps({"id": module_id, "name": f"{PKG}.{cls}"})
+    entry: dict[str, object] = {"id": module_id, "name": f"{PKG}.{cls}"}
+    if MODULE_TIMEOUT:
+        entry["timeout"] = MODULE_TIMEOUT
+    return "  - " + json.dumps(entry)
 
 
 def chain_flow() -> str:
@@ -111,10 +125,10 @@ async def bare_gather(n: int) -> float:
     return time.perf_counter() - start
 
 
-async def time_run(job: Path, run_id: str) -> float:
-    options = RunOptions(run_id=run_id, progress="none", echo_logs=False, threads=4)
+async def time_run(job: Path, run_id: str, guard: bool = False) -> float:
+    options = RunOptions(run_id=run_id, progress="none", echo_logs=False, threads=4, guard=guard)
     start = time.perf_counter()
-    result = await run_job(job, options)
+    result = await run_job(job, options, own_loop=guard)
     elapsed = time.perf_counter() - start
     if result.status != "success" or len(result.manifest["modules"]) != N_MODULES:
         raise SystemExit(f"{job.name}: run {run_id} did not succeed: {result.manifest['errors'][:3]}")
@@ -126,7 +140,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs per shape (best is reported)")
     parser.add_argument("--profile", choices=sorted(SHAPES), help="profile one run of this shape with cProfile")
     parser.add_argument("--checkpoints", action="store_true", help="with --profile: the checkpointed variant")
+    parser.add_argument("--guard", action="store_true", help="run as pype run does: own loop, signals, watchdog")
+    parser.add_argument("--timeouts", action="store_true", help="give every module timeout: 60")
     args = parser.parse_args()
+    global MODULE_TIMEOUT
+    MODULE_TIMEOUT = 60.0 if args.timeouts else None
     work = Path(tempfile.mkdtemp(prefix="pype-bench-"))
     try:
         jobs: dict[tuple[str, bool], Path] = {}
@@ -143,11 +161,13 @@ def main() -> None:
             return
         bare = min(asyncio.run(bare_gather(N_MODULES)) for _ in range(args.repeat)) / N_MODULES * 1e6
         fsync_ms = _atomic_write_ms(work)
-        print(f"{N_MODULES} no-op modules per shape, best of {args.repeat} runs; bare asyncio.gather: "
+        variant = ", ".join(v for v, on in (("guarded as pype run", args.guard), ("timeout: 60", args.timeouts)) if on)
+        print(f"{N_MODULES} no-op modules per shape{f' ({variant})' if variant else ''}, best of {args.repeat} runs; "
+              "bare asyncio.gather: "
               f"{bare:.2f} µs per coroutine; one atomic fsynced file write here: {fsync_ms:.2f} ms")
         print(f"{'shape':<10} {'checkpoints':>11} {'run µs/module':>14} {'overhead µs/module':>19} {'median':>8}")
         for (name, checkpoints), job in jobs.items():
-            times = [asyncio.run(time_run(job, f"r{i}")) / N_MODULES * 1e6 for i in range(args.repeat)]
+            times = [asyncio.run(time_run(job, f"r{i}", args.guard)) / N_MODULES * 1e6 for i in range(args.repeat)]
             best = min(times)
             label = "on" if checkpoints else "off"
             print(f"{name:<10} {label:>11} {best:>14.1f} {best - bare:>19.1f} {statistics.median(times):>8.1f}")

@@ -40,11 +40,12 @@ def test_wheel_holds_the_schema_and_validates_without_the_source_tree(tmp_path: 
         "pypeline/build/load/yaml_source.py",
         "pypeline/build/plan/planner.py",
         "pypeline/cli/cli.py",
+        "pypeline/run/guard/watchdog.py",
     ):
         assert needed in names, needed
     assert not any(n.startswith(("tests/", "benchmarks/", "examples/")) for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "pype = pypeline.cli.cli:main" in zipfile.ZipFile(wheels[0]).read(entry_points).decode()
+    assert "pype = pypeline.cli.cli:console" in zipfile.ZipFile(wheels[0]).read(entry_points).decode()
 
     # Install the wheel alone into a folder (its dependencies come from this venv) and run it from
     # a folder that is not the repository: nothing can come from the source tree.

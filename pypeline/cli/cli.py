@@ -8,10 +8,13 @@ Subcommands live in their own files and are imported lazily, so ``pype
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import sys
+import threading
+import time
 from typing import Any
 
 import click
@@ -55,7 +58,7 @@ def _exists(target: str) -> bool:
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """PYpeline: build and run Talend-style ETL flows."""
-    ctx.obj = {"debug": debug}
+    ctx.obj = {**(ctx.obj or {}), "debug": debug}
     # Project modules (``modules/*.py``) and dotted paths resolve from the current folder,
     # as they would for ``python -m``.
     cwd = os.getcwd()
@@ -66,3 +69,47 @@ def main(ctx: click.Context, debug: bool) -> None:
 def entry(argv: list[str] | None = None) -> Any:
     """Programmatic entry point (tests)."""
     return main.main(args=argv, prog_name="pype", standalone_mode=False)
+
+
+EXIT_JOIN_S = 0.5
+"""How long the ``pype`` process waits for its last threads before it ends without them."""
+
+
+def console() -> None:
+    """The ``pype`` console script: the CLI in a process of its own.
+
+    Only here may a run be guarded by a watchdog that can SIGKILL the process
+    (``obj["console"]``: click's test runner and :func:`entry` call ``main``
+    in a test's process, and get no watchdog). And only here may the process
+    end without joining its threads: a thread a timed-out attempt left
+    running cannot be stopped, and Python's exit would wait for it for ever.
+    The run wrote its manifest and checkpoint before; stdout and stderr are
+    flushed, then the process ends (atexit handlers are skipped then: the run
+    closed its log, spans and executors already).
+    """
+    try:
+        main(obj={"console": True}, prog_name="pype")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if _threads_left():
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(code)
+        raise
+
+
+def _threads_left() -> bool:
+    """True when a thread of a run's pools is still running after a short wait (it would block the exit).
+
+    Only PYpeline's own pools are looked at (their threads are named ``pypeline...``): a thread
+    of theirs still at work once the command is over was abandoned by a timeout or an interruption.
+    """
+    deadline = time.monotonic() + EXIT_JOIN_S
+    for thread in threading.enumerate():
+        if thread.daemon or not thread.name.startswith("pypeline"):
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            return True
+    return False

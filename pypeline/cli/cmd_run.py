@@ -84,6 +84,7 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
         echo_logs=not quiet,
         otel=otel,
         secrets=command_secrets(),
+        guard=bool((click.get_current_context().find_root().obj or {}).get("console")),
     )
     result = run_job_sync(job, options)
     manifest = result.manifest

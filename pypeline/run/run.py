@@ -17,9 +17,7 @@ import os
 import secrets
 import signal
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +33,11 @@ from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.checkpoint.resume import ResumePlan, plan_resume
 from pypeline.run.checkpoint.session import CheckpointSession
 from pypeline.run.execution.dask_local import dask_mode
+from pypeline.run.execution.pool import RunPool
 from pypeline.run.execution.services import ObserverList, RunServices
 from pypeline.run.execution.topo import run_subflow
+from pypeline.run.guard.link import WatchdogLink
+from pypeline.run.guard.signals import cancel_on_signals
 from pypeline.run.job import load_context, load_job
 from pypeline.run.observe.logging import RunLog
 from pypeline.run.observe.manifest import manifest_document, write_manifest
@@ -69,6 +70,9 @@ class RunOptions:
     """Run id to resume, or ``latest`` (the latest failed run); ``None`` for a fresh run."""
     secrets: SecretRegistry | None = None
     """The registry the run's resolved secrets go to (the CLI's, so its output is redacted too); a new one if None."""
+    guard: bool = False
+    """The run owns its process (``pype run``): a watchdog process keeps its timeouts and signals even
+    when the interpreter is wedged, and may SIGKILL it (``run/guard/``). Needs the run's own event loop."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -120,19 +124,6 @@ def run_job_sync(job_dir: str | Path, options: RunOptions | None = None) -> RunR
         return asyncio.run(run_job(job_dir, options or RunOptions(), own_loop=True))
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None  # SIGTERM: the manifest records it; the CLI exits 130
-
-
-def _cancel_on_sigterm(stack: contextlib.AsyncExitStack) -> None:
-    """Make SIGTERM cancel the run like Ctrl-C does (teardowns run, the manifest is written)."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    if task is None or threading.current_thread() is not threading.main_thread():
-        return
-    try:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    except (NotImplementedError, RuntimeError):  # not available on this platform / loop
-        return
-    stack.callback(loop.remove_signal_handler, signal.SIGTERM)
 
 
 async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = False) -> RunResult:
@@ -213,8 +204,8 @@ async def _run(
         secrets=secrets_seen,
     )
     stack.callback(log.close)
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pypeline")
-    stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+    pool = RunPool(max_workers=threads)
+    stack.callback(pool.shutdown, wait=True, cancel_futures=True)  # never waits for an abandoned thread
     if own_loop:
         asyncio.get_running_loop().set_default_executor(pool)
     globals_store = GlobalStore()
@@ -245,6 +236,7 @@ async def _run(
         artifacts=artifacts,
         executors=executors,
         threads=ThreadRunner(pool),
+        pool=pool,
         log=log,
         context_vars=context_vars,
         observers=observers,
@@ -293,7 +285,9 @@ async def _run(
     scheduler = Scheduler(services, run_subflow)
     timeout = job.settings.get("timeout")
     if own_loop:
-        _cancel_on_sigterm(stack)
+        services.watchdog = _guard(stack, options.guard, run_dir, checkpoints.resume_command("failed"), logger)
+        if services.watchdog is not None and timeout:
+            services.watchdog.run_deadline(timeout)
     try:
         async with asyncio.timeout(timeout):
             await scheduler.run()
@@ -317,6 +311,24 @@ async def _run(
     observers.emit("run_finished", status, document)
     logger.info("run_finished", status=status, duration_ms=document["duration_ms"])
     return RunResult(run_id=run_id, status=status, run_dir=run_dir, manifest=document)
+
+
+def _guard(
+    stack: contextlib.AsyncExitStack, guard: bool, run_dir: Path, resume_command: str | None, logger: Any
+) -> WatchdogLink | None:
+    """SIGTERM (and, with a watchdog, SIGINT) cancel the run; ``guard``: start the watchdog too.
+
+    The watchdog's signal pipes chain to the loop's handlers, so they are registered after them
+    and unregistered before them (the stack unwinds in reverse).
+    """
+    if not guard:
+        cancel_on_signals(stack, (signal.SIGTERM,))
+        return None
+    link = WatchdogLink(logger)
+    cancel_on_signals(stack, (signal.SIGTERM, signal.SIGINT), on_repeat=link.stop_now)
+    link.open(run_dir, resume_command)
+    stack.callback(link.close)
+    return link
 
 
 async def _open_executors(job: JobPlan, stack: contextlib.AsyncExitStack) -> dict[str, Executor]:

@@ -309,7 +309,7 @@ class TestText:
         frame = pd.DataFrame({"text": ["a"]})
         with pytest.raises(ValueError, match=r"column 'line' is not in the input\. The input has: text"):
             await run("regex_filter_mod", {"pattern": "a"}, input=frame)
-        with pytest.raises(ValueError, match=r"invalid regular expression '\('"):
+        with pytest.raises(ValueError, match=r"pattern '\(' is not a valid regular expression"):
             await run("regex_filter_mod", {"pattern": "(", "column": "text"}, input=frame)
 
     async def test_text_sink(self, tmp_path: Path) -> None:

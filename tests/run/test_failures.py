@@ -154,8 +154,10 @@ class TestTimeouts:
         result = await flows.run(text)
         assert result.status == "failed"
         node = result.manifest["modules"]["slow"]
-        assert node["status"] == "failed"
+        assert node["status"] == "timed_out"
         assert node["error"] == "timed out after 0.2s"
+        assert result.manifest["failed_modules"] == ["slow"]
+        assert result.manifest["errors"] == ["module 'slow': timed out after 0.2s"]
         assert "teardown slow" in events(flows.root)
         assert statuses(result.manifest)["after"] == "not_run"
 

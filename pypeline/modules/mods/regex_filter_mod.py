@@ -4,12 +4,16 @@ By default it filters text lines (the ``line`` column that ``text_source``
 produces); ``column`` points it at any column. ``match: search`` (default)
 finds the pattern anywhere in the value, ``full`` needs the whole value to
 match. ``invert`` keeps the rows that do not match. Null values never match.
-The pattern is compiled at build time, so a bad pattern fails the build.
+
+Patterns are RE2 (``pypeline.modules.common.regex``): matching takes time
+linear in the text whatever the pattern, and a pattern that needs
+backtracking (backreferences, lookaround) is refused when the flow is built,
+or when its templates are resolved at run time. The pandas work runs on the
+run's thread pool (Arrow's regex kernel releases the GIL meanwhile).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,16 +21,16 @@ import pandas as pd
 
 from pypeline.core.templates import has_templates
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import is_dask, map_frame
+from pypeline.modules.common.regex import compile_pattern, full_pattern, match_mask, pattern_problem
+from pypeline.modules.frames import frame_work, is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 
-def regex_filter(frame: pd.DataFrame, column: str, pattern: str, flags: int, full: bool, invert: bool) -> pd.DataFrame:
-    """Rows of ``frame`` whose ``column`` matches ``pattern`` (or not, with ``invert``)."""
-    text = frame[column].astype("str").where(frame[column].notna())
-    regex = re.compile(pattern, flags)
-    test = regex.fullmatch if full else regex.search  # not str.contains: it warns about capture groups
-    matches = text.map(lambda value: test(value) is not None, na_action="ignore").fillna(False).astype(bool)
+def regex_filter(frame: pd.DataFrame, column: str, pattern: str, ignore_case: bool, invert: bool) -> pd.DataFrame:
+    """Rows of ``frame`` whose ``column`` contains a match of the RE2 ``pattern`` (or not, with ``invert``)."""
+    values = frame[column]
+    text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("str").where(values.notna())
+    matches = match_mask(text, pattern, ignore_case=ignore_case)
     return frame[~matches if invert else matches]
 
 
@@ -34,14 +38,15 @@ class RegexFilterMod(BaseModule):
     """Filter rows (text lines by default) with a regular expression."""
 
     TYPE = "mod"
-    VERSION = "1.1.0"
+    VERSION = "1.2.0"
     DESCRIPTION = "Keeps rows whose column (default 'line', for text lines) matches a regular expression"
     CATEGORY = "Transforms"
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
     GLOBALS = ["row_count", "rows_dropped"]
     CONFIG_SCHEMA = {
-        "required": {"pattern": {"type": "str", "description": "Regular expression (Python `re` syntax)"}},
+        "required": {"pattern": {"type": "str", "description": "Regular expression (RE2 syntax: no backreferences "
+                                                             "or lookaround; linear-time matching)"}},
         "optional": {
             "column": {"type": "str", "default": "line", "description": "Column to match"},
             "match": {
@@ -59,10 +64,9 @@ class RegexFilterMod(BaseModule):
     def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
         pattern = configs.get("pattern")
         if isinstance(pattern, str) and not has_templates(pattern):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                return [f"pattern {pattern!r} is not a valid regular expression: {exc}"]
+            problem = pattern_problem(pattern, ignore_case=configs.get("ignore_case") is True)
+            if problem:
+                return [problem]
         return []
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
@@ -70,11 +74,13 @@ class RegexFilterMod(BaseModule):
         c = self.configs
         require_columns(frame, [c["column"]])
         try:
-            re.compile(c["pattern"])
-        except re.error as exc:
-            raise DataError(f"invalid regular expression {c['pattern']!r}: {exc}") from None
-        flags = re.IGNORECASE if c["ignore_case"] else 0
-        result = map_frame(frame, regex_filter, c["column"], c["pattern"], flags, c["match"] == "full", c["invert"])
+            compile_pattern(c["pattern"], ignore_case=c["ignore_case"])  # a templated pattern is checked here
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+        pattern = full_pattern(c["pattern"]) if c["match"] == "full" else c["pattern"]
+        result = await frame_work(
+            ctx, frame, map_frame, frame, regex_filter, c["column"], pattern, c["ignore_case"], c["invert"]
+        )
         if is_dask(result):
             return {"output": result}
         rows_in, rows_out = len(frame), len(result)

@@ -27,6 +27,9 @@ import pandas as pd
 
 from pypeline.modules.sdk.errors import DataError
 
+WHITESPACE = "\\s+"
+"""The one delimiter longer than a character that is not literal: runs of spaces and tabs (pandas reads it in C)."""
+
 SCAN_CHUNK_ROWS = 100_000
 _LINE_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
@@ -64,6 +67,10 @@ class CsvReader:
             "header": 0 if c["header"] else None,
             "skiprows": c["skip_rows"] or None,
         }
+        if len(c["delimiter"]) > 1 and c["delimiter"] != WHITESPACE:
+            # pandas reads a longer separator as a Python regular expression (backtracking, so a
+            # delimiter could stall the read): it is literal text here, split by an escaped pattern
+            options.update(sep=re.escape(c["delimiter"]), engine="python")
         if c["thousands"]:
             options["thousands"] = c["thousands"]
         if c["null_values"]:

@@ -64,7 +64,8 @@ class CsvSource(BaseModule):
                 "description": "How several files are combined: same columns (concat), aligned by name, "
                 "or same columns and types (validate_schema)",
             },
-            "delimiter": {"type": "str", "default": ",", "description": "Field delimiter (`;`, `\\t`, `|`, ...)"},
+            "delimiter": {"type": "str", "default": ",", "description": "Field delimiter (`;`, `\\t`, `|`, ...); "
+                          "longer ones are literal text (`::`), except `\\s+`: runs of whitespace"},
             "encoding": {"type": "str", "default": "utf-8", "description": "File encoding (`latin-1`, `utf-16`, ...)"},
             "header": {"type": "bool", "default": True, "description": "The first line holds the column names"},
             "column_names": {

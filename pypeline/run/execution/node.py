@@ -9,6 +9,12 @@ after ``retry_delay * 2**(attempt-1)`` seconds (capped by
 settings default). Template and config errors are not retried: they would
 fail the same way again.
 
+Timeouts: the attempt is cancelled at its limit (its ``teardown`` runs) and
+counts as failed; when the last attempt timed out, the node's status is
+``timed_out``. Calls the attempt left running on the thread pool are
+abandoned (``pool.py``); when the event loop itself is wedged, the watchdog
+process, told of each deadline, stops the run (``run/guard/``).
+
 Cancellation (``fail_strategy: halt``) propagates untouched; the executor
 awaits the module's ``teardown`` on the way out.
 
@@ -26,13 +32,14 @@ import traceback
 from typing import Any
 
 from pypeline.core.errors import ModuleError, PypelineError, SecretError, TemplateError
-from pypeline.executors.base import ModuleTask
+from pypeline.executors.base import Executor, ModuleTask
 from pypeline.job.spec import ModuleSpec
 from pypeline.modules.loader import load_module_class
 from pypeline.modules.sdk.config import ConfigProblem, check_values
 from pypeline.modules.sdk.context import RunContext
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.artifacts.artifact import is_dask, is_frame
+from pypeline.run.execution.pool import AttemptThreads
 from pypeline.run.execution.services import RunServices
 from pypeline.run.scheduling.state import NodeRecord, utc_now
 from pypeline.run.templater.templater import Scope
@@ -93,17 +100,19 @@ async def run_node(
     scope = Scope(module_id=spec.id, iter_path=iter_path, iter_items=iter_items)
     redact = services.secrets.redact_text
     started = time.perf_counter()
+    timed_out = False
     try:
         if spec.id in services.job.templated:
             await services.templater.prepare(spec.configs, services.threads.run_in_thread)
         for attempt in range(1, retries + 2):
             record.attempts = attempt
+            threads = AttemptThreads(services.pool) if spec.timeout and services.pool else services.threads
             ctx = RunContext(
                 run_id=services.run_id,
                 module_id=spec.id,
                 node_id=node_id,
                 globals_store=services.globals,
-                executor=services.threads,
+                executor=threads,
                 logger=logger.bind(attempt=attempt),
                 artifact_manager=services.artifacts,
                 execution_mode=services.execution_mode,
@@ -129,19 +138,27 @@ async def run_node(
                 attempt=attempt,
                 remote_configs=None if backend == "local" else _remote_configs(services, spec, scope),
             )
+            limit = asyncio.timeout(spec.timeout) if spec.timeout else None
+            timed_out = False
             try:
-                if spec.timeout:
-                    async with asyncio.timeout(spec.timeout):
-                        outputs = await executor.submit(task)
-                else:
+                if limit is None:
                     outputs = await executor.submit(task)
+                else:
+                    outputs = await _submit_within(limit, spec, executor, task, services)
                 _check_outputs(spec, outputs, services)
                 await count_rows_read_later(services, spec, outputs, ctx)
             except asyncio.CancelledError:
                 raise
-            except TimeoutError:
-                cause = f"timed out after {spec.timeout:g}s"
-                logger.error("module_timeout", attempt=attempt, timeout=spec.timeout)
+            except TimeoutError as exc:
+                if limit is None or not limit.expired():  # the module's own TimeoutError (a socket, ...)
+                    cause = redact(f"{type(exc).__name__}: {exc}")
+                    logger.error("module_failed", attempt=attempt, error=cause)
+                else:
+                    timed_out = True
+                    cause = f"timed out after {spec.timeout:g}s"
+                    stuck = threads.abandon() if isinstance(threads, AttemptThreads) else 0
+                    logger.error("module_timeout", attempt=attempt, timeout=spec.timeout,
+                                 **({"threads_abandoned": stuck} if stuck else {}))
             except PypelineError as exc:
                 cause = redact(exc.format_message())
                 logger.error("module_failed", attempt=attempt, error=cause)
@@ -162,20 +179,42 @@ async def run_node(
                 delay = retry_delay(settings, attempt)
                 logger.warning("module_retry", attempt=attempt, next_attempt=attempt + 1, delay_s=delay)
                 await asyncio.sleep(delay)
-        record.status = "failed"
+        record.status = "timed_out" if timed_out else "failed"
         record.error = cause
         raise ModuleError(node_id, cause, attempt=record.attempts, backend=backend)
     except asyncio.CancelledError:
         record.status = "cancelled"
         raise
     except (ModuleError, TemplateError, SecretError) as exc:
-        record.status = "failed"
+        if record.status != "timed_out":
+            record.status = "failed"
         record.error = record.error or redact(exc.format_message())
         raise
     finally:
         record.ended = utc_now()
         record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
         services.observers.emit("node_finished", record)
+
+
+async def _submit_within(
+    limit: asyncio.Timeout, spec: ModuleSpec, executor: Executor, task: ModuleTask, services: RunServices
+) -> dict[str, Any]:
+    """``executor.submit(task)`` under ``limit``, with the watchdog told of the attempt's deadline.
+
+    The loop's timeout cancels the attempt at its limit; the watchdog stops the
+    process if the loop cannot (code holding the GIL), see ``run/guard/watchdog.py``.
+    """
+    watchdog = services.watchdog
+    if watchdog is None:
+        async with limit:
+            return await executor.submit(task)
+    subflow, backend = services.job.subflow_of[spec.id], str(spec.execution.get("backend", "local"))
+    watchdog.attempt_started(task.node_id, spec.id, subflow, backend, task.attempt, float(spec.timeout or 0))
+    try:
+        async with limit:
+            return await executor.submit(task)
+    finally:
+        watchdog.attempt_ended(task.node_id)
 
 
 _FILE_ERRNOS = {

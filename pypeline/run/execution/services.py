@@ -19,6 +19,8 @@ from pypeline.job.plan import JobPlan
 from pypeline.modules.sdk.context import ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.artifacts.manager import ArtifactManager
+from pypeline.run.execution.pool import RunPool
+from pypeline.run.guard.link import WatchdogLink
 from pypeline.run.observe.logging import RunLog
 from pypeline.run.scheduling.state import RunState, SubflowRecord
 from pypeline.run.templater.templater import Templater
@@ -63,9 +65,13 @@ class RunServices:
     secrets: SecretRegistry = field(default_factory=SecretRegistry)
     """Every secret value resolved in this run; redacts free text (docs/secrets.md)."""
     on_subflow_done: Callable[[SubflowRecord], Any] | None = None
+    """Called after each successful sub flow instance (checkpoints hook in here)."""
     origin_run_id: str | None = None
     """The first run of the resume chain this run belongs to (``run_id`` when it resumes none)."""
-    """Called after each successful sub flow instance (checkpoints hook in here)."""
+    pool: RunPool | None = None
+    """The pool behind ``threads``; attempts with a timeout track their calls on it."""
+    watchdog: WatchdogLink | None = None
+    """Told when attempts with a timeout start and end (``pype run`` only; see ``run/guard/``)."""
 
     def output_key(self, node_id: str) -> str:
         """``RunContext.output_key`` for ``node_id``: the same in this run and the runs that resume it."""

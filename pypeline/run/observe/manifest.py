@@ -1,7 +1,8 @@
 """``manifest.json``: the auditable record of one run (docs/observability.md).
 
 Written atomically when the run starts (status ``running``) and when it ends.
-Per module (node): status, attempts, rows in/out, duration, files read and
+Per module (node): status (``success``, ``failed``, ``timed_out``, ``cancelled``,
+``restored``), attempts, rows in/out, duration, files read and
 written, events, stats, globals, error. Per sub flow instance: status,
 iteration path, reason when skipped. Run level: status, timings, spills,
 errors and, after a failure, the exact command that resumes the run.
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.core.jsonio import atomic_write_json
-from pypeline.run.scheduling.state import RunState
+from pypeline.run.scheduling.state import FAILED, RunState
 
 MANIFEST_VERSION = 1
 
@@ -39,7 +40,7 @@ def manifest_document(
     nodes = {node_id: record.to_dict() for node_id, record in sorted(state.nodes.items())}
     subflows = [record.to_dict() for _key, record in sorted(state.subflows.items(), key=lambda kv: kv[0])]
     errors = list(state.errors) + [
-        _named(r["node_id"], r["error"]) for r in nodes.values() if r["status"] == "failed" and r["error"]
+        _named(r["node_id"], r["error"]) for r in nodes.values() if r["status"] in FAILED and r["error"]
     ]
     document = {
         "manifest_version": MANIFEST_VERSION,
@@ -56,7 +57,7 @@ def manifest_document(
         "modules": nodes,
         "subflows": subflows,
         "skipped_subflows": [s["instance"] for s in subflows if s["status"] in ("skipped", "not_run")],
-        "failed_modules": sorted(n for n, r in nodes.items() if r["status"] == "failed"),
+        "failed_modules": sorted(n for n, r in nodes.items() if r["status"] in FAILED),
         "spills": spills,
         "errors": errors,
         "resume_command": resume_command,

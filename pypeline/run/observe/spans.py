@@ -37,7 +37,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, Status, StatusCode
 
 from pypeline.core.secret import SecretRegistry
-from pypeline.run.scheduling.state import NodeRecord, SubflowRecord, subflow_key_str
+from pypeline.run.scheduling.state import FAILED, NodeRecord, SubflowRecord, subflow_key_str
 
 TRACER_NAME = "pypeline"
 LOG_EVENTS = {"module_failed": "attempt_failed", "module_timeout": "attempt_timed_out", "module_retry": "retry"}
@@ -242,7 +242,7 @@ class SpanObserver:
             for event in facts.get("events") or []:
                 attributes = {k: v for k, v in event.items() if k != "name"}
                 span.add_event(self.secrets.redact_text(str(event.get("name", "event"))), self._attrs(attributes))
-        if record.status == "failed":
+        if record.status in FAILED:
             self._fail(span, record.error, "ModuleError")
         span.end()
 

@@ -7,7 +7,9 @@ here, typed:
   ``(sub flow id, iteration path)``; status ``running``, ``success``,
   ``failed``, ``skipped``, ``cancelled`` (``restored`` for instances a resumed
   run did not repeat);
-* ``nodes``: one :class:`NodeRecord` per node id (``module`` or ``module#i``);
+* ``nodes``: one :class:`NodeRecord` per node id (``module`` or ``module#i``); status
+  ``running``, ``success``, ``failed``, ``timed_out`` (failed: its last attempt hit its
+  timeout), ``cancelled`` (``restored`` after a resume);
 * ``lists``: the list outputs that drive iterate connections, keyed by
   ``(node id, port)`` (they cross sub flow boundaries, so checkpoints keep them);
 * ``errors``: run-level problems (a condition that cannot be evaluated, a timeout).
@@ -20,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SubflowKey = tuple[str, tuple[int, ...]]
+
+FAILED = ("failed", "timed_out")
+"""Node statuses of a module that failed; ``timed_out``: its last attempt was stopped at its timeout."""
 
 
 _SECOND: list[Any] = [-1, ""]
