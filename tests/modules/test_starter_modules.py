@@ -208,7 +208,7 @@ class TestParquetSink:
         target = tmp_path / "by_country"
         frame = pd.DataFrame({"country": ["FR", "NO", "FR"], "n": [1, 2, 3]})
         ran = await run("parquet_sink", {"output_path": str(target), "partition_cols": ["country"]}, input=frame)
-        assert sorted(p.name for p in target.iterdir()) == ["country=FR", "country=NO"]
+        assert sorted(p.name for p in target.iterdir()) == ["_PYPELINE", "country=FR", "country=NO"]
         assert sorted(pd.read_parquet(target)["n"].tolist()) == [1, 2, 3]
         assert ran.globals == {"row_count": 3}
 

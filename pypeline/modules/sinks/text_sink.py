@@ -20,6 +20,7 @@ class TextSink(BaseModule):
     """Write lines."""
 
     TYPE = "sink"
+    VERSION = "1.1.0"
     DESCRIPTION = "Writes a column (default 'line') as the lines of a text file"
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
@@ -29,6 +30,12 @@ class TextSink(BaseModule):
         "optional": {
             "column": {"type": "str", "default": "line", "description": "Column whose values become the lines"},
             "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
+            "replace_output_of": {
+                "type": "list[str]",
+                "default": [],
+                "description": "Other jobs whose output folder (with its _PYPELINE marker) this sink may replace; "
+                "`*`: any job (docs/security.md)",
+            },
         },
     }
 
@@ -38,14 +45,14 @@ class TextSink(BaseModule):
         if column not in frame.columns:
             raise KeyError(f"column '{column}' not in the input (columns: {', '.join(map(str, frame.columns))})")
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, frame[column], path)
+        rows = await ctx.executor.run_in_thread(self._write, frame[column], path, ctx)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}
 
-    def _write(self, series: Any, path: str) -> int:
+    def _write(self, series: Any, path: str, ctx: RunContext) -> int:
         encoding = self.configs["encoding"]
-        with atomic_output_path(path) as tmp:
+        with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"]) as tmp:
             if not is_dask(series):
                 _write_lines(series, tmp, encoding)
                 return len(series)

@@ -112,6 +112,8 @@ async def run_node(
                 context_vars=services.context_vars,
                 event_listener=services.observers.node_event,
                 output_key=services.output_key(node_id),
+                job_name=services.job.name,
+                temp_ledger=services.temp_ledger,
             )
             configs = (
                 _render_configs(services, spec, scope, node_id, attempt, backend)

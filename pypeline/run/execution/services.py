@@ -79,9 +79,11 @@ class RunServices:
     secrets: SecretRegistry = field(default_factory=SecretRegistry)
     """Every secret value resolved in this run; redacts free text (DESIGN.md §6)."""
     on_subflow_done: Callable[[SubflowRecord], Any] | None = None
+    """Called after each successful sub flow instance (checkpoints hook in here)."""
     origin_run_id: str | None = None
     """The first run of the resume chain this run belongs to (``run_id`` when it resumes none)."""
-    """Called after each successful sub flow instance (checkpoints hook in here)."""
+    temp_ledger: str | None = None
+    """Where sinks record their temporary folders (``runs/<run_id>/temporaries.jsonl``)."""
 
     def output_key(self, node_id: str) -> str:
         """``RunContext.output_key`` for ``node_id``: the same in this run and the runs that resume it."""
