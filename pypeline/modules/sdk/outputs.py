@@ -29,7 +29,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,17 @@ def atomic_output_path(
     finally:
         if not published:
             _remove_folders(created)
+
+
+def file_path_problems(configs: Mapping[str, Any], key: str = "output_path") -> list[str]:
+    """Build-time check for a sink that writes one file: its path must not name a folder (end with ``/``)."""
+    path = configs.get(key)
+    if isinstance(path, str) and path.endswith(("/", os.sep)):
+        return [
+            f"config '{key}' ('{path}') ends with '/' (a folder), but this sink writes one file: name the file "
+            f"in that folder (e.g. '{path}<name>')"
+        ]
+    return []
 
 
 def _check(target: Path, owner: OutputOwner, shown: str) -> None:

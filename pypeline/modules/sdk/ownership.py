@@ -88,16 +88,17 @@ def owner_of(ctx: Any, replace_output_of: Iterable[str] = ()) -> OutputOwner:
 
 def path_refusal(target: Path, shown: str) -> str | None:
     """Why ``target`` can never be an output path, from the path alone (``None`` when it can be one)."""
-    if target.name in ("", ".", ".."):
-        return f"output path '{shown}' does not name a file or folder (it ends with '{target.name or '/'}')"
-    parent = os.path.realpath(target.parent)
-    resolved = os.path.join(parent, target.name)
+    last = shown.rstrip("/").rsplit("/", 1)[-1]  # as written: pathlib drops a trailing '/.'
+    named = last not in ("", ".", "..")
+    resolved = os.path.join(os.path.realpath(target.parent), target.name) if named else os.path.realpath(target)
     if resolved in SYSTEM_FOLDERS or resolved == _home():
         return f"output path '{shown}' is the system folder '{resolved}'; a sink never replaces it"
     for tree in _PSEUDO_TREES:
         inside = resolved == tree or resolved.startswith(tree + "/")
         if inside and not any(resolved == ok or resolved.startswith(ok + "/") for ok in _PSEUDO_EXCEPT):
             return f"output path '{shown}' is under '{tree}' (a system file system); a sink never writes there"
+    if not named:
+        return f"output path '{shown}' does not name a file or folder (it ends with '{last or '/'}')"
     return None
 
 

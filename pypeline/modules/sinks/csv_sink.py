@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pypeline.modules.frames import is_dask, row_count
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, DataError, RunContext, atomic_output_path
+from pypeline.modules.sdk.outputs import file_path_problems
 
 QUOTING = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL, "nonnumeric": csv.QUOTE_NONNUMERIC}
 
@@ -56,6 +58,12 @@ class CsvSink(BaseModule):
             },
         },
     }
+
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        if configs.get("single_file") is False:  # a folder in dask mode; pandas mode says so at run time
+            return []
+        return file_path_problems(configs)
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

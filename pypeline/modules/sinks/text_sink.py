@@ -8,12 +8,14 @@ never computed whole.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pypeline.modules.frames import is_dask
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+from pypeline.modules.sdk.outputs import file_path_problems
 
 
 class TextSink(BaseModule):
@@ -38,6 +40,10 @@ class TextSink(BaseModule):
             },
         },
     }
+
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        return file_path_problems(configs)
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
