@@ -51,7 +51,8 @@ def big(path: Path, rows: int, replace: dict[int, str]) -> Path:
 class TestTooFewFields:
     async def test_fails_with_file_and_line(self, tmp_path: Path, mode: str, scan: bool) -> None:
         path = write(tmp_path / "a.csv", "id,n,note\n1,10,a\n2,20\n3,30,c\n")
-        with pytest.raises(DataError, match=re.escape(f"{path}: line 3: malformed row: expected 3 fields, saw 2 {HINT}")):
+        message = f"{path}: line 3: malformed row: expected 3 fields, saw 2 {HINT}"
+        with pytest.raises(DataError, match=re.escape(message)):
             await read(path, mode, scan)
 
     async def test_skip_drops_counts_and_keeps_integers(self, tmp_path: Path, mode: str, scan: bool) -> None:

@@ -228,6 +228,16 @@ class TestRefusedVariants:
             await run_module("csv_sink", {"output_path": str(tmp_path / "out.csv")}, {"input": FRAME})
         assert (tmp_path / "target.csv").read_text() == "mine" and (tmp_path / "out.csv").is_symlink()
 
+    @pytest.mark.parametrize(("kind", "name"), [(stat.S_IFCHR, "character device"), (stat.S_IFBLK, "block device")])
+    async def test_a_device_outside_dev(self, tmp_path: Path, kind: int, name: str) -> None:
+        if os.geteuid() != 0:
+            pytest.skip("creating a device node needs root (the CI machine is root: TESTING.md)")
+        device = tmp_path / "null"
+        os.mknod(device, kind | 0o600, os.makedev(1, 3) if kind == stat.S_IFCHR else os.makedev(7, 0))
+        with pytest.raises(DataError, match=re.escape(f"output path '{device}' is a {name}; a sink replaces only")):
+            await run_module("csv_sink", {"output_path": str(device)}, {"input": FRAME})
+        assert stat.S_IFMT(device.lstat().st_mode) == kind
+
     async def test_a_socket(self, tmp_path: Path) -> None:
         import socket
 
