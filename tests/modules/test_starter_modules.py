@@ -144,8 +144,11 @@ class TestCsvSource:
             await run("csv_source", {"file_path": str(tmp_path / "empty")})
 
     async def test_empty_file(self, tmp_path: Path) -> None:
-        ran = await run("csv_source", {"file_path": str(write(tmp_path / "empty.csv", ""))})
+        path = write(tmp_path / "empty.csv", "")
+        ran = await run("csv_source", {"file_path": str(path), "column_names": ["id"]})
         assert len(ran.outputs["data"]) == 0 and ran.globals["row_count"] == 0
+        with pytest.raises(DataError, match="empty file"):  # no declared columns: docs/modules.md#csv_source
+            await run("csv_source", {"file_path": str(path)})
 
 
 class TestFilterMod:
