@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from pypeline.modules.sdk import DataError
+from pypeline.modules.sdk import DataError, atomic_output_path
 from tests.conftest import invoke, write_csv
 from tests.modules.harness import run_module
 
@@ -328,6 +328,18 @@ class TestAllowed:
                        if p.is_file() and p.name != "_PYPELINE")
         assert files == marker["files"]
         assert [p.name for p in (project / "out").iterdir()] == ["data"]  # no temporary left
+
+    async def test_an_output_with_an_empty_sub_folder_replaces_itself(self, tmp_path: Path) -> None:
+        for _ in range(2):
+            with atomic_output_path(tmp_path / "out", None) as tmp:
+                (tmp / "empty").mkdir(parents=True)
+                (tmp / "a.txt").write_text("x")
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["_PYPELINE", "a.txt", "empty"]
+        (tmp_path / "out" / "empty" / "mine.txt").write_text("mine")
+        with pytest.raises(DataError, match=re.escape(f"also holds '{tmp_path}/out/empty/mine.txt'")):
+            with atomic_output_path(tmp_path / "out", None) as tmp:
+                tmp.mkdir()
+        assert (tmp_path / "out" / "empty" / "mine.txt").read_text() == "mine"
 
     def test_an_empty_folder_and_a_file_are_replaced(self, project: Path, source: Path, cli: CliRunner) -> None:
         (project / "out").mkdir()

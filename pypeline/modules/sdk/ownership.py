@@ -28,7 +28,7 @@ its final name, so it is part of the atomic publish: a folder is never
 visible under its final name without it. Its content (JSON)::
 
     {"pypeline_output": 1, "job": "daily", "module": "write", "run_id": "20261123T101010-ab12cd",
-     "files": ["part.0.parquet", "year=2024/part-0.parquet"], "about": "..."}
+     "files": ["part.0.parquet", "year=2024/part-0.parquet"], "folders": ["year=2024"], "about": "..."}
 
 Readers skip it: pyarrow, dask and Spark ignore names starting with ``_``,
 and ``csv_source`` skips ``_PYPELINE`` when it reads a folder.
@@ -174,7 +174,7 @@ def _folder_refusal(folder: Path, owner: OutputOwner, shown: str) -> str | None:
             f"output path '{shown}' was written earlier in this run by module '{module}'; two sinks of one "
             "run cannot share an output path"
         )
-    extra = _unlisted(folder, marker["files"])
+    extra = _unlisted(folder, marker)
     if extra is not None:
         return (
             f"output path '{shown}' is an earlier output of job '{job}' but also holds '{_show(shown, extra)}', "
@@ -221,10 +221,12 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
     return doc
 
 
-def _unlisted(folder: Path, files: list[str]) -> str | None:
-    """The first entry of ``folder`` (relative path) that is not one of ``files`` or a folder holding them."""
+def _unlisted(folder: Path, marker: dict[str, Any]) -> str | None:
+    """The first entry of ``folder`` (relative path) that the marker does not list (its files and folders)."""
+    files: list[str] = marker["files"]
     listed = set(files)
-    folders = {str(Path(f).parent) for f in files} | {str(p) for f in files for p in Path(f).parents}
+    folders = {str(p) for f in files for p in Path(f).parents}
+    folders.update(f for f in marker.get("folders") or [] if isinstance(f, str))
     for root, dirnames, filenames in os.walk(folder):
         dirnames.sort()
         base = Path(root).relative_to(folder)
@@ -242,18 +244,20 @@ def _unlisted(folder: Path, files: list[str]) -> str | None:
 
 
 def write_marker(folder: Path, owner: OutputOwner) -> None:
-    """Write the marker into the new output ``folder`` (before it is published), listing its files."""
-    files = sorted(
-        str(Path(root, name).relative_to(folder))
-        for root, _dirs, names in os.walk(folder)
-        for name in names
-    )
+    """Write the marker into the new output ``folder`` (before it is published), listing its files and folders."""
+    files: list[str] = []
+    folders: list[str] = []
+    for root, dirs, names in os.walk(folder):
+        base = Path(root).relative_to(folder)
+        folders.extend(str(base / d) for d in dirs)
+        files.extend(str(base / n) for n in names)
     doc = {
         "pypeline_output": MARKER_VERSION,
         "job": owner.job,
         "module": owner.module,
         "run_id": owner.run_id,
-        "files": [f for f in files if f != MARKER],
+        "files": sorted(f for f in files if f != MARKER),
+        "folders": sorted(folders),
         "about": "PYpeline wrote this folder and replaces it when the same job writes it again; "
         f"it refuses to replace a folder without this marker ({_DOCS})",
     }
