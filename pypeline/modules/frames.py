@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pypeline.modules.sdk.errors import DataError
+from pypeline.modules.sdk.ownership import MARKER
 
 
 class MissingInputError(DataError, FileNotFoundError):
@@ -47,14 +48,21 @@ def to_dask(frame: pd.DataFrame, rows_per_partition: int = 1_000_000) -> Any:
 def expand_paths(pattern: str) -> list[str]:
     """Files matching a path, folder or glob, sorted; a folder yields its regular files.
 
+    Hidden files of a folder and the ownership marker of a sink's output folder
+    (``_PYPELINE``, see ``sdk/ownership.py``) are no data: they are left out.
+
     Raises:
         MissingInputError: when nothing matches (a ``FileNotFoundError`` too).
     """
     path = Path(pattern)
     if any(ch in pattern for ch in "*?["):
-        matches = sorted(p for p in globlib.glob(pattern, recursive=True) if os.path.isfile(p))
+        matches = sorted(
+            p for p in globlib.glob(pattern, recursive=True) if os.path.isfile(p) and os.path.basename(p) != MARKER
+        )
     elif path.is_dir():
-        matches = sorted(str(p) for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        matches = sorted(
+            str(p) for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != MARKER
+        )
     elif path.is_file():
         matches = [pattern]
     else:

@@ -16,7 +16,7 @@ killed run leaves no partial file under the final name.
 
 Example (what ``csv_sink`` does)::
 
-    with atomic_output_path(path) as tmp:
+    with atomic_output_path(path, ctx) as tmp:
         parts = parts_folder(tmp)
         rows = write_partitions(frame, parts, lambda part, p, i: part.to_csv(p, header=i == 0), ".csv")
         concat_parts(sorted(parts.iterdir()), tmp)
@@ -60,12 +60,10 @@ def _write_one(part: Any, path: Path, index: int, writer: PartWriter) -> int:
 def parts_folder(tmp: Path) -> Path:
     """A sibling folder for the part files of temporary output ``tmp``.
 
-    Its name ends like ``tmp``'s (``.pype-tmp``), so a run killed mid-write leaves
-    nothing that resume's clean-up of temporary files would miss.
+    It lies in the same private temporary folder as ``tmp`` (see ``atomic_output_path``),
+    so it goes when that folder goes, and a killed run's leftover is removed by ``--resume``.
     """
-    marker = ".pype-tmp"
-    stem = tmp.name[: -len(marker)] if tmp.name.endswith(marker) else tmp.name
-    return tmp.with_name(f"{stem}.parts{marker}")
+    return tmp.with_name(f"{tmp.name}.parts")
 
 
 def concat_parts(parts: Sequence[Path], target: Path, chunk_bytes: int = 1 << 20) -> None:

@@ -163,12 +163,14 @@ def _read_notes(
     return notes
 
 
-def _write_notes(planned: PlannedModule, problems: list[str]) -> list[str]:
-    """A note per written path (``(refused: existing folder)`` or ``''``); adds to ``problems``."""
+def _write_notes(planned: PlannedModule, job_name: str, problems: list[str]) -> list[str]:
+    """A note per written path (``(refused)`` or ``''``); adds to ``problems``."""
     notes = []
+    allowed = planned.configs.get("replace_output_of")
+    allowed = [str(a) for a in allowed] if isinstance(allowed, list) else []
     for path in planned.resolved_writes:
-        problem = output_problem(planned.id, path) if planned.type == "sink" else None
-        notes.append(" (refused: existing folder)" if problem else "")
+        problem = output_problem(planned.id, path, job_name, allowed) if planned.type == "sink" else None
+        notes.append(" (refused)" if problem else "")
         if problem:
             problems.append(problem)
     return notes
@@ -202,7 +204,7 @@ def dry_run_report(job: JobPlan, env: str, context_vars: dict[str, Any]) -> DryR
             problems.extend(planned.config_problems)
             for path, note in zip(planned.reads, _read_notes(planned, all_writes, problems), strict=True):
                 lines.append(f"{pad}    reads  {path}{note}")
-            for path, note in zip(planned.writes, _write_notes(planned, problems), strict=True):
+            for path, note in zip(planned.writes, _write_notes(planned, job.name, problems), strict=True):
                 lines.append(f"{pad}    writes {path}{note}")
     unreached = [sf for sf in job.subflows if sf not in seen]
     if unreached:

@@ -16,11 +16,10 @@ never judged. On those configs it checks three things:
   under a folder another module writes, a folder another module writes into,
   or a glob matching a write (a write that holds run-time templates matches
   as if each template were ``*``);
-* **outputs**: a sink's output path that is an existing folder the sink
-  would refuse to replace (:func:`~pypeline.modules.sdk.outputs.folder_refusal`,
-  the run's own rule, with the files of the new output assumed to carry the
-  path's suffix; a path without a suffix may be a partitioned folder whose
-  file suffix is unknown before the run, so it is not judged).
+* **outputs**: a sink's output path that holds something the sink would
+  refuse to replace (:func:`~pypeline.modules.sdk.ownership.replace_refusal`,
+  the run's own rule: a folder without this job's ``_PYPELINE`` marker, a
+  device, a link, a system folder, ...).
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from pypeline.core.templates import TEMPLATE_RE, KeepTemplate, find_templates, h
 from pypeline.job.spec import ModuleSpec
 from pypeline.modules.loader import ModuleImportError, load_module_class
 from pypeline.modules.sdk.config import ConfigProblem, check_values
-from pypeline.modules.sdk.outputs import folder_refusal
+from pypeline.modules.sdk.ownership import OutputOwner, replace_refusal
 
 GLOB_CHARS = ("*", "?", "[")
 
@@ -111,10 +110,10 @@ def exists_now(path: str) -> bool:
     return os.path.exists(path)
 
 
-def output_problem(module_id: str, path: str) -> str | None:
-    """The sink's refusal to replace the existing folder at ``path`` (None when it would not refuse)."""
-    suffix = Path(path).suffix
-    if not suffix or has_templates(path):
+def output_problem(module_id: str, path: str, job_name: str, replace_output_of: Iterable[str] = ()) -> str | None:
+    """The sink's refusal to replace what is at ``path`` now (None when it would not refuse)."""
+    if has_templates(path):
         return None
-    refusal = folder_refusal(Path(path), {suffix}, path)
+    owner = OutputOwner(job=job_name, module=module_id, replace_output_of=tuple(replace_output_of))
+    refusal = replace_refusal(Path(path), owner, path)
     return f"{module_id}: {refusal}" if refusal else None

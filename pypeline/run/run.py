@@ -29,6 +29,7 @@ from pypeline.executors.base import Executor
 from pypeline.job.plan import JobPlan
 from pypeline.modules.sdk.context import ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.modules.sdk.temporaries import LEDGER_FILE
 from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.checkpoint.resume import ResumePlan, plan_resume
 from pypeline.run.checkpoint.session import CheckpointSession
@@ -243,6 +244,7 @@ async def _run(
         secrets=secrets_seen,
         on_subflow_done=checkpoints.on_subflow_done,
         origin_run_id=checkpoints.origin_run_id,
+        temp_ledger=str(run_dir / LEDGER_FILE),
     )
     logger = log.logger()
     resume_command: str | None = None

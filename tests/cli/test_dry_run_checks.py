@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -108,21 +109,30 @@ connections:
 def test_output_folder_a_sink_would_refuse(flows: FlowHarness, cli: CliRunner) -> None:
     write_csv(Path("data/in.csv"), "a", ["1"])
     job = flows.build(OUTPUTS)
-    write_csv(Path("data/res.csv/part-00000.csv"), "a", ["1"])  # an earlier partitioned output: replaced
-    code, out = dry(cli, job)
-    assert code == 0, out
-    assert "           writes data/res.csv\n" in out
-    Path("data/res.csv/notes.txt").write_text("mine", encoding="utf-8")
+    write_csv(Path("data/res.csv/part-00000.csv"), "a", ["1"])  # the user's CSV files: no marker
     code, out = dry(cli, job)
     assert code == 1, out
-    assert "           writes data/res.csv (refused: existing folder)\n" in out
+    assert "           writes data/res.csv (refused)\n" in out
+    assert "           writes data (refused)\n" in out  # no suffix is judged too: the rule is the marker
     assert out.endswith(
-        "\nproblems: 1 (pype run --dry-run exits 1)\n"
+        "\nproblems: 2 (pype run --dry-run exits 1)\n"
+        "  - folder: output path 'data' is an existing folder that holds other files ('data/in.csv'); expected "
+        "a new path, a file, an empty folder or an earlier output of this job (with its _PYPELINE marker, "
+        "docs/security.md#sinks-and-your-files): remove the folder or choose another output_path\n"
         "  - write: output path 'data/res.csv' is an existing folder that holds other files "
-        "('data/res.csv/notes.txt'); expected a new path, a file or an earlier output of this sink "
-        "(remove the folder or choose another output_path)\n"
+        "('data/res.csv/part-00000.csv'); expected a new path, a file, an empty folder or an earlier output "
+        "of this job (with its _PYPELINE marker, docs/security.md#sinks-and-your-files): remove the folder or "
+        "choose another output_path\n"
     ), out
-    assert "writes data\n" in out  # no suffix: may be a partitioned folder, not judged before the run
+    marker = {"pypeline_output": 1, "job": "outputs", "module": "write", "files": ["part-00000.csv"]}
+    Path("data/res.csv/_PYPELINE").write_text(json.dumps(marker), encoding="utf-8")
+    code, out = dry(cli, job)
+    assert "           writes data/res.csv\n" in out  # an earlier output of this job: replaced
+    Path("data/res.csv/notes.txt").write_text("mine", encoding="utf-8")
+    code, out = dry(cli, job)
+    assert "  - write: output path 'data/res.csv' is an earlier output of job 'outputs' but also holds " \
+        "'data/res.csv/notes.txt', which that output did not write: move that file away, or choose another " \
+        "output_path\n" in out
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,8 @@ def test_an_output_path_that_is_a_folder_of_other_files_fails_and_keeps_the_fold
     assert result.exit_code == 1
     assert error_lines(result.stderr) == [
         "error: module 'write': output path 'data' is an existing folder that holds other files ('data/in.csv'); "
-        "expected a new path, a file or an earlier output of this sink (remove the folder or choose another "
-        "output_path)"
+        "expected a new path, a file, an empty folder or an earlier output of this job (with its _PYPELINE "
+        "marker, docs/security.md#sinks-and-your-files): remove the folder or choose another output_path"
     ]
     assert (project / "data" / "in.csv").read_text() == "id,age\n1,20\n"
     assert "Traceback" not in result.stderr

@@ -110,6 +110,7 @@ async def run_module(
     globals_store: GlobalStore | None = None,
     executor: ThreadRunner | None = None,
     run_id: str | None = None,
+    job: str = "test-job",
 ) -> ModuleRun:
     """Run the built-in ``name`` once (setup, run, teardown) and return what it produced."""
     cls = module_class(name)
@@ -123,6 +124,7 @@ async def run_module(
         executor=executor or ThreadRunner(None),
         logger=logger,
         execution_mode=mode,
+        job_name=job,
     )
     given = {}
     for port, value in (inputs or {}).items():

@@ -213,10 +213,17 @@ class TestEmptyAndMalformed:
         assert run.globals.get("row_count") == (0 if mode == "pandas" else None)
 
     @BOTH
-    async def test_empty_file_gives_an_empty_frame_and_an_event(self, tmp_path: Path, mode: str) -> None:
+    async def test_an_empty_file_without_declared_columns_is_an_error(self, tmp_path: Path, mode: str) -> None:
         path = write(tmp_path / "e.csv", "")
-        run = await run_module("csv_source", {"file_path": str(path)}, mode=mode)
-        assert len(run.outputs["data"]) == 0
+        with pytest.raises(DataError, match=re.escape(f"{path}: empty file (no header, no rows); declare "
+                                                      "column_names (or dtypes)")):
+            await run_module("csv_source", {"file_path": str(path)}, mode=mode)
+
+    @BOTH
+    async def test_an_empty_file_gives_the_declared_columns_and_an_event(self, tmp_path: Path, mode: str) -> None:
+        path = write(tmp_path / "e.csv", "")
+        run = await run_module("csv_source", {"file_path": str(path), "dtypes": {"id": "Int64"}}, mode=mode)
+        assert len(run.outputs["data"]) == 0 and str(run.outputs["data"].dtypes["id"]) == "Int64"
         assert run.events == [{"name": "empty_file", "file": str(path)}]
 
     @BOTH

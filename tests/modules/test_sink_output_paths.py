@@ -42,7 +42,7 @@ async def test_a_partitioned_output_replaces_its_earlier_self(tmp_path: Path, mo
         run = await run_module("parquet_sink", {"output_path": str(target), "partition_cols": ["year"]},
                                {"input": FRAME}, mode=mode)
         assert run.globals == {"row_count": 3}
-    assert sorted(p.name for p in target.iterdir()) == ["year=2023", "year=2024"]
+    assert sorted(p.name for p in target.iterdir()) == ["_PYPELINE", "year=2023", "year=2024"]
     assert leftovers(tmp_path) == []
 
 

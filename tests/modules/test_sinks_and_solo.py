@@ -67,7 +67,7 @@ class TestParquetSink:
         run = await run_module("parquet_sink", {"output_path": str(target), "partition_cols": ["year"],
                                                 "compression": compression}, {"input": frame}, mode=mode)
         assert run.globals == {"row_count": 4}
-        assert sorted(p.name for p in target.iterdir()) == ["year=2023", "year=2024"]
+        assert sorted(p.name for p in target.iterdir()) == ["_PYPELINE", "year=2023", "year=2024"]
         back = await run_module("parquet_source", {"file_path": str(target)})
         got = back.outputs["data"].sort_values("id").reset_index(drop=True)
         assert got["id"].tolist() == [1, 2, 3, 4]

@@ -144,8 +144,11 @@ class TestCsvSource:
             await run("csv_source", {"file_path": str(tmp_path / "empty")})
 
     async def test_empty_file(self, tmp_path: Path) -> None:
-        ran = await run("csv_source", {"file_path": str(write(tmp_path / "empty.csv", ""))})
+        path = write(tmp_path / "empty.csv", "")
+        ran = await run("csv_source", {"file_path": str(path), "column_names": ["id"]})
         assert len(ran.outputs["data"]) == 0 and ran.globals["row_count"] == 0
+        with pytest.raises(DataError, match="empty file"):  # no declared columns: docs/modules.md#csv_source
+            await run("csv_source", {"file_path": str(path)})
 
 
 class TestFilterMod:
@@ -208,7 +211,7 @@ class TestParquetSink:
         target = tmp_path / "by_country"
         frame = pd.DataFrame({"country": ["FR", "NO", "FR"], "n": [1, 2, 3]})
         ran = await run("parquet_sink", {"output_path": str(target), "partition_cols": ["country"]}, input=frame)
-        assert sorted(p.name for p in target.iterdir()) == ["country=FR", "country=NO"]
+        assert sorted(p.name for p in target.iterdir()) == ["_PYPELINE", "country=FR", "country=NO"]
         assert sorted(pd.read_parquet(target)["n"].tolist()) == [1, 2, 3]
         assert ran.globals == {"row_count": 3}
 

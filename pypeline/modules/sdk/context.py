@@ -13,7 +13,10 @@ passes it to ``setup``, ``run`` and ``teardown``. Module code uses it to
 * write to an external system once: ``ctx.output_key`` names this module instance's
   output in the run *and in every run that resumes it*, so a sink that appends can
   record it in the same transaction and skip the write when a resumed run comes
-  back to an instance whose write had committed before the kill (``sql_sink``).
+  back to an instance whose write had committed before the kill (``sql_sink``);
+* write files: ``with atomic_output_path(path, ctx) as tmp`` (``ctx.job_name`` goes into
+  the ownership marker of a folder output, ``ctx.temp_ledger`` lists the temporary
+  folder so that ``--resume`` removes it after a kill).
 
 The context never knows which backend runs the module: a remote backend
 builds its own context on the far side and ships the recorded facts back.
@@ -91,6 +94,12 @@ class NodeStats:
         self.extra.update(other.get("stats", {}))
 
 
+def _job_of(output_key: str) -> str:
+    """The job part of an ``output_key`` of a run (``job/run/node``); ``''`` for other keys."""
+    parts = output_key.split("/")
+    return parts[0] if len(parts) >= 3 else ""
+
+
 class RunContext:
     """The run as one module instance sees it (see the module docstring)."""
 
@@ -111,6 +120,8 @@ class RunContext:
         event_listener: EventListener | None = None,
         output_key: str | None = None,
         secrets: SecretRegistry | None = None,
+        job_name: str | None = None,
+        temp_ledger: str | None = None,
     ) -> None:
         self.run_id = run_id
         self.module_id = module_id
@@ -130,6 +141,10 @@ class RunContext:
         """``job/first-run-of-the-resume-chain/node_id`` in a run (see the module docstring)."""
         self.secrets = secrets
         """The run's secret registry (remote backends write secrets in payloads as references through it)."""
+        self.job_name = job_name if job_name is not None else _job_of(self.output_key)
+        """The job this run belongs to (from ``output_key`` when not given: a remote far side)."""
+        self.temp_ledger = temp_ledger
+        """The run's list of temporary folders (``None``: not recorded, e.g. on a remote far side)."""
 
     @contextmanager
     def scratch_dir(self, prefix: str = "scratch_") -> Iterator[Path]:

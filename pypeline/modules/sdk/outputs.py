@@ -1,17 +1,27 @@
 """Helpers for sinks: write under a temporary name, rename on success.
 
 docs/resume.md: no half-written output is ever left under its final name. A
-sink writes into the path this context manager yields; on a clean exit the
-file (or folder) is renamed over the final name, on an error it is removed.
+sink writes into the path :func:`atomic_output_path` yields; on a clean exit
+the file (or folder) is renamed over the final name, on an error it is
+removed and nothing else has changed.
 
-What the final name may replace (docs/flow-format.md, "Errors and exit codes", no data lost): a file, or a
-folder that looks like an earlier output of a sink, i.e. every file in it
-(names starting with ``.`` or ``_`` aside, such as dask's ``_metadata``) has
-the suffix of the new output's files (``.parquet``, ``.csv``, ...); an empty
-folder too. Any other folder (``output_path: data`` pointing at the input
-folder, say) is refused with a :class:`DataError` before anything is
-touched. A parent that is a file, a folder that cannot be created or
+The yielded path lies in a private folder made for this write beside the
+final name (``.<name>.<random>.pype-tmp``, created exclusively, so it is never
+a user's file; :mod:`pypeline.modules.sdk.temporaries` records it in the run
+folder so that ``--resume`` removes exactly the leftovers of a killed run).
+Renames stay in one folder, so they are atomic.
+
+What the final name may replace is decided by proof of ownership
+(:mod:`pypeline.modules.sdk.ownership`): a file, an empty folder, or a folder
+carrying the ``_PYPELINE`` marker of the same job (a folder output gets that
+marker as part of its publish). Everything else is refused with a
+:class:`DataError` before the output is computed, and checked again before
+the rename. A parent that is a file, a folder that cannot be created or
 written, a full disk: a :class:`DataError` naming the output path.
+
+An output path ending with ``/`` names a folder: a sink that writes a folder
+writes it there; a sink that writes one file refuses it (it never writes a
+file named like the folder).
 """
 
 from __future__ import annotations
@@ -19,52 +29,98 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from pypeline.core.jsonio import fsync_dir
 from pypeline.modules.sdk.errors import DataError
-
-TMP_MARKER = ".pype-tmp"
+from pypeline.modules.sdk.ownership import OutputOwner, owner_of, replace_refusal, write_marker
+from pypeline.modules.sdk.temporaries import make_temporary
 
 # errors a user fixes on their side (rights, read-only mount, full disk, long names)
 _USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG}
 
 
 @contextmanager
-def atomic_output_path(final: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary sibling of ``final``; rename it to ``final`` when the block succeeds.
+def atomic_output_path(
+    final: str | os.PathLike[str],
+    ctx: Any = None,
+    *,
+    folder: bool | None = None,
+    replace_output_of: Iterable[str] = (),
+) -> Iterator[Path]:
+    """Yield a temporary path for the output ``final``; rename it to ``final`` when the block succeeds.
 
-    Works for a file or a folder (partitioned output). An existing ``final`` is
-    replaced only after the new output is complete, and only when it is a file
-    or a folder of earlier output (see the module docstring).
+    Args:
+        final: the output path (a file, or a folder for partitioned output).
+        ctx: the module's ``RunContext``: names the job and module in the marker of a
+            folder output and records the temporary folder for ``--resume``'s clean-up.
+            Without it the output is anonymous and a killed run's leftover is not removed.
+        folder: ``True`` when the sink writes a folder, ``False`` for one file, ``None``
+            when only the written output tells; ``False`` refuses a path ending with ``/`` at once.
+        replace_output_of: other jobs whose output folder this one may replace (``*``: any).
 
     Raises:
-        DataError: the output cannot be written there (the message names the path and why).
+        DataError: the output may not or cannot be written there (one line naming the path and why).
     """
-    target = Path(final)
-    _make_parent(target)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}{TMP_MARKER}"
+    shown = os.fspath(final)
+    target = Path(shown)
+    owner = owner_of(ctx, replace_output_of)
+    names_folder = shown.endswith(("/", os.sep))
+    if names_folder and folder is False:
+        raise DataError(_file_not_folder(shown))
+    _check(target, owner, shown)
+    created = _make_parent(target)
+    published = False
     try:
+        temp = _user_errors(shown, make_temporary, target.parent, target.name, getattr(ctx, "temp_ledger", None))
         try:
-            yield tmp
-        except OSError as exc:
-            if exc.errno in _USER_ERRNOS:
-                raise DataError(f"cannot write output '{final}': {exc.strerror or exc}") from exc
-            raise
-        if tmp.is_file():
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-        _install(tmp, target, str(final))
-        fsync_dir(target.parent)
+            output = temp / "output"
+            try:
+                yield output
+            except OSError as exc:
+                if exc.errno in _USER_ERRNOS:
+                    raise DataError(_cannot_write(shown, exc)) from exc
+                raise
+            _user_errors(shown, _publish, output, target, owner, shown, names_folder)
+            published = True
+        finally:
+            _remove(temp)
     finally:
-        _remove(tmp)
+        if not published:
+            _remove_folders(created)
 
 
-def _make_parent(target: Path) -> None:
+def file_path_problems(configs: Mapping[str, Any], key: str = "output_path") -> list[str]:
+    """Build-time check for a sink that writes one file: its path must not name a folder (end with ``/``)."""
+    path = configs.get(key)
+    if isinstance(path, str) and path.endswith(("/", os.sep)):
+        return [
+            f"config '{key}' ('{path}') ends with '/' (a folder), but this sink writes one file: name the file "
+            f"in that folder (e.g. '{path}<name>')"
+        ]
+    return []
+
+
+def _check(target: Path, owner: OutputOwner, shown: str) -> None:
+    refusal = replace_refusal(target, owner, shown)
+    if refusal is not None:
+        raise DataError(refusal)
+
+
+def _file_not_folder(shown: str) -> str:
+    return (
+        f"output path '{shown}' ends with '/' (a folder), but this sink writes one file: name the file "
+        f"in that folder (e.g. '{shown}<name>')"
+    )
+
+
+def _make_parent(target: Path) -> list[Path]:
+    """Create the parent folders of ``target``; return those that did not exist, deepest first."""
     parent = target.parent
+    missing = [p for p in target.parents if not p.exists()]
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -73,67 +129,68 @@ def _make_parent(target: Path) -> None:
     except OSError as exc:
         raise DataError(f"output path '{target}': cannot create folder '{parent}': {exc.strerror or exc}") from None
     if not os.access(parent, os.W_OK | os.X_OK):
+        _remove_folders(missing)
         raise DataError(f"output path '{target}': folder '{parent}' is not writable")
+    return missing
 
 
-def _install(tmp: Path, target: Path, shown: str) -> None:
-    """Rename ``tmp`` to ``target``, replacing an earlier output there."""
-    if not tmp.exists():
+def _publish(output: Path, target: Path, owner: OutputOwner, shown: str, names_folder: bool) -> None:
+    """Rename the complete ``output`` to ``target``, replacing what may be replaced there."""
+    if not os.path.lexists(output):
         return
-    if target.is_dir() and not target.is_symlink():
-        refusal = folder_refusal(target, _suffixes(tmp) if tmp.is_dir() else {target.suffix} - {""}, shown)
-        if refusal is not None:
-            raise DataError(refusal)
-        old = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.pype-old"
-        os.replace(target, old)
-        os.replace(tmp, target)
-        _remove(old)
-    elif tmp.is_dir() and target.exists():
-        if target.suffix not in _suffixes(tmp):
-            raise DataError(
-                f"output path '{shown}' is an existing file; this sink writes a folder there "
-                "(remove the file or choose another output_path)"
-            )
-        target.unlink()
-        os.replace(tmp, target)
+    is_folder = output.is_dir() and not output.is_symlink()
+    if names_folder and not is_folder:
+        raise DataError(_file_not_folder(shown))
+    if is_folder:
+        write_marker(output, owner)
     else:
-        os.replace(tmp, target)
+        with open(output, "rb") as fh:
+            os.fsync(fh.fileno())
+    _check(target, owner, shown)  # again: the target may have changed while the output was written
+    existing = os.path.lexists(target)
+    if existing and is_folder and not target.is_dir() and target.suffix not in _suffixes(output):
+        raise DataError(
+            f"output path '{shown}' is an existing file; this sink writes a folder there "
+            "(remove the file or choose another output_path)"
+        )
+    replaced = output.parent / "replaced"
+    moved = existing and (is_folder or target.is_dir())  # os.replace swaps a file for a file only
+    if moved:
+        os.replace(target, replaced)
+    try:
+        os.replace(output, target)
+    except OSError:
+        if moved:
+            os.replace(replaced, target)
+        raise
+    fsync_dir(target.parent)
 
 
-def folder_refusal(target: Path, suffixes: set[str], shown: str) -> str | None:
-    """Why new output with files of ``suffixes`` may not replace the folder ``target`` (None when it may).
+def _user_errors(shown: str, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``, with an OS error the user fixes on their side turned into a :class:`DataError`."""
+    try:
+        return fn(*args)
+    except OSError as exc:
+        if exc.errno in _USER_ERRNOS:
+            raise DataError(_cannot_write(shown, exc)) from exc
+        raise
 
-    None too when ``target`` is no folder (or a symlink). Pure: only reads the
-    file system; ``pype run --dry-run`` asks it before anything runs.
-    """
-    if not target.is_dir() or target.is_symlink():
-        return None
-    foreign = _foreign_file(target, suffixes)
-    if foreign is None:
-        return None
-    return (
-        f"output path '{shown}' is an existing folder that holds other files ('{foreign}'); "
-        "expected a new path, a file or an earlier output of this sink (remove the folder or "
-        "choose another output_path)"
-    )
+
+def _cannot_write(shown: str, exc: OSError) -> str:
+    return f"cannot write output '{shown}': {exc.strerror or exc}"
 
 
 def _suffixes(folder: Path) -> set[str]:
     return {p.suffix for p in folder.rglob("*") if p.is_file() and p.suffix}
 
 
-def _foreign_file(folder: Path, suffixes: set[str]) -> Path | None:
-    """The first file in ``folder`` that is not sink output with one of ``suffixes``, if any."""
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.name.startswith((".", "_")) and path.suffix not in suffixes:
-            return path
-    return None
-
-
 def _remove(path: Path) -> None:
-    """Best effort: a leftover temporary is cleaned by the next run (run/checkpoint/tempfiles.py)."""
-    with suppress(OSError):
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+    """Best effort: what is left of a killed run is removed by ``--resume`` (sdk/temporaries.py)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    """Remove the parent folders this write created (deepest first), where they are still empty."""
+    for folder in folders:
+        with suppress(OSError):
+            folder.rmdir()

@@ -6,19 +6,22 @@ final name. In dask mode every partition is written to its own part file in
 one pass (``pypeline.modules.partitioned``), never computing the whole frame;
 with ``single_file: true`` (the default) the parts are then appended in order
 into one file, otherwise the folder of parts is the output. The row count
-comes from the same pass.
+comes from the same pass. A frame without columns (and without rows) is an
+empty file, never a file holding a lone newline.
 """
 
 from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pypeline.modules.frames import is_dask
+from pypeline.modules.frames import is_dask, row_count
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
-from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+from pypeline.modules.sdk import BaseModule, DataError, RunContext, atomic_output_path
+from pypeline.modules.sdk.outputs import file_path_problems
 
 QUOTING = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL, "nonnumeric": csv.QUOTE_NONNUMERIC}
 
@@ -27,7 +30,7 @@ class CsvSink(BaseModule):
     """Write a CSV file."""
 
     TYPE = "sink"
-    VERSION = "1.1.0"
+    VERSION = "1.2.0"
     DESCRIPTION = "Writes its input to a CSV file (atomic rename on success; dask partitions in one pass)"
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
@@ -47,13 +50,25 @@ class CsvSink(BaseModule):
             },
             "date_format": {"type": "str|null", "default": None, "description": "strftime format for datetimes"},
             "single_file": {"type": "bool", "default": True, "description": "dask mode: one file, else a folder"},
+            "replace_output_of": {
+                "type": "list[str]",
+                "default": [],
+                "description": "Other jobs whose output folder (with its _PYPELINE marker) this sink may replace; "
+                "`*`: any job (docs/security.md)",
+            },
         },
     }
+
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        if configs.get("single_file") is False:  # a folder in dask mode; pandas mode says so at run time
+            return []
+        return file_path_problems(configs)
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, frame, path)
+        rows = await ctx.executor.run_in_thread(self._write, frame, path, ctx)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}
@@ -70,9 +85,12 @@ class CsvSink(BaseModule):
             "index": False,
         }
 
-    def _write(self, frame: Any, path: str) -> int:
+    def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
         options = self._options()
-        with atomic_output_path(path) as tmp:
+        folder = is_dask(frame) and not self.configs["single_file"]
+        with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"]) as tmp:
+            if len(frame.columns) == 0:
+                return _write_no_columns(frame, tmp, folder)
             if not is_dask(frame):
                 frame.to_csv(tmp, **options)
                 return len(frame)
@@ -85,6 +103,22 @@ class CsvSink(BaseModule):
             finally:
                 shutil.rmtree(parts, ignore_errors=True)
             return rows
+
+
+def _write_no_columns(frame: Any, tmp: Path, folder: bool) -> int:
+    """A frame without columns: an empty file (pandas would write a lone newline), or an empty folder.
+
+    Raises:
+        DataError: the frame has rows, which a CSV file cannot hold without columns.
+    """
+    rows = row_count(frame)
+    if rows:
+        raise DataError(f"the input has {rows} rows but no columns; a CSV file cannot hold rows without columns")
+    if folder:
+        tmp.mkdir()
+    else:
+        tmp.touch()
+    return 0
 
 
 def _part_writer(options: dict[str, Any]) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,14 @@ from pypeline.modules.common.records import json_default, plain_records
 from pypeline.modules.frames import is_dask
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+from pypeline.modules.sdk.outputs import file_path_problems
 
 
 class JsonSink(BaseModule):
     """Write JSON / JSON Lines."""
 
     TYPE = "sink"
-    VERSION = "1.0.0"
+    VERSION = "1.1.0"
     DESCRIPTION = "Writes its input as JSON Lines or a JSON array (atomic rename on success)"
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
@@ -42,20 +44,30 @@ class JsonSink(BaseModule):
             "indent": {"type": "int|null", "default": None, "description": "array format: indentation for humans"},
             "ascii": {"type": "bool", "default": False, "description": "Escape non-ASCII characters"},
             "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
+            "replace_output_of": {
+                "type": "list[str]",
+                "default": [],
+                "description": "Other jobs whose output folder (with its _PYPELINE marker) this sink may replace; "
+                "`*`: any job (docs/security.md)",
+            },
         },
     }
 
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        return file_path_problems(configs)
+
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, inputs["input"], path)
+        rows = await ctx.executor.run_in_thread(self._write, inputs["input"], path, ctx)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}
 
-    def _write(self, frame: Any, path: str) -> int:
+    def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
         lines = self.configs["format"] == "jsonl"
         encoding = self.configs["encoding"]
-        with atomic_output_path(path) as tmp:
+        with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"]) as tmp:
             if not is_dask(frame):
                 with open(tmp, "w", encoding=encoding, newline="\n") as fh:
                     if not lines:

@@ -28,7 +28,7 @@ class ParquetSink(BaseModule):
     """Write Parquet."""
 
     TYPE = "sink"
-    VERSION = "1.1.0"
+    VERSION = "1.2.0"
     DESCRIPTION = "Writes its input to Parquet: a file, or a folder with hive partition columns (atomic)"
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
@@ -45,6 +45,12 @@ class ParquetSink(BaseModule):
                 "default": [],
                 "description": "Hive-style partition columns (the output becomes a folder)",
             },
+            "replace_output_of": {
+                "type": "list[str]",
+                "default": [],
+                "description": "Other jobs whose output folder (with its _PYPELINE marker) this sink may replace; "
+                "`*`: any job (docs/security.md)",
+            },
         },
     }
 
@@ -58,15 +64,16 @@ class ParquetSink(BaseModule):
         frame = inputs["input"]
         require_columns(frame, self.configs["partition_cols"])
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, frame, path)
+        rows = await ctx.executor.run_in_thread(self._write, frame, path, ctx)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}
 
-    def _write(self, frame: Any, path: str) -> int:
+    def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
         compression = None if self.configs["compression"] == "none" else self.configs["compression"]
         partition_cols = self.configs["partition_cols"] or None
-        with atomic_output_path(path) as tmp:
+        folder = bool(partition_cols) or is_dask(frame)
+        with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"]) as tmp:
             if is_dask(frame):
                 frame.to_parquet(str(tmp), compression=compression, partition_on=partition_cols, write_index=False)
                 return _footer_rows(tmp)

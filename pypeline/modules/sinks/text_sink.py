@@ -8,18 +8,21 @@ never computed whole.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pypeline.modules.frames import is_dask
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+from pypeline.modules.sdk.outputs import file_path_problems
 
 
 class TextSink(BaseModule):
     """Write lines."""
 
     TYPE = "sink"
+    VERSION = "1.1.0"
     DESCRIPTION = "Writes a column (default 'line') as the lines of a text file"
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
@@ -29,8 +32,18 @@ class TextSink(BaseModule):
         "optional": {
             "column": {"type": "str", "default": "line", "description": "Column whose values become the lines"},
             "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
+            "replace_output_of": {
+                "type": "list[str]",
+                "default": [],
+                "description": "Other jobs whose output folder (with its _PYPELINE marker) this sink may replace; "
+                "`*`: any job (docs/security.md)",
+            },
         },
     }
+
+    @classmethod
+    def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
+        return file_path_problems(configs)
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
@@ -38,14 +51,14 @@ class TextSink(BaseModule):
         if column not in frame.columns:
             raise KeyError(f"column '{column}' not in the input (columns: {', '.join(map(str, frame.columns))})")
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, frame[column], path)
+        rows = await ctx.executor.run_in_thread(self._write, frame[column], path, ctx)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}
 
-    def _write(self, series: Any, path: str) -> int:
+    def _write(self, series: Any, path: str, ctx: RunContext) -> int:
         encoding = self.configs["encoding"]
-        with atomic_output_path(path) as tmp:
+        with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"]) as tmp:
             if not is_dask(series):
                 _write_lines(series, tmp, encoding)
                 return len(series)

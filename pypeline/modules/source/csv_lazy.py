@@ -39,12 +39,22 @@ types come from the whole file, and ``row_count`` / ``rows_dropped`` are set.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pandas as pd
 
 from pypeline.modules.sdk.errors import DataError
-from pypeline.modules.source.csv_reading import CsvReader, FileScan, describe_decode_error
+from pypeline.modules.source.csv_checks import (
+    Dialect,
+    find_short_rows,
+    first_nul_line,
+    has_short_rows,
+    may_hold_short_rows,
+    nul_message,
+)
+from pypeline.modules.source.csv_reading import CsvReader, FileScan, describe_decode_error, skipping
 
 SAMPLE_ROWS = 10_000
 """Rows read per file, when the module runs, to find the column types of a lazy read."""
@@ -53,24 +63,62 @@ SAMPLE_ROWS = 10_000
 def sample(reader: CsvReader, path: str, rows: int = SAMPLE_ROWS) -> FileScan:
     """The columns of ``path`` and their types in its first ``rows`` rows (``columns`` is ``None`` when empty).
 
-    ``FileScan.rows`` is the number of rows sampled, not the file's row count.
+    ``FileScan.rows`` is the number of rows sampled, not the file's row count. A
+    row with too few fields among them fails (or, with ``on_bad_lines: skip``, is
+    left out of the sample, so that its padding does not make an integer column float).
 
     Raises:
         DataError: the first rows cannot be read (naming the file, as :meth:`CsvReader.read` does).
     """
-    bad: list[Any] = []
-    options = reader.options()
-    if reader.skip_bad_lines:
-        options.update(engine="python", on_bad_lines=bad.append)
+    frame: pd.DataFrame | None = None
+    failure: Exception | None = None
     try:
-        frame = pd.read_csv(path, nrows=rows, **options)
+        frame = _sample_frame(reader, path, rows, frozenset())
     except pd.errors.EmptyDataError:
         return FileScan(path=path)
-    except Exception as exc:
-        raise reader.error(path, exc) from None
+    except Exception as exc:  # padding a declared int dtype cannot hold is a short row: said below
+        failure = exc
+    short = _sample_short_rows(reader, path, rows, frame)
+    if short:
+        try:
+            frame = _sample_frame(reader, path, rows, short)
+        except Exception as exc:
+            raise reader.error(path, exc) from None
+    if frame is None:
+        raise reader.error(path, failure or RuntimeError("unread")) from None
     columns = [str(c) for c in frame.columns]
     dtypes = {str(c): frame[c].dtype for c in frame.columns} if len(frame) else {}
     return FileScan(path=path, columns=columns, rows=len(frame), dtypes=dtypes)
+
+
+def _sample_short_rows(reader: CsvReader, path: str, rows: int, frame: pd.DataFrame | None) -> frozenset[int]:
+    """Record numbers of the short rows among the first ``rows`` (``frame``: them as read, ``None`` if that failed).
+
+    Raises:
+        DataError: the first one, unless ``on_bad_lines: skip``.
+    """
+    dialect = reader.dialect()
+    if not dialect.checkable or (frame is not None and not may_hold_short_rows(frame)):
+        return frozenset()
+    expected = len(frame.columns) if frame is not None else reader.header_width(path)
+    if expected < 2:
+        return frozenset()
+    try:
+        short = find_short_rows(path, dialect, expected, first_only=not reader.skip_bad_lines, limit=rows)
+    except (csv.Error, UnicodeError):
+        return frozenset()
+    if short and not reader.skip_bad_lines:
+        raise DataError(short[0].message(path))
+    return frozenset(row.index for row in short)
+
+
+def _sample_frame(reader: CsvReader, path: str, rows: int, skip: frozenset[int]) -> pd.DataFrame:
+    options = reader.options()
+    if reader.skip_bad_lines:
+        options.update(engine="python", on_bad_lines=lambda _line: None)
+    if skip:
+        options["skiprows"] = skipping(options.get("skiprows"), skip)
+    return pd.read_csv(path, nrows=rows, **options)
 
 
 class CsvBlockReader:
@@ -89,12 +137,60 @@ class CsvBlockReader:
         return ("pypeline-csv-block-reader", self.path, repr(sorted(self.configs.items(), key=lambda kv: kv[0])))
 
     def __call__(self, source: Any, **kwargs: Any) -> pd.DataFrame:
+        data = source.getvalue() if isinstance(source, io.BytesIO) else None
+        if data is not None and first_nul_line(data, self.configs["encoding"]) is not None:
+            line = first_nul_line(self.path, self.configs["encoding"])  # the file's own line: error path only
+            raise DataError(nul_message(self.path, line or 0))
         try:
-            return pd.read_csv(source, **kwargs)
+            frame = pd.read_csv(source, **kwargs)
         except DataError:
             raise
         except Exception as exc:
+            short = self._short_rows(data, kwargs, None)
+            if not short:
+                raise self.explain(source, kwargs, exc) from None
+        else:
+            short = self._short_rows(data, kwargs, frame)
+        if not short:
+            return frame
+        source.seek(0)
+        try:
+            return pd.read_csv(source, **{**kwargs, "skiprows": skipping(kwargs.get("skiprows"), short)})
+        except Exception as exc:
             raise self.explain(source, kwargs, exc) from None
+
+    def _short_rows(self, data: bytes | None, kwargs: dict[str, Any], frame: pd.DataFrame | None) -> frozenset[int]:
+        """Record numbers of the block's rows with too few fields (to skip them).
+
+        Raises:
+            DataError: naming the file's own line of the first one, unless ``on_bad_lines: skip``.
+        """
+        reader = CsvReader(self.configs)
+        file_dialect = reader.dialect()
+        if data is None or not file_dialect.checkable or (frame is not None and not may_hold_short_rows(frame)):
+            return frozenset()
+        header = kwargs.get("header", "infer")
+        dialect = Dialect(
+            delimiter=file_dialect.delimiter, quotechar=file_dialect.quotechar, encoding=file_dialect.encoding,
+            skip=kwargs["skiprows"] if isinstance(kwargs.get("skiprows"), int) else 0,
+            header=header == 0 or (header == "infer" and kwargs.get("names") is None),
+        )
+        expected = len(frame.columns) if frame is not None else _block_width(data, kwargs)
+        if expected < 2 or not has_short_rows(data, dialect, expected):
+            return frozenset()
+        try:
+            found = find_short_rows(
+                data, dialect, expected, first_only=not reader.skip_bad_lines, limit=kwargs.get("nrows")
+            )
+        except (csv.Error, UnicodeError):
+            return frozenset()
+        if found and not reader.skip_bad_lines:
+            try:  # the file's own line number: one pass over the file, on the error path only
+                in_file = find_short_rows(self.path, file_dialect, expected, first_only=True)
+            except (csv.Error, UnicodeError):
+                in_file = []
+            raise DataError((in_file or found)[0].message(self.path))
+        return frozenset(row.index for row in found)
 
     def explain(self, source: Any, kwargs: dict[str, Any], exc: Exception) -> DataError:
         """The one clear error for a block that failed with ``exc`` (see the module docstring)."""
@@ -141,6 +237,15 @@ class CsvBlockReader:
                 "scan: true to read the whole file first"
             )
         return "; ".join(problems) or None
+
+
+def _block_width(data: bytes, kwargs: dict[str, Any]) -> int:
+    """Fields a row of the block should have: its header's (or the names'), without parsing the rows."""
+    options = {k: v for k, v in kwargs.items() if k not in ("dtype", "on_bad_lines", "engine", "nrows")}
+    try:
+        return len(pd.read_csv(io.BytesIO(data), nrows=0, **options).columns)
+    except Exception:
+        return 0
 
 
 def _fits(found: Any, want: Any) -> bool:

@@ -3,13 +3,19 @@
 :class:`CsvReader` turns the module's configs into :func:`pandas.read_csv`
 options and reads one file at a time, so every problem names its file:
 
-* a malformed row (more fields than the header) fails with the file and its
-  line number, unless ``on_bad_lines: skip``, which drops the row and counts it;
+* a malformed row (more fields than the header, or fewer: pandas would pad
+  it with nulls, :mod:`pypeline.modules.source.csv_checks`) fails with the
+  file and its line number, unless ``on_bad_lines: skip``, which drops the
+  row and counts it (the file is then read again without the short rows, so
+  their padding never turns an integer column into floats);
+* a NUL character fails with the file and its line (a binary file, or the
+  wrong encoding);
 * a byte the encoding cannot decode fails with the file, the position and a hint;
 * a value that does not fit a declared dtype, or a date column value that does
   not parse, fails with the file and the column;
-* an empty file (no header, no rows) reads as "no frame" (``None``), a
-  header-only file as a frame with columns and zero rows.
+* an empty file (no header, no rows; whitespace-only counts as empty) reads
+  as "no frame" (``None``), a header-only file as a frame with columns and
+  zero rows. With ``column_names`` an empty file is a frame of those columns.
 
 :meth:`CsvReader.scan` reads a file in chunks (bounded memory) and returns
 what the dask path with ``scan: true`` needs before it builds its lazy frame:
@@ -19,6 +25,7 @@ unified over the chunks (the lazy default is in ``csv_lazy.py``).
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +33,15 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.sdk.errors import DataError
+from pypeline.modules.source.csv_checks import (
+    Dialect,
+    ShortRow,
+    find_short_rows,
+    first_nul_line,
+    has_short_rows,
+    may_hold_short_rows,
+    nul_message,
+)
 
 WHITESPACE = "\\s+"
 """The one delimiter longer than a character that is not literal: runs of spaces and tabs (pandas reads it in C)."""
@@ -81,32 +97,133 @@ class CsvReader:
             options["dtype"] = dict(c["dtypes"])
         return options
 
+    def dialect(self) -> Dialect:
+        """How the checks of ``csv_checks`` split this reader's files."""
+        c = self.configs
+        return Dialect(
+            delimiter=c["delimiter"], quotechar=c["quotechar"], encoding=c["encoding"],
+            skip=c["skip_rows"] or 0, header=bool(c["header"]),
+        )
+
     def read(self, path: str) -> tuple[pd.DataFrame | None, int]:
         """The whole file as a frame (``None`` when it is empty) and the number of rows skipped."""
+        self.check_nul(path)
+        frame: pd.DataFrame | None
+        try:
+            frame, bad = self._read(path)
+        except pd.errors.EmptyDataError:
+            return None, 0
+        except DataError:
+            raise
+        except Exception as exc:
+            frame, bad = None, 0
+            short = self.short_rows(path, None)  # padding that a declared int dtype cannot hold, say
+            if not short:
+                raise self.error(path, exc) from None
+        else:
+            short = self.short_rows(path, frame)
+        if not short:
+            return frame, bad
+        try:
+            kept, bad = self._read(path, frozenset(row.index for row in short))
+        except DataError:
+            raise
+        except Exception as exc:
+            raise self.error(path, exc) from None
+        if frame is not None and len(kept) != len(frame) - len(short):
+            raise DataError(
+                f"{path}: line {short[0].line}: {len(short)} row(s) have fewer fields than the header and could "
+                "not be told apart exactly to skip them; fix the file"
+            )
+        return kept, bad + len(short)
+
+    def _read(self, path: str, skip: frozenset[int] = frozenset()) -> tuple[pd.DataFrame, int]:
+        """``pd.read_csv`` with this reader's options, without the records ``skip``; also the too-long rows skipped."""
         bad: list[Any] = []
         options = self.options()
         if self.skip_bad_lines:
             options.update(engine="python", on_bad_lines=bad.append)
+        if skip:
+            options["skiprows"] = skipping(options.get("skiprows"), skip)
+        frame = pd.read_csv(path, **options)
+        return self._finish(frame, path), len(bad)
+
+    def check_nul(self, path: str) -> None:
+        """Fail on a NUL character in ``path`` (see ``csv_checks``)."""
+        line = first_nul_line(path, self.configs["encoding"])
+        if line is not None:
+            raise DataError(nul_message(path, line))
+
+    def short_rows(self, path: str, frame: pd.DataFrame | None) -> list[ShortRow]:
+        """The rows of ``path`` with too few fields: all of them with ``on_bad_lines: skip``, else the first.
+
+        ``frame`` is the file as pandas read it (``None`` when that failed): it tells
+        the expected number of fields and, most of the time, that no row was padded.
+
+        Raises:
+            DataError: a short row, unless ``on_bad_lines: skip``.
+        """
+        dialect = self.dialect()
+        if not dialect.checkable or (frame is not None and not may_hold_short_rows(frame)):
+            return []
+        expected = len(frame.columns) if frame is not None else self.header_width(path)
+        if expected < 2 or not has_short_rows(path, dialect, expected):
+            return []
         try:
-            frame = pd.read_csv(path, **options)
-        except pd.errors.EmptyDataError:
-            return None, 0
-        except Exception as exc:
-            raise self.error(path, exc) from None
-        frame = self._finish(frame, path)
-        return frame, len(bad)
+            found = find_short_rows(path, dialect, expected, first_only=not self.skip_bad_lines)
+        except (csv.Error, UnicodeError):
+            return []  # pandas' own read tells what is wrong with the file
+        if found and not self.skip_bad_lines:
+            raise DataError(found[0].message(path))
+        return found
+
+    def header_width(self, path: str) -> int:
+        """Fields a row of ``path`` should have: its header's or the names' (0 when it cannot be read)."""
+        options = {k: v for k, v in self.options().items() if k != "dtype"}
+        try:
+            return len(pd.read_csv(path, nrows=0, **options).columns)
+        except Exception:
+            return 0
 
     def scan(self, path: str, chunk_rows: int = SCAN_CHUNK_ROWS) -> FileScan:
         """A chunked pass over ``path`` (bounded memory) that fails like :meth:`read` would."""
+        self.check_nul(path)
+        try:
+            result, padded = self._scan(path, chunk_rows)
+        except DataError:
+            raise
+        except Exception as exc:
+            short = self.short_rows(path, None)
+            if not short:
+                raise self.error(path, exc) from None
+        else:
+            short = self.short_rows(path, None) if padded else []
+        if not short:
+            return result
+        try:
+            result, _ = self._scan(path, chunk_rows, frozenset(row.index for row in short))
+        except DataError:
+            raise
+        except Exception as exc:
+            raise self.error(path, exc) from None
+        result.bad_lines += len(short)
+        return result
+
+    def _scan(self, path: str, chunk_rows: int, skip: frozenset[int] = frozenset()) -> tuple[FileScan, bool]:
+        """The scan without the records ``skip``, and whether a chunk may hold a padded row."""
         result = FileScan(path=path)
         bad: list[Any] = []
         options = self.options()
         if self.skip_bad_lines:
             options.update(engine="python", on_bad_lines=bad.append)
+        if skip:
+            options["skiprows"] = skipping(options.get("skiprows"), skip)
+        padded = False
         try:
             with pd.read_csv(path, chunksize=chunk_rows, **options) as chunks:
                 for chunk in chunks:
                     chunk = self._finish(chunk, path)
+                    padded = padded or may_hold_short_rows(chunk)
                     if result.columns is None:
                         result.columns = list(map(str, chunk.columns))
                     result.rows += len(chunk)
@@ -116,15 +233,11 @@ class CsvReader:
                                 result.dtypes.get(str(column)), chunk[column].dtype
                             )
         except pd.errors.EmptyDataError:
-            return result
-        except DataError:
-            raise
-        except Exception as exc:
-            raise self.error(path, exc) from None
+            return result, False
         if result.columns is None:  # a header-only file yields no chunk with pandas < 3
             result.columns = []
         result.bad_lines = len(bad)
-        return result
+        return result, padded
 
     def _finish(self, frame: pd.DataFrame, path: str) -> pd.DataFrame:
         frame.columns = [str(c) for c in frame.columns]
@@ -149,6 +262,12 @@ class CsvReader:
         if isinstance(exc, (ValueError, TypeError)) and self.configs["dtypes"]:
             return DataError(f"{path}: a value does not fit the declared dtypes {self.configs['dtypes']}: {exc}")
         return DataError(f"{path}: cannot read as CSV: {type(exc).__name__}: {exc}")
+
+
+def skipping(first: Any, records: frozenset[int]) -> Any:
+    """A ``skiprows`` callable: the first ``first`` records (an int or ``None``) and ``records``."""
+    count = first if isinstance(first, int) else 0
+    return lambda index: index < count or index in records
 
 
 def describe_decode_error(path: str, encoding: str) -> str:

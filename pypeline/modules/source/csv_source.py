@@ -8,8 +8,12 @@ Several files are combined by ``combine_strategy``:
   filling the columns a file lacks with nulls;
 * ``validate_schema``: like ``concat``, and the column types must agree too.
 
-Empty files (not even a header) contribute nothing and are reported as an
-``empty_file`` event; header-only files contribute their columns and no rows.
+Empty files (0 bytes, or only blank lines) contribute nothing and are
+reported as an ``empty_file`` event; header-only files contribute their
+columns and no rows. When every file is empty the output is a frame of the
+declared columns (``column_names``, else the keys of ``dtypes``) and no rows;
+without declared columns that is an error naming the file (a frame without
+columns is nothing a sink can write).
 Reading options, malformed rows and errors are described in
 :mod:`pypeline.modules.source.csv_reading`.
 
@@ -36,17 +40,16 @@ import pandas as pd
 
 from pypeline.modules.frames import expand_paths
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.source.csv_checks import is_blank, is_wide
 from pypeline.modules.source.csv_lazy import CsvBlockReader, sample
 from pypeline.modules.source.csv_reading import CsvReader, FileScan, parse_date_columns, unify_dtypes
-
-_WIDE_ENCODINGS = ("utf-16", "utf16", "utf-32", "utf32")
 
 
 class CsvSource(BaseModule):
     """Read CSV files into a frame."""
 
     TYPE = "source"
-    VERSION = "1.1.0"
+    VERSION = "1.2.0"
     DESCRIPTION = "Reads CSV files (a path, a folder or a glob) and combines them (concat, union by name, validated)"
     CATEGORY = "File Sources"
     OUTPUT_PORTS = ["data"]
@@ -93,7 +96,8 @@ class CsvSource(BaseModule):
                 "type": "str",
                 "default": "error",
                 "enum": ["error", "skip"],
-                "description": "A row with too many fields: fail naming file and line, or drop it and count it",
+                "description": "A row with too many or too few fields: fail naming file and line, or drop it "
+                "and count it (rows_dropped)",
             },
             "file_column": {
                 "type": "str|null",
@@ -156,6 +160,8 @@ class CsvSource(BaseModule):
             if self.configs["file_column"]:
                 frame = frame.assign(**{self.configs["file_column"]: pd.Series(path, index=frame.index, dtype="str")})
             frames.append((path, frame))
+        if not frames:
+            return self._no_rows(files), dropped
         combined = combine(frames, self.configs["combine_strategy"])
         file_column = self.configs["file_column"]
         if file_column and file_column in combined.columns:
@@ -187,12 +193,29 @@ class CsvSource(BaseModule):
         for scan in present:
             parts.append(self._dask_file(read_pandas, reader, scan, columns, read_dtypes, file_column))
         if not parts:
-            empty = pd.DataFrame(columns=self.configs["column_names"] or [])
-            return dd.from_pandas(empty, npartitions=1), 0, sum(s.bad_lines for s in scans)
+            return dd.from_pandas(self._no_rows(files), npartitions=1), 0, sum(s.bad_lines for s in scans)
         frame = parts[0] if len(parts) == 1 else dd.concat(parts, interleave_partitions=False)
         if not scanned:
             return frame, None, 0
         return frame, sum(s.rows for s in scans), sum(s.bad_lines for s in scans)
+
+    def _no_rows(self, files: list[str]) -> pd.DataFrame:
+        """Every file was empty: the declared columns and no rows (see the module docstring).
+
+        Raises:
+            DataError: no columns are declared.
+        """
+        dtypes = dict(self.configs["dtypes"])
+        declared = list(self.configs["column_names"] or dtypes)
+        if not declared:
+            others = f", and so are the {len(files) - 1} other input files" if len(files) > 1 else ""
+            raise DataError(
+                f"{files[0]}: empty file (no header, no rows){others}; declare column_names (or dtypes) "
+                "to read empty input as zero rows of those columns"
+            )
+        frame = pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "str")) for c in declared})
+        file_column = self.configs["file_column"]
+        return frame.assign(**{file_column: pd.Series(dtype="str")}) if file_column else frame
 
     def _dask_file(
         self,
@@ -207,9 +230,14 @@ class CsvSource(BaseModule):
         options["dtype"] = {c: d for c, d in dtypes.items() if c in (scan.columns or [])}
         if reader.skip_bad_lines:
             options["on_bad_lines"] = "skip"
-        wide = str(self.configs["encoding"]).lower().replace("_", "-").startswith(_WIDE_ENCODINGS)
-        blocksize = None if wide else self.configs["blocksize"]
-        frame = read_pandas(CsvBlockReader(scan.path, reader.configs), scan.path, blocksize=blocksize, **options)
+        blocksize = None if is_wide(self.configs["encoding"]) else self.configs["blocksize"]
+        if not scan.rows and is_blank(scan.path, self.configs["encoding"]):  # declared columns, no bytes to split
+            import dask.dataframe as dd
+
+            empty = pd.DataFrame({c: pd.Series(dtype=options["dtype"].get(c, "str")) for c in scan.columns or []})
+            frame = dd.from_pandas(empty, npartitions=1)
+        else:
+            frame = read_pandas(CsvBlockReader(scan.path, reader.configs), scan.path, blocksize=blocksize, **options)
         frame.columns = [str(c) for c in frame.columns]
         if self.configs["date_columns"]:
             frame = frame.map_partitions(

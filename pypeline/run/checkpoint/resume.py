@@ -235,11 +235,6 @@ def is_locked(run_dir: Path) -> bool:
         os.close(fd)
 
 
-def any_run_active(runs_dir: Path, *, besides: set[str]) -> bool:
-    """True when a run of the job other than ``besides`` is running now."""
-    return any(is_locked(d) for d in _run_dirs(runs_dir) if d.name not in besides)
-
-
 # -- helpers ----------------------------------------------------------------------------------
 
 

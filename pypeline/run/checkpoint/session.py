@@ -3,8 +3,8 @@
 The run orchestrator opens a session right after it built the run state:
 
 1. ``open()`` takes the run lock (so a killed run can be told from a live
-   one), and for a resumed run removes the temporary files the killed run
-   left beside its sinks' outputs and writes the carried-over instances into
+   one), and for a resumed run removes the temporary folders the runs it
+   resumes recorded beside their sinks' outputs and left behind, and writes the carried-over instances into
    this run's own checkpoint, so that it can be resumed in turn;
 2. the scheduler awaits ``on_subflow_done(record)`` after every successful
    sub flow instance, which appends that instance's record to the checkpoint
@@ -31,15 +31,9 @@ from typing import Any
 from pypeline.core.errors import CheckpointError
 from pypeline.job.plan import JobPlan
 from pypeline.modules.sdk.globals import node_id_for
-from pypeline.run.checkpoint.resume import (
-    CHECKPOINT_DIR,
-    ResumePlan,
-    RunLock,
-    any_run_active,
-    mark_resumed,
-)
+from pypeline.run.checkpoint.resume import CHECKPOINT_DIR, ResumePlan, RunLock, mark_resumed
 from pypeline.run.checkpoint.store import CheckpointWriter
-from pypeline.run.checkpoint.tempfiles import remove_temp_files, temp_patterns
+from pypeline.run.checkpoint.tempfiles import forget_temporaries, remove_leftovers
 from pypeline.run.scheduling.state import RunState, SubflowRecord
 
 
@@ -129,6 +123,7 @@ class CheckpointSession:
         """Settle the checkpoint once the run ended and its manifest is written."""
         if status == "success":
             self.writer.remove()
+            forget_temporaries(self.run_dir)
             if self.resume is not None:
                 mark_resumed(self.job.runs_dir, self.resume.chain, self.run_id)
         elif self.enabled:
@@ -156,11 +151,8 @@ class CheckpointSession:
                 self.logger.warning("checkpoint_not_durable", error=exc.format_message())
 
     def _clean_temp_files(self) -> None:
-        if any_run_active(self.job.runs_dir, besides={self.run_id, self.resume.run_id if self.resume else ""}):
-            if self.logger is not None:
-                self.logger.warning("temp_cleanup_skipped", reason="another run of this job is running")
+        if self.resume is None:
             return
-        sinks = [m.configs for m in self.job.modules.values() if m.type == "sink"]
-        removed = remove_temp_files(temp_patterns(sinks, self.context_vars))
+        removed = remove_leftovers(self.job.runs_dir, self.resume.chain)
         if removed and self.logger is not None:
             self.logger.info("temp_files_removed", count=len(removed), files=removed)

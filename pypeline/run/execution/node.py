@@ -122,6 +122,8 @@ async def run_node(
                 event_listener=services.observers.node_event,
                 output_key=services.output_key(node_id),
                 secrets=services.secrets,
+                job_name=services.job.name,
+                temp_ledger=services.temp_ledger,
             )
             configs = (
                 _render_configs(services, spec, scope, node_id, attempt, backend)

@@ -72,6 +72,8 @@ class RunServices:
     """The pool behind ``threads``; attempts with a timeout track their calls on it."""
     watchdog: WatchdogLink | None = None
     """Told when attempts with a timeout start and end (``pype run`` only; see ``run/guard/``)."""
+    temp_ledger: str | None = None
+    """Where sinks record their temporary folders (``runs/<run_id>/temporaries.jsonl``)."""
 
     def output_key(self, node_id: str) -> str:
         """``RunContext.output_key`` for ``node_id``: the same in this run and the runs that resume it."""

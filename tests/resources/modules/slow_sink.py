@@ -29,14 +29,14 @@ class SlowCsvSink(BaseModule):
         frame = inputs["input"]
         if is_dask(frame):
             frame = frame.compute()
-        rows = await ctx.executor.run_in_thread(self._write, frame)
+        rows = await ctx.executor.run_in_thread(self._write, frame, ctx)
         ctx.record_file_written(self.configs["output_path"])
         ctx.set_global("row_count", rows)
         return {}
 
-    def _write(self, frame: Any) -> int:
+    def _write(self, frame: Any, ctx: RunContext) -> int:
         size, delay = self.configs["chunk_rows"], self.configs["delay"]
-        with atomic_output_path(self.configs["output_path"]) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        with atomic_output_path(self.configs["output_path"], ctx) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             fh.write(",".join(map(str, frame.columns)) + "\n")
             for start in range(0, max(len(frame), 1), size):
                 frame.iloc[start : start + size].to_csv(fh, header=False, index=False)

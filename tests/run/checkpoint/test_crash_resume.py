@@ -6,7 +6,7 @@ part back and writes ``out/all.csv``) and ``summary`` (behind a condition on a
 global, writes ``out/report.csv``). Its sinks are the test-only ``SlowCsvSink``, which writes in chunks
 with pauses, so a kill can land after a chosen number of finished instances
 (seen in the checkpoint folder, never by sleeping blindly) or in the middle
-of a sink write (a non-empty ``.pype-tmp`` file appeared). After each kill
+of a sink write (a non-empty file appeared in a ``.pype-tmp`` folder). After each kill
 the run is resumed, and its outputs must equal an uninterrupted run's byte
 for byte, with no duplicate row and no temporary file left.
 """
@@ -189,7 +189,7 @@ def test_kill_in_the_middle_of_a_sink_write(
 ) -> None:
     project = Project(tmp_path / "p", mode)
     final = project.root / target
-    pattern = f".{final.name}.*.pype-tmp"
+    pattern = f".{final.name}.*.pype-tmp/output"  # the sink's private temporary folder, the file in it
 
     def half_written() -> bool:
         return any(p.stat().st_size > 40 for p in final.parent.glob(pattern)) if final.parent.is_dir() else False

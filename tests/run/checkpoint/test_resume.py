@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from pypeline.core.errors import CheckpointError
+from pypeline.modules.sdk.temporaries import LEDGER_FILE, make_temporary
 from pypeline.run.checkpoint.resume import RunLock
 from pypeline.run.checkpoint.store import read_checkpoint
 from pypeline.run.run import RunOptions, RunResult, run_job
@@ -182,20 +183,25 @@ class TestResume:
         assert second.status == "success" and attempts(second)["gather"] == ("success", 1)
 
     async def test_temporary_files_of_the_killed_run_are_removed(self, flows: FlowHarness, gated_data: Path) -> None:
-        await flows.run(GATED)
+        first = await flows.run(GATED)
         out = flows.root / "out"
-        leftovers = [out / ".final.csv.1a2b3c4d.pype-tmp", out / ".final.csv.5e6f7a8b.parts.pype-tmp"]
-        leftovers[0].write_text("a,b\n1,")
-        leftovers[1].mkdir()
-        (leftovers[1] / "part-00000.csv").write_text("a")
-        keep = out / ".other.csv.1a2b3c4d.pype-tmp"
-        keep.write_text("not ours")
+        ledger = first.run_dir / LEDGER_FILE
+        # what a kill in the middle of two sink writes leaves: the run's own private folders, recorded
+        leftovers = [make_temporary(out, "final.csv", ledger), make_temporary(out, "final.csv", ledger)]
+        (leftovers[0] / "output").write_text("a,b\n1,")
+        (leftovers[1] / "output.parts").mkdir()
+        # the user's files that merely look like temporaries: never recorded, never touched
+        lookalikes = [out / ".final.csv.1a2b3c4d.pype-tmp", out / ".other.csv.1a2b3c4d.pype-tmp"]
+        lookalikes[0].write_text("mine")
+        lookalikes[1].mkdir()
         (flows.root / "flag").touch()
         second = await resume(flows)
         assert second.status == "success"
-        assert not any(p.exists() for p in leftovers) and keep.exists()
+        assert not any(p.exists() for p in leftovers) and all(p.exists() for p in lookalikes)
+        assert lookalikes[0].read_text() == "mine"
         logged = [json.loads(line) for line in (second.run_dir / "log.jsonl").read_text().splitlines()]
         assert any(line["event"] == "temp_files_removed" and line["count"] == 2 for line in logged)
+        assert not (second.run_dir / LEDGER_FILE).exists()  # a run that succeeded has nothing left to clean
 
     async def test_resume_uses_the_context_of_the_resumed_run(self, flows: FlowHarness, data_dir: Path) -> None:
         write_csv(data_dir / "y.csv", "a", ["7"])

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from pypeline.core.errors import CheckpointError
+from pypeline.modules.sdk.temporaries import LEDGER_FILE, make_temporary
 from pypeline.run.checkpoint.journal import Journal, encode_record, read_records
 from pypeline.run.checkpoint.store import JOURNAL_FILE, CheckpointWriter, read_checkpoint
-from pypeline.run.checkpoint.tempfiles import remove_temp_files, temp_patterns
+from pypeline.run.checkpoint.tempfiles import remove_leftovers
 from pypeline.run.scheduling.state import NodeRecord, RunState, SubflowRecord
 
 LST = {"lst": ("files", "when", "raw")}
@@ -196,20 +197,24 @@ def test_no_meta_means_no_checkpoint_and_garbage_is_reported(tmp_path: Path) -> 
         read_checkpoint(tmp_path)
 
 
-def test_temp_patterns_follow_sink_paths(tmp_path: Path) -> None:
-    sinks = [
-        {"output_path": "{{context.out}}/all.csv", "delimiter": ","},
-        {"output_path": "out/parts/p{{iter.index}}.csv"},
-    ]
-    patterns = temp_patterns(sinks, {"out": str(tmp_path / "o[1]")})
-    assert f"{tmp_path}/o[[]1]/.all.csv.*.pype-tmp" in patterns
-    assert "out/parts/.p*.csv.*.pype-old" in patterns
-    folder = tmp_path / "o[1]"
-    folder.mkdir()
-    (folder / ".all.csv.abcdef12.pype-tmp").write_text("x")
-    (folder / "all.csv").write_text("keep")
-    assert remove_temp_files(patterns) == [f"{folder}/.all.csv.abcdef12.pype-tmp"]
-    assert (folder / "all.csv").exists()
+def test_only_recorded_temporaries_that_are_still_the_same_folders_are_removed(tmp_path: Path) -> None:
+    ledger = tmp_path / "run" / LEDGER_FILE
+    ledger.parent.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    ours = make_temporary(out, "all.csv", ledger)
+    (ours / "output").write_text("a,b\n1,")
+    swapped = make_temporary(out, "all.csv", ledger)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x").write_text("keep")
+    swapped.rmdir()
+    other.rename(swapped)  # same name, another folder now (another inode): not the one this run created
+    lookalike = out / ".all.csv.abcdef12.pype-tmp"
+    lookalike.write_text("a user's file named like a temporary")
+    assert [ours.name in line for line in ledger.read_text().splitlines()] == [True, False]
+    assert remove_leftovers(tmp_path, ["run", "no-such-run"]) == [str(ours.absolute())]
+    assert not ours.exists() and (swapped / "x").read_text() == "keep" and lookalike.exists()
 
 
 async def test_a_resumed_run_takes_over_the_records_and_links_the_data_files(tmp_path: Path) -> None:
