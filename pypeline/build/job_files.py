@@ -103,6 +103,8 @@ def read_job_folder(folder: str | Path, *, check_hash: bool, hint: str = "") -> 
         yaml_text = (root / f"{name}.yaml").read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise JobError(f"{exc.filename}: missing from the job folder; {REBUILD_HINT}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JobError(f"{root}: a file of the job folder is unreadable ({exc}); {REBUILD_HINT}") from None
     if compute_flow_hash(yaml_text, dag_text) != metadata.get("flow_hash"):
         raise JobError(
             f"{root}: the job folder is stale: its flow or dag.json changed since it was built; {REBUILD_HINT}"
