@@ -83,12 +83,34 @@ def context_files(contexts: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
 
 
 def compute_flow_hash(yaml_text: str, dag_json: str) -> str:
-    """sha256 over the flow as given and the dag (module paths, versions, resolved configs)."""
+    """sha256 over the flow and the dag (module paths, versions, resolved configs).
+
+    The one definition of a job folder's flow hash: the build records it, the run
+    recomputes it from the folder's files to refuse a stale folder, and resume
+    compares it with a checkpoint's. Both texts are hashed as YAML and JSON read
+    them (:func:`hashed_text`), so a flow saved with CRLF line ends or a byte
+    order mark, or a job folder checked out by a tool that rewrites line ends,
+    is the same flow; any other change to either file makes the folder stale.
+    """
     digest = hashlib.sha256()
-    digest.update(yaml_text.encode("utf-8"))
+    digest.update(hashed_text(yaml_text).encode("utf-8"))
     digest.update(b"\0")
-    digest.update(dag_json.encode("utf-8"))
+    digest.update(hashed_text(dag_json).encode("utf-8"))
     return "sha256:" + digest.hexdigest()
+
+
+def hashed_text(text: str) -> str:
+    """``text`` without a leading byte order mark and with ``\\n`` for every CRLF or CR line end.
+
+    YAML and JSON parsers read these forms alike (a YAML line break is LF, CRLF or
+    CR), so they never change what a file means; a reader decoding with Python's
+    universal newlines sees the same text as one reading the bytes.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def render_job(plan: JobPlan, source_text: str, contexts: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -211,6 +233,8 @@ def _read_checked_dag(root: Path, name: str, dag_path: Path, metadata: dict[str,
         yaml_text = (root / f"{name}.yaml").read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise JobError(f"{exc.filename}: missing from the job folder; {REBUILD_HINT}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JobError(f"{root}: a file of the job folder is unreadable ({exc}); {REBUILD_HINT}") from None
     if compute_flow_hash(yaml_text, dag_text) != metadata.get("flow_hash"):
         raise JobError(
             f"{root}: the job folder is stale: its flow or dag.json changed since it was built; {REBUILD_HINT}"

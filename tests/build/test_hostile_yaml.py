@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pypeline.build.load import yaml_source
+from pypeline.build.load import yaml_events, yaml_source
 from pypeline.build.load.yaml_source import parse_yaml_text, read_yaml_file
 from pypeline.core.errors import FlowSchemaError, FlowSyntaxError
 from tests.conftest import invoke
@@ -50,6 +50,24 @@ class TestHostileInput:
         error = load_timed(write(tmp_path / "bomb.yaml", billion_laughs()))
         assert str(error).startswith(f"{tmp_path / 'bomb.yaml'}:")
         assert "the YAML expands to more than 1,000,000 values (an alias bomb?)" in str(error)
+
+    def test_only_what_aliases_add_counts(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Values written out cost bytes (MAX_BYTES bounds them); the alias limit counts expansion only."""
+        monkeypatch.setattr(yaml_events, "MAX_ALIAS_VALUES", 100)
+        honest = parse_yaml_text("a: [" + "x, " * 500 + "]\nb: {" + ", ".join(f"k{i}: {i}" for i in range(500)) + "}\n",
+                                 "f.yaml")
+        assert len(honest.data["a"]) == 500 and len(honest.data["b"]) == 500
+        # an anchor of 10 values (a list and its 9 items), used 10 times: 100 values added, the limit
+        used = "base: &b [1, 2, 3, 4, 5, 6, 7, 8, 9]\nuses: [" + ", ".join(["*b"] * 10) + "]\n"
+        assert len(parse_yaml_text(used, "f.yaml").data["uses"]) == 10
+        with pytest.raises(FlowSyntaxError, match=r"^f\.yaml:2:\d+: the YAML expands to more than 100 values"):
+            parse_yaml_text(used.replace("*b]", "*b, *b]"), "f.yaml")
+
+    @pytest.mark.slow
+    def test_a_million_values_without_aliases_load(self) -> None:
+        """The old count refused any file of more than 1,000,000 values (100,000 modules) as an alias bomb."""
+        doc = parse_yaml_text("a:\n" + "- 0\n" * (yaml_events.MAX_ALIAS_VALUES + 1), "f.yaml")
+        assert len(doc.data["a"]) == yaml_events.MAX_ALIAS_VALUES + 1
 
     def test_small_aliases_are_fine(self) -> None:
         doc = parse_yaml_text(billion_laughs(levels=3), "f.yaml")

