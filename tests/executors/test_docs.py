@@ -24,7 +24,7 @@ def test_flows_on_the_page_validate(text: str, flows: FlowHarness) -> None:
     assert {m.execution.get("backend", "local") for m in plan.modules.values()} >= {"dask", "lambda"}
 
 
-@pytest.mark.parametrize("backend", ["dask", "lambda", "glue"])
+@pytest.mark.parametrize("backend", ["dask", "lambda", "glue", "container"])
 def test_every_option_is_documented(backend: str) -> None:
     text = PAGE.read_text()
     for option in backend_class(backend).OPTIONS_SCHEMA["properties"]:
