@@ -89,6 +89,10 @@ RLIMIT_HINT = (
     "this host does not let the engine set its default resource limits: set the execution option "
     "ulimits, e.g. {nofile: 1024, nproc: 4096} (docs/executors.md)"
 )
+IMAGE_HINT = (
+    "the image is not in the engine's local store: build it (pype package container, docs/executors.md) "
+    "or pull it, or allow pulls (option pull)"
+)
 STOP_TIMEOUT = 60.0
 """Seconds to wait for an engine's ``rm``/``ps`` before giving up on it."""
 
@@ -226,10 +230,13 @@ class ContainerExecutor(RemoteExecutor):
         options: dict[str, Any], name: str, task: ModuleTask,
     ) -> int:
         """Run the container to its end and return its exit code; on cancellation, remove it first."""
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True,  # Ctrl-C reaches the run, not the client
-        )
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, start_new_session=True,  # Ctrl-C reaches the run, not the client
+            )
+        except OSError as exc:
+            raise ExecutorError(f"{engine.name} ({engine.path}) cannot be started: {exc.strerror or exc}") from None
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         readers = [
             asyncio.ensure_future(pump.drain(proc.stderr, "stderr")),
@@ -286,13 +293,16 @@ class ContainerExecutor(RemoteExecutor):
         return self._images[key]
 
     def _no_result(self, where: str, code: int, pump: OutputPump, exc: StagingError) -> str:
-        hints = [EXIT_HINTS[code]] if code in EXIT_HINTS else []
+        """The message for a container that ended without writing ``result.json``."""
         tail = pump.tail_text()
         if "error setting rlimit" in tail:
-            hints.append(RLIMIT_HINT)
-        detail = f" ({'; '.join(hints)})" if hints else ""
+            hint = RLIMIT_HINT
+        elif "image not known" in tail or "No such image" in tail:
+            hint = IMAGE_HINT
+        else:
+            hint = EXIT_HINTS.get(code, f"the entry point did not write it: {exc}")
         said = f"; it said: {tail}" if tail else ""
-        return f"{where} exited with code {code}{detail} without a result ({exc}){said}"
+        return f"{where} exited with code {code} without a result: {hint}{said}"
 
     async def aclose(self) -> None:
         """Remove any container this executor started that is still there (normally none)."""
@@ -323,5 +333,6 @@ async def _command(argv: list[str]) -> tuple[int, str, str]:
         proc.kill()
         await proc.wait()
         return -1, "", f"{argv[0]} did not answer within {STOP_TIMEOUT:g}s"
-    return proc.returncode or 0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    code = proc.returncode if proc.returncode is not None else -1
+    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 

@@ -1,4 +1,8 @@
-"""Images for the container backend tests, made on this machine without pulling anything.
+"""podman and images for the container backend tests, made on this machine without pulling anything.
+
+The session fixtures :func:`podman` (fails, never skips, when podman cannot
+run a container here) and :func:`worker_image` are shared by the backend
+tests and the examples test (tests/conftest.py imports them).
 
 :func:`python_base_image` imports (``podman import``) a minimal root file
 system holding this interpreter, its standard library and the shared
@@ -18,7 +22,14 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+BASE_IMAGE = "localhost/pypeline-test-python:3.11"
+WORKER_IMAGE = "localhost/pypeline-test-worker:roman"
 
 SKIP_STDLIB = {"site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3"}
 SKIP_DYNLOAD = re.compile(r"^(_tkinter|_test|_xxtest|xxlimited|_ctypes_test)")
@@ -109,9 +120,8 @@ def write_python_rootfs_tar(target: Path) -> Path:
 
 
 def python_base_image(engine: str, tag: str, workdir: Path) -> str:
-    """Import the interpreter tree as image ``tag`` (once per machine and interpreter); returns ``tag``."""
-    if subprocess.run([engine, "image", "exists", tag], capture_output=True).returncode == 0:
-        return tag
+    """Import the interpreter tree as image ``tag``; returns ``tag``."""
+    workdir.mkdir(parents=True, exist_ok=True)
     tar = write_python_rootfs_tar(workdir / "python-rootfs.tar")
     done = subprocess.run(
         [engine, "import", "--change", "ENV PATH=/usr/local/bin:/usr/bin:/bin", str(tar), tag],
@@ -122,3 +132,43 @@ def python_base_image(engine: str, tag: str, workdir: Path) -> str:
         raise RuntimeError(f"{engine} import failed: {done.stderr[-2000:]}")
     shutil.rmtree(workdir, ignore_errors=True)
     return tag
+
+
+@pytest.fixture(scope="session")
+def podman() -> str:
+    """podman's path, after checking that it runs a container here (a failure, not a skip, when it cannot)."""
+    path = shutil.which("podman")
+    if path is None:
+        pytest.fail("podman is not installed: apt-get install podman runc (.ci/run does it)")
+    probe = subprocess.run(
+        [path, "--runtime", "runc", "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+         "--network", "none", "--rootfs", "/:O", "/bin/true"],
+        capture_output=True, text=True, timeout=180,
+    )
+    if probe.returncode != 0:
+        pytest.fail(f"podman cannot run a container on this machine: {probe.stderr[-1500:]}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def worker_image(podman: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An image built by ``pype package container`` on :func:`python_base_image`, with ``roman`` and the
+    test modules of tests/executors/container_modules.py (removed at the end of the session)."""
+    work = tmp_path_factory.mktemp("image")
+    base = python_base_image(podman, BASE_IMAGE, work / "base")
+    modules = work / "addon" / "tests"
+    (modules / "executors").mkdir(parents=True)
+    for init in (modules / "__init__.py", modules / "executors" / "__init__.py"):
+        init.write_text("")
+    shutil.copy(ROOT / "tests" / "executors" / "container_modules.py", modules / "executors")
+    built = subprocess.run(
+        [str(Path(sys.executable).parent / "pype"), "package", "container", "--tag", WORKER_IMAGE, "--base", base,
+         "--with", "roman", "--add", str(modules), "--no-compile"],
+        capture_output=True, text=True, timeout=900,
+    )
+    try:
+        assert built.returncode == 0, built.stderr[-3000:]
+        assert built.stdout.startswith(f"built image {WORKER_IMAGE} (sha256:"), built.stdout
+        yield WORKER_IMAGE
+    finally:
+        subprocess.run([podman, "rmi", "--force", WORKER_IMAGE, base], capture_output=True)

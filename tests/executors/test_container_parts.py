@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from pypeline.core.errors import ExecutorError
 from pypeline.executors.container_engine import (
@@ -32,7 +33,7 @@ from pypeline.executors.container_entry import EXIT_ORPHANED, read_handshake
 from pypeline.executors.container_output import MAX_LINE, OutputPump
 from pypeline.executors.remote.folder_stage import FileUri, FolderStage
 from pypeline.executors.remote.staging import StagingError
-from tests.conftest import FlowHarness
+from tests.conftest import FlowHarness, invoke
 from tests.executors.flows import M
 
 PODMAN = Engine("podman", "/usr/bin/podman")
@@ -242,6 +243,23 @@ async def test_output_pump_replays_json_and_logs_the_rest() -> None:
     assert pump.tail_text().startswith("plain one | {not json | yyy")
 
 
+async def test_a_host_that_refuses_the_default_limits_gets_a_hint() -> None:
+    from pypeline.executors.container_executor import ContainerExecutor
+
+    pump = OutputPump(RecordingLogger(), lambda line: None)
+    stream = asyncio.StreamReader()
+    stream.feed_data(b"Error: runc create failed: ... error setting rlimit type 7: operation not permitted\n")
+    stream.feed_eof()
+    await pump.drain(stream, "stderr")
+    message = ContainerExecutor()._no_result("container of image 'w'", 126, pump, StagingError("x"))
+    assert message == (
+        "container of image 'w' exited with code 126 without a result: this host does not let the engine set its "
+        "default resource limits: set the execution option ulimits, e.g. {nofile: 1024, nproc: 4096} "
+        "(docs/executors.md); it said: Error: runc create failed: ... error setting rlimit type 7: operation not "
+        "permitted"
+    )
+
+
 class TestEntry:
     def test_handshake(self) -> None:
         assert read_handshake(io.StringIO("")) == {}
@@ -306,3 +324,26 @@ def _payload(folder: str, module: str, configs: dict[str, Any]) -> dict[str, Any
         "output_key": "j/r1/m",
     }
 
+
+
+class TestPackageContainer:
+    def test_context_only_writes_the_containerfile_and_site(self, project: Path, cli: CliRunner) -> None:
+        (project / "modules").mkdir()
+        (project / "modules" / "__init__.py").write_text("")
+        result = invoke(cli, "package", "container", "--context", "ctx", "--no-deps", "--base", "my/base:1",
+                        "--add", "modules", "-t", "w:1")
+        assert result.exit_code == 0, result.output
+        assert "build it with: podman build -t w:1 -f ctx/Containerfile ctx" in result.output
+        text = (project / "ctx" / "Containerfile").read_text()
+        assert "FROM my/base:1\nCOPY site/ /opt/pypeline/site/\n" in text
+        assert 'ENTRYPOINT ["python", "-m", "pypeline.executors.container_entry"]' in text
+        site = project / "ctx" / "site"
+        assert (site / "pypeline" / "executors" / "container_entry.py").exists()
+        assert (site / "modules" / "__init__.py").exists()
+        assert not list(site.rglob("__pycache__"))
+
+    def test_a_used_context_folder_is_refused(self, project: Path, cli: CliRunner) -> None:
+        (project / "ctx" / "site").mkdir(parents=True)
+        result = invoke(cli, "package", "container", "--context", "ctx", "--no-deps")
+        assert result.exit_code == 1
+        assert "error: ctx already holds a build context (site/); give an empty or new folder" in result.output
