@@ -41,10 +41,11 @@ LIMITS = {"nofile": 1024, "nproc": 4096}
 
 
 def host_root(backend: str = "container", **options: Any) -> str:
-    """An execution block running the module under this machine's root file system and this venv's Python."""
+    """An execution block running the module under this machine's root file system and this venv's Python
+    (``workdir``: the repository, so that ``tests.executors...`` modules import, as docs/executors.md says)."""
     return block(
-        backend, image="/", entrypoint=sys.executable, runtime="runc", ulimits=LIMITS,
-        env={"PYTHONPATH": str(ROOT)}, **options,
+        backend, **{"image": "/", "entrypoint": sys.executable, "runtime": "runc", "ulimits": LIMITS,
+                    "workdir": str(ROOT), **options},
     )
 
 
@@ -83,7 +84,8 @@ async def test_outputs_equal_the_local_run(flows: FlowHarness, podman: str) -> N
     out = flows.root / "out" / "boxed.csv"
     result = await flows.run(
         pipeline("boxed", data, out, scale=host_root(staging_dir=str(staging)),
-                 shift=host_root("docker", engine="podman", staging_dir=str(staging)))
+                 shift=host_root("docker", engine="podman", staging_dir=str(staging), workdir="/",
+                                 env={"PYTHONPATH": str(ROOT)}))
     )
     assert result.status == "success", result.manifest
     pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(flows.root / "out" / "local.csv"))
