@@ -328,10 +328,10 @@ def _payload(folder: str, module: str, configs: dict[str, Any]) -> dict[str, Any
 
 class TestPackageContainer:
     def test_context_only_writes_the_containerfile_and_site(self, project: Path, cli: CliRunner) -> None:
-        (project / "modules").mkdir()
-        (project / "modules" / "__init__.py").write_text("")
+        (project / "my_mods").mkdir()  # not 'modules': the CLI would import it and leave it in sys.modules
+        (project / "my_mods" / "__init__.py").write_text("")
         result = invoke(cli, "package", "container", "--context", "ctx", "--no-deps", "--base", "my/base:1",
-                        "--add", "modules", "-t", "w:1")
+                        "--add", "my_mods", "-t", "w:1")
         assert result.exit_code == 0, result.output
         assert "build it with: podman build -t w:1 -f ctx/Containerfile ctx" in result.output
         text = (project / "ctx" / "Containerfile").read_text()
@@ -339,7 +339,7 @@ class TestPackageContainer:
         assert 'ENTRYPOINT ["python", "-m", "pypeline.executors.container_entry"]' in text
         site = project / "ctx" / "site"
         assert (site / "pypeline" / "executors" / "container_entry.py").exists()
-        assert (site / "modules" / "__init__.py").exists()
+        assert (site / "my_mods" / "__init__.py").exists()
         assert not list(site.rglob("__pycache__"))
 
     def test_a_used_context_folder_is_refused(self, project: Path, cli: CliRunner) -> None:
