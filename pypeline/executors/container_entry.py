@@ -25,8 +25,8 @@ and no container configuration (``podman inspect`` does not show them); the
 entry puts them in its own environment, where the secret resolver reads
 them. After the handshake standard input stays open as a *lifeline*: when it
 reaches its end, the run that started the container is gone (killed, even
-with SIGKILL, or the attempt was cancelled), and the entry ends the
-container at once. Without a handshake (standard input empty or a
+with SIGKILL, or the attempt was cancelled), and the entry empties the
+attempt folder and ends the container at once. Without a handshake (standard input empty or a
 terminal, as when you run an image by hand) there is no lifeline.
 """
 
@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -65,8 +66,13 @@ def read_handshake(stream: TextIO) -> dict[str, Any]:
     return doc
 
 
-def hold_lifeline(stream: TextIO) -> None:
-    """End this process when ``stream`` reaches its end (a daemon thread waits for it)."""
+def hold_lifeline(stream: TextIO, folder: Path) -> None:
+    """End this process when ``stream`` reaches its end (a daemon thread waits for it).
+
+    The run that would have removed the attempt folder is gone, so its files
+    (input frames, the payload) are deleted here first; only the empty mount
+    point stays on the host.
+    """
 
     def wait() -> None:
         try:
@@ -79,6 +85,11 @@ def hold_lifeline(stream: TextIO) -> None:
                         "reason": "standard input closed: the run that started this container is gone"}),
             file=sys.stderr, flush=True,
         )
+        for child in folder.iterdir() if folder.is_dir() else ():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
         os._exit(EXIT_ORPHANED)
 
     threading.Thread(target=wait, name="pypeline-lifeline", daemon=True).start()
@@ -100,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         env = handshake.get("env") or {}
         os.environ.update({str(k): str(v) for k, v in env.items()})
         if handshake.get("lifeline"):
-            hold_lifeline(sys.stdin)
+            hold_lifeline(sys.stdin, Path(args[0]))
         doc = stage.get_json(stage.root.join(PAYLOAD_FILE), "payload")
         # pandas and pyarrow load here: a broken install in the image becomes the module's error too
         from pypeline.executors.remote.far_side import execute_payload

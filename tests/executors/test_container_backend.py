@@ -165,7 +165,9 @@ def test_pype_killed_leaves_no_container(flows: FlowHarness, podman: str, sig: s
     """SIGTERM: the run cancels the attempt, which removes its container. SIGKILL: nothing in pype runs any
     more; the container's standard input closes and its entry point ends it (the lifeline)."""
     data = write_values(flows.root / "data" / "values.csv")
-    job = flows.build(single("killed", data, f"{M}.Sleepy", "{required: {seconds: 300}}", host_root()))
+    staging = flows.root / "staging"
+    job = flows.build(single("killed", data, f"{M}.Sleepy", "{required: {seconds: 300}}",
+                             host_root(staging_dir=str(staging))))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     pype = subprocess.Popen([str(Path(sys.executable).parent / "pype"), "run", str(job), "--progress", "none"],
                             cwd=flows.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -179,6 +181,8 @@ def test_pype_killed_leaves_no_container(flows: FlowHarness, podman: str, sig: s
         time.sleep(0.2)
     assert listed(podman, f"name={name}") == []
     assert time.monotonic() - killed < 15  # ended by pype or by the lifeline, not by the module's 300 s
+    # SIGTERM: pype removed the attempt folder; SIGKILL: the entry point emptied it before ending
+    assert [p.relative_to(staging).as_posix() for p in staging.rglob("*") if not p.is_dir()] == []
     if sig == signal.SIGTERM:
         assert code != 0  # an interrupted run
         (log,) = (job / "runs").glob("*/log.jsonl")
