@@ -111,7 +111,7 @@ def container_image(
     engine_name = find_engine(engine).name
     with tempfile.TemporaryDirectory(prefix="pypeline-image-") as tmp:
         context = write(Path(tmp))
-        image_id = build_image(context, tag, engine_name)
+        image_id = build_image(context, tag, engine_name, architecture)
     click.echo(
         f"built image {tag} ({image_id[:19]}, {context.files} files, {context.size / 1e6:.1f} MB added) "
         f"with {engine_name}; use it with execution: {{backend: container, image: {tag}}}"

@@ -116,8 +116,10 @@ def write_build_context(
     return ContainerContext(folder, containerfile, len(files), sum(p.stat().st_size for p in files))
 
 
-def build_image(context: ContainerContext, tag: str, engine: str) -> str:
+def build_image(context: ContainerContext, tag: str, engine: str, architecture: str = "x86_64") -> str:
     """Build ``context`` as image ``tag`` with ``engine`` (podman or docker); returns the image id.
+
+    ``arm64`` asks the engine for a ``linux/arm64`` image (its base is pulled for that platform).
 
     Raises:
         PackagingError: when the engine is missing or the build fails.
@@ -127,8 +129,10 @@ def build_image(context: ContainerContext, tag: str, engine: str) -> str:
         raise PackagingError(f"the container engine '{engine}' is not installed (no '{engine}' on PATH)")
     with tempfile.TemporaryDirectory(prefix="pypeline-build-") as tmp:
         iidfile = Path(tmp) / "iid"
-        command = [path, "build", "--tag", tag, "--file", str(context.containerfile), "--iidfile", str(iidfile),
-                   str(context.folder)]
+        command = [path, "build", "--tag", tag, "--file", str(context.containerfile), "--iidfile", str(iidfile)]
+        if architecture == "arm64":
+            command += ["--platform", "linux/arm64"]
+        command.append(str(context.folder))
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise PackagingError(f"{engine} build of {tag} failed:\n{(done.stderr or done.stdout)[-2000:]}")
