@@ -22,6 +22,8 @@ PYTHON="${PYTHON:-python3}"
 # PACKAGE is installed when COMMAND is not on PATH. For example:
 #   "chromium chromium"
 SYSTEM_PACKAGES=(
+  "podman podman"   # the container backend's tests run real containers (no image pulls)
+  "runc runc"       # podman's runtime here: crun fails on these hybrid cgroups
 )
 
 say() { printf 'test.sh: %s\n' "$*" >&2; }

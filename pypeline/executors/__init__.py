@@ -1,7 +1,7 @@
 """Executors: where a module runs (docs/executors.md).
 
 The run opens one executor per backend its job uses (``local``, ``dask``,
-``lambda``, ``glue``, or a plugin's, see :mod:`.backends`) and hands the
+``lambda``, ``glue``, ``container``/``docker``, or a plugin's, see :mod:`.backends`) and hands the
 scheduler a ``backend name -> Executor`` mapping; for each module attempt the
 node runner submits a :class:`~pypeline.executors.base.ModuleTask` to the
 executor of the module's ``execution.backend``. Module code never knows which
@@ -10,6 +10,10 @@ one runs it.
 Files: :mod:`.base` (the ABC), :mod:`.local`, :mod:`.dask_executor` with its
 worker side :mod:`.dask_worker`, :mod:`.lambda_executor` with the shipped
 handler :mod:`.aws_lambda`, :mod:`.glue_executor` with the shipped job script
-:mod:`.glue_entry`, :mod:`.remote` (the S3/JSON boundary both AWS backends
-share) and :mod:`.packaging` (``pype package lambda``).
+:mod:`.glue_entry`, :mod:`.container_executor` with its command lines
+(:mod:`.container_engine`), output streams (:mod:`.container_output`) and
+the shipped entry point :mod:`.container_entry`, :mod:`.remote` (the
+payload/result boundary the AWS and container backends share, through S3
+or a mounted folder), :mod:`.packaging` (``pype package lambda``) and
+:mod:`.container_image` (``pype package container``).
 """

@@ -25,6 +25,8 @@ BUILTIN_BACKENDS: dict[str, str] = {
     "dask": "pypeline.executors.dask_executor:DaskExecutor",
     "lambda": "pypeline.executors.lambda_executor:LambdaExecutor",
     "glue": "pypeline.executors.glue_executor:GlueExecutor",
+    "container": "pypeline.executors.container_executor:ContainerExecutor",
+    "docker": "pypeline.executors.container_executor:DockerExecutor",
 }
 
 

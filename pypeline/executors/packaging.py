@@ -115,20 +115,30 @@ def build_lambda_zip(
                 shutil.copy2(extra, root / extra.name)
         requirements = [*runtime_requirements(), *extra_packages] if include_deps else list(extra_packages)
         if requirements:
-            _pip_install(root, requirements, PLATFORMS[architecture], python_version)
+            pip_install_target(root, requirements, (PLATFORMS[architecture],), python_version)
         for name in exclude:
             remove_distribution(root, name)
         return _zip(root, output)
 
 
-def _pip_install(root: Path, requirements: list[str], platform: str, python_version: str) -> None:
+def pip_install_target(
+    root: Path, requirements: list[str], platforms: tuple[str, ...], python_version: str, *, byte_compile: bool = True
+) -> None:
+    """``pip install --target root`` for another platform (binary wheels only).
+
+    Raises:
+        PackagingError: when pip fails (its last words are in the message).
+    """
     command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--target", str(root), "--platform", platform,
-        "--implementation", "cp", "--python-version", python_version, "--only-binary=:all:", *requirements,
+        sys.executable, "-m", "pip", "install", "--quiet", "--target", str(root),
+        *(arg for platform in platforms for arg in ("--platform", platform)),
+        "--implementation", "cp", "--python-version", python_version, "--only-binary=:all:",
+        *(() if byte_compile else ("--no-compile",)), *requirements,
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        raise PackagingError(f"pip could not install {', '.join(requirements)} for {platform}:\n{done.stderr[-2000:]}")
+        where = ", ".join(platforms)
+        raise PackagingError(f"pip could not install {', '.join(requirements)} for {where}:\n{done.stderr[-2000:]}")
 
 
 def _zip(root: Path, output: Path) -> LambdaZip:

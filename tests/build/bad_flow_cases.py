@@ -506,7 +506,7 @@ CASES = [
         "backend-unknown",
         mutate(CONTROL, ("{id: drop, name: noop_sink}", "{id: drop, name: noop_sink, execution: {backend: lokal}}")),
         "{f}:12: module 'drop': unknown execution backend 'lokal'; did you mean 'local'? "
-        "(known: dask, glue, lambda, local)",
+        "(known: container, dask, docker, glue, lambda, local)",
     ),
     Case(
         "backend-bad-option",

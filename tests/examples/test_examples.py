@@ -130,6 +130,14 @@ def check_hybrid_dask(root: Path, manifest: dict[str, Any]) -> None:
     assert manifest["modules"]["big_west"]["globals"] == {"row_count": 3, "rows_dropped": 2}  # set on a worker
 
 
+def check_container_demo(root: Path, manifest: dict[str, Any]) -> None:
+    assert [r["sensor"] for r in rows(root / "out/container/valid_readings.csv")] == ["S1", "S2", "S4", "S6"]
+    clean = manifest["modules"]["clean"]
+    assert clean["backend"] == "container" and clean["globals"] == {"row_count": 4, "rows_dropped": 2}
+    assert clean["stats"]["container"]["exit_code"] == 0
+    assert clean["stats"]["container"]["image_digest"].startswith("sha256:")
+
+
 CHECKS: dict[str, Callable[[Path, dict[str, Any]], None]] = {
     "noop": check_noop,
     "regex_filter": check_regex_filter,
@@ -142,7 +150,10 @@ CHECKS: dict[str, Callable[[Path, dict[str, Any]], None]] = {
     "resume_demo": check_resume_demo,
     **MODULE_EXAMPLE_CHECKS,
     "hybrid_dask": check_hybrid_dask,
+    "container_demo": check_container_demo,
 }
+EXAMPLE_IMAGE = "localhost/pypeline-example:latest"
+"""The image examples/container/flow.yaml names; its README line builds it with `pype package container`."""
 
 
 def job_name(flow_file: Path) -> str:
@@ -151,8 +162,14 @@ def job_name(flow_file: Path) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize("flow_file", EXAMPLE_FLOWS, ids=[p.parent.name for p in EXAMPLE_FLOWS])
-def test_example_builds_runs_and_writes_its_outputs(checkout: Path, cli: CliRunner, flow_file: Path) -> None:
+@pytest.mark.parametrize(
+    "flow_file",
+    [pytest.param(p, id=p.parent.name, marks=[pytest.mark.slow] if p.parent.name == "container" else [])
+     for p in EXAMPLE_FLOWS],
+)
+def test_example_builds_runs_and_writes_its_outputs(
+    checkout: Path, cli: CliRunner, flow_file: Path, request: pytest.FixtureRequest
+) -> None:
     relative = flow_file.relative_to(REPO).as_posix()
     name = job_name(flow_file)
     assert name in CHECKS, f"{relative}: add a check of its outputs to CHECKS"
@@ -170,6 +187,10 @@ def test_example_builds_runs_and_writes_its_outputs(checkout: Path, cli: CliRunn
         ran = invoke(cli, "run", f"jobs/{name}", "--resume", "--quiet", "--progress", "none")
         assert ran.exit_code == 0, ran.output
     else:
+        if name == "container_demo":  # the image the README builds; here on a local base (no pulls on this machine)
+            podman = request.getfixturevalue("podman")
+            subprocess.run([podman, "tag", request.getfixturevalue("worker_image"), EXAMPLE_IMAGE], check=True)
+            request.addfinalizer(lambda: subprocess.run([podman, "rmi", EXAMPLE_IMAGE], capture_output=True))
         built = invoke(cli, "build", relative)
         assert built.exit_code == 0, built.output
         ran = invoke(cli, "run", f"jobs/{name}", "--quiet", "--progress", "none")

@@ -20,7 +20,7 @@ PLUGIN = Path(__file__).parents[1] / "resources" / "executor_plugin"
 
 
 def test_builtin_backends() -> None:
-    assert sorted(BUILTIN_BACKENDS) == ["dask", "glue", "lambda", "local"]
+    assert sorted(BUILTIN_BACKENDS) == ["container", "dask", "docker", "glue", "lambda", "local"]
     for name in BUILTIN_BACKENDS:
         cls = backend_class(name)
         assert cls.name == name
@@ -34,6 +34,11 @@ GOOD: list[tuple[dict[str, Any], dict[str, Any] | None]] = [
     ({"backend": "lambda", "function_name": "fn", "staging": "s3://b/p"}, None),
     ({"backend": "lambda", "function_name": "fn"}, {"staging": "s3://b/p", "region": "eu-west-1"}),
     ({"backend": "glue", "job_name": "j", "staging": "s3://b", "role": "arn:x", "poll_interval": 2}, None),
+    ({"backend": "container", "image": "localhost/w:1"}, None),
+    ({"backend": "docker", "image": "w:1", "engine": "docker", "memory": "2g", "cpus": 1.5, "network": "host",
+      "mounts": ["data:/data:ro", {"source": "out", "target": "/out", "read_only": False}], "env": {"A": 1},
+      "ulimits": {"nofile": 1024, "nproc": "2048:4096"}, "read_only": False, "command": ["-m", "x"]}, None),
+    ({"backend": "container"}, {"image": "/srv/rootfs", "engine": "podman", "runtime": "runc"}),
 ]
 BAD: list[tuple[dict[str, Any], dict[str, Any] | None, str]] = [
     ({"backend": "dask", "adress": "tcp://x:1"}, None,
@@ -48,6 +53,13 @@ BAD: list[tuple[dict[str, Any], dict[str, Any] | None, str]] = [
      "option command: 'spark' is not one of ['glueetl', 'pythonshell']"),
     ({"backend": "glue", "staging": "s3://b"}, {"job_name": 3}, "option job_name: 3 is not of type 'string'"),
     ({"backend": "lamda"}, None, "unknown execution backend 'lamda'; did you mean 'lambda'?"),
+    ({"backend": "container"}, None, "'image' is a required property"),
+    ({"backend": "container", "image": "w", "engine": "lxc"}, None, "option engine: 'lxc' is not one of"),
+    ({"backend": "docker", "image": "w", "memory": "lots"}, None, "option memory: 'lots' does not match"),
+    ({"backend": "container", "image": "w", "mounts": ["data"]}, None, "option mounts.0: 'data' is not valid"),
+    ({"backend": "container", "image": "w", "network": ""}, None, "option network: '' should be non-empty"),
+    ({"backend": "container", "image": "w", "imgae": "x"}, None,
+     "backend 'container' has no option 'imgae'; did you mean 'image'?"),
 ]
 
 
@@ -152,7 +164,8 @@ class TestPluginBackend:
         self.write(tmp_path, "{backend: inline, tag: demo}")
         built = pype(tmp_path, "build", "flow.yaml", site=None)
         assert built.returncode == 2
-        assert "unknown execution backend 'inline' (known: dask, glue, lambda, local)" in built.stderr
+        known = "container, dask, docker, glue, lambda, local"
+        assert f"unknown execution backend 'inline' (known: {known})" in built.stderr
 
     def test_a_plugin_that_fails_to_import_is_a_build_error(self, tmp_path: Path, plugin_site: Path) -> None:
         self.write(tmp_path, "{backend: broken}")

@@ -34,7 +34,7 @@ from pypeline.core.errors import ExecutorError
 from pypeline.core.templates import TEMPLATE_RE
 from pypeline.executors.base import Executor, ModuleTask
 from pypeline.executors.remote.payload import PAYLOAD_VERSION, BoundaryError, check_result, json_safe
-from pypeline.executors.remote.staging import S3Stage, S3Uri, StagingError, make_s3_client, node_segment
+from pypeline.executors.remote.staging import S3Stage, S3Uri, Stage, StagingError, make_s3_client, node_segment
 from pypeline.modules.frames import is_dask
 from pypeline.secrets.transport import NotWirable, from_wire, lookup_from_env, to_wire
 
@@ -106,8 +106,10 @@ class RemoteExecutor(Executor):
         self._stages: dict[tuple[str | None, str | None], S3Stage] = {}
 
     @abstractmethod
-    async def dispatch(self, task: ModuleTask, payload: dict[str, Any], prefix: S3Uri, stage: S3Stage) -> Any:
+    async def dispatch(self, task: ModuleTask, payload: dict[str, Any], prefix: Any, stage: Any) -> Any:
         """Send ``payload`` to the far side and return the decoded result document.
+
+        ``prefix`` is the attempt's staging location, ``stage`` the :class:`Stage` holding it.
 
         Raises:
             ExecutorError: when the far side cannot be reached or answers without a result.
@@ -134,11 +136,33 @@ class RemoteExecutor(Executor):
         where = self.where(task)
         payload = await self._payload(task, stage, prefix)
         doc = await self.dispatch(task, payload, prefix, stage)
+        outputs = await self.apply_result(task, doc, stage, where)
+        if not options.get("keep_staged"):
+            try:
+                # every attempt's objects: failed attempts are kept for inspection only until one succeeds
+                await self.blocking(stage.delete_prefix, node_prefix)
+            except Exception as exc:  # cleanup is best-effort; the run already has its data
+                task.ctx.logger.warning("staging_cleanup_failed", prefix=str(node_prefix), error=str(exc))
+        return outputs
+
+    async def apply_result(
+        self, task: ModuleTask, doc: Any, stage: Stage, where: str, *, replay_logs: bool = True
+    ) -> dict[str, Any]:
+        """Check the far side's result document, apply it to the task's context and return the outputs.
+
+        Args:
+            replay_logs: replay the result's log lines (off when a backend already
+                streamed them into the log while the module ran).
+
+        Raises:
+            ExecutorError: for a malformed result, or the module's error on the far side.
+        """
         try:
             result = check_result(doc, where)
         except BoundaryError as exc:
             raise ExecutorError(str(exc)) from None
-        self._replay_logs(task, result.get("logs"))
+        if replay_logs:
+            self.replay_logs(task, result.get("logs"))
         if result["status"] == "error":
             error = result["error"]
             task.ctx.logger.error(
@@ -149,16 +173,9 @@ class RemoteExecutor(Executor):
         for key, value in result["globals"].items():
             task.ctx.set_global(key, from_wire(value, resolve))
         task.ctx.stats.merge(result["stats"])
-        outputs = await self._read_outputs(task, result["outputs"], stage, where)
-        if not options.get("keep_staged"):
-            try:
-                # every attempt's objects: failed attempts are kept for inspection only until one succeeds
-                await self.blocking(stage.delete_prefix, node_prefix)
-            except Exception as exc:  # cleanup is best-effort; the run already has its data
-                task.ctx.logger.warning("staging_cleanup_failed", prefix=str(node_prefix), error=str(exc))
-        return outputs
+        return await self._read_outputs(task, result["outputs"], stage, where)
 
-    async def _payload(self, task: ModuleTask, stage: S3Stage, prefix: S3Uri) -> dict[str, Any]:
+    async def _payload(self, task: ModuleTask, stage: Stage, prefix: Any) -> dict[str, Any]:
         if task.remote_configs is None:
             raise ExecutorError(
                 f"module '{task.node_id}': no remote configs were prepared for the {self.name} backend"
@@ -168,7 +185,7 @@ class RemoteExecutor(Executor):
             if is_dask(value) and hasattr(value, "compute"):
                 value = await self.blocking(value.compute)
             if hasattr(value, "to_parquet") and hasattr(value, "columns"):
-                uri = prefix.join("in", f"{port}.parquet")
+                uri = prefix.join("in", f"{port}{stage.frame_suffix}")
                 rows = await self.blocking(stage.put_frame, uri, value)
                 inputs[port] = {"kind": "frame", "uri": str(uri), "rows": rows}
             else:
@@ -212,7 +229,8 @@ class RemoteExecutor(Executor):
             )
         return payload
 
-    def _replay_logs(self, task: ModuleTask, lines: Any) -> None:
+    def replay_logs(self, task: ModuleTask, lines: Any) -> None:
+        """Log the far side's log lines (dicts with ``level`` and ``event``) as the module's, ``remote=True``."""
         if not isinstance(lines, list):
             return
         for line in lines:
@@ -224,7 +242,7 @@ class RemoteExecutor(Executor):
             method(str(line.get("event", "remote_log")), remote=True, **fields)
 
     async def _read_outputs(
-        self, task: ModuleTask, refs: dict[str, Any], stage: S3Stage, where: str
+        self, task: ModuleTask, refs: dict[str, Any], stage: Stage, where: str
     ) -> dict[str, Any]:
         outputs: dict[str, Any] = {}
         for port, ref in refs.items():
@@ -232,8 +250,8 @@ class RemoteExecutor(Executor):
                 outputs[port] = ref["value"]
                 continue
             try:
-                frame = await self.blocking(stage.get_frame, S3Uri.parse(ref["uri"]), f"output '{port}'")
-            except StagingError as exc:
+                frame = await self.blocking(stage.get_frame, stage.parse(ref["uri"]), f"output '{port}'")
+            except (StagingError, ValueError) as exc:
                 raise ExecutorError(f"{where} answered, but {exc}") from None
             if task.ctx.execution_mode == "dask":
                 from pypeline.modules.frames import to_dask

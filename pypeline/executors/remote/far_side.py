@@ -31,7 +31,7 @@ from pypeline.core.secret import SecretRegistry
 from pypeline.executors.local import run_module_lifecycle
 from pypeline.executors.remote.payload import RESULT_VERSION, check_payload, json_safe
 from pypeline.executors.remote.secrets import resolve_far_side_secrets
-from pypeline.executors.remote.staging import S3Stage, S3Uri
+from pypeline.executors.remote.staging import Stage
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk.context import RunContext, ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
@@ -153,12 +153,12 @@ class FarAttempt:
         return error_result(exc, logs=self.logs, redact=self.redact, started=self.started)
 
 
-async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = None) -> dict[str, Any]:
+async def execute_payload(doc: Any, stage: Stage, *, stream: TextIO | None = None) -> dict[str, Any]:
     """Run the module attempt ``doc`` describes and return the result document (never raises).
 
     Args:
         doc: the decoded payload (see :mod:`pypeline.executors.remote.payload`).
-        stage: S3 access for inputs and outputs.
+        stage: access to inputs and outputs (S3, or the container's mounted folder).
         stream: where log lines go (stderr by default).
     """
     attempt = FarAttempt(stream=stream)
@@ -185,13 +185,13 @@ async def execute_payload(doc: Any, stage: S3Stage, *, stream: TextIO | None = N
         return attempt.error(exc)
 
 
-async def _load_inputs(payload: dict[str, Any], stage: S3Stage, ctx: RunContext) -> dict[str, Any]:
+async def _load_inputs(payload: dict[str, Any], stage: Stage, ctx: RunContext) -> dict[str, Any]:
     inputs: dict[str, Any] = {}
     for port, ref in payload["inputs"].items():
         if ref["kind"] == "json":
             inputs[port] = ref["value"]
             continue
-        frame = await ctx.executor.run_in_thread(stage.get_frame, S3Uri.parse(ref["uri"]), f"input '{port}'")
+        frame = await ctx.executor.run_in_thread(stage.get_frame, stage.parse(ref["uri"]), f"input '{port}'")
         if payload["execution_mode"] == "dask":
             from pypeline.modules.frames import to_dask
 
@@ -201,17 +201,17 @@ async def _load_inputs(payload: dict[str, Any], stage: S3Stage, ctx: RunContext)
 
 
 async def _stage_outputs(
-    outputs: dict[str, Any], payload: dict[str, Any], stage: S3Stage, ctx: RunContext
+    outputs: dict[str, Any], payload: dict[str, Any], stage: Stage, ctx: RunContext
 ) -> dict[str, Any]:
     import pandas as pd
 
-    prefix = S3Uri.parse(payload["output_prefix"])
+    prefix = stage.parse(payload["output_prefix"])
     refs: dict[str, Any] = {}
     for port, value in outputs.items():
         if is_dask(value) and hasattr(value, "compute"):
             value = await ctx.executor.run_in_thread(value.compute)
         if isinstance(value, pd.DataFrame):
-            uri = prefix.join(f"{port}.parquet")
+            uri = prefix.join(f"{port}{stage.frame_suffix}")
             rows = await ctx.executor.run_in_thread(stage.put_frame, uri, value)
             refs[port] = {"kind": "frame", "uri": str(uri), "rows": rows}
         else:

@@ -40,6 +40,8 @@ from typing import Any
 
 PAYLOAD_VERSION = 1
 RESULT_VERSION = 1
+URI_SCHEMES = ("s3://", "file://")
+"""Where staged frames live: S3 (Lambda, Glue) or a folder mounted on both sides (container)."""
 
 _PAYLOAD_FIELDS: dict[str, type | tuple[type, ...]] = {
     "run_id": str,
@@ -84,8 +86,10 @@ def check_payload(doc: Any) -> dict[str, Any]:
             raise BoundaryError(f"malformed payload: field '{name}' is {type(doc[name]).__name__}, expected {kind}")
     if doc["execution_mode"] not in ("pandas", "dask"):
         raise BoundaryError(f"malformed payload: execution_mode {doc['execution_mode']!r} is not pandas or dask")
-    if not doc["output_prefix"].startswith("s3://"):
-        raise BoundaryError(f"malformed payload: output_prefix {doc['output_prefix']!r} is not an s3:// URI")
+    if not doc["output_prefix"].startswith(URI_SCHEMES):
+        raise BoundaryError(
+            f"malformed payload: output_prefix {doc['output_prefix']!r} is not an s3:// or file:// URI"
+        )
     for port, ref in doc["inputs"].items():
         check_port_ref(ref, f"input '{port}'", "malformed payload")
     return doc
@@ -124,8 +128,8 @@ def check_port_ref(ref: Any, what: str, prefix: str) -> None:
     """Check one ``{"kind": "frame", "uri": ...}`` / ``{"kind": "json", "value": ...}`` reference."""
     if not isinstance(ref, dict) or ref.get("kind") not in ("frame", "json"):
         raise BoundaryError(f"{prefix}: {what} is not a {{'kind': 'frame'|'json', ...}} reference")
-    if ref["kind"] == "frame" and not (isinstance(ref.get("uri"), str) and ref["uri"].startswith("s3://")):
-        raise BoundaryError(f"{prefix}: {what} has no s3:// 'uri'")
+    if ref["kind"] == "frame" and not (isinstance(ref.get("uri"), str) and ref["uri"].startswith(URI_SCHEMES)):
+        raise BoundaryError(f"{prefix}: {what} has no s3:// or file:// 'uri'")
     if ref["kind"] == "json" and "value" not in ref:
         raise BoundaryError(f"{prefix}: {what} has no 'value'")
 

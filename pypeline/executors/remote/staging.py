@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 class StagingError(Exception):
@@ -83,11 +83,32 @@ def _missing(exc: Exception) -> bool:
     return code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
 
 
+class Stage(Protocol):
+    """What the far side and :class:`~.client.RemoteExecutor` need from a stage (S3, or a folder)."""
+
+    frame_suffix: str
+    """File name suffix of a staged frame (``.parquet``, ``.arrow``)."""
+
+    def parse(self, uri: str) -> Any: ...
+    def put_json(self, uri: Any, doc: Any) -> None: ...
+    def get_json(self, uri: Any, what: str) -> Any: ...
+    def put_frame(self, uri: Any, frame: Any) -> int: ...
+    def get_frame(self, uri: Any, what: str) -> Any: ...
+    def delete_prefix(self, uri: Any) -> int: ...
+
+
 class S3Stage:
     """Reads and writes staged objects with one boto3 S3 client."""
 
+    frame_suffix = ".parquet"
+
     def __init__(self, client: Any) -> None:
         self.client = client
+
+    @staticmethod
+    def parse(uri: str) -> S3Uri:
+        """The :class:`S3Uri` of a URI a payload or result names."""
+        return S3Uri.parse(uri)
 
     def put_json(self, uri: S3Uri, doc: Any) -> None:
         """Write ``doc`` as a JSON object."""
