@@ -102,7 +102,7 @@ def frame_crossings(gigabytes: float, workdir: Path) -> dict[str, float]:
     import pandas as pd
     from moto.server import ThreadedMotoServer
 
-    from pypeline.executors.remote.staging import S3Stage, S3Uri, make_s3_client
+    from pypeline.backends.remote_staging import S3Stage, S3Uri, make_s3_client
 
     frame = make_frame(gigabytes)
     size = frame.memory_usage(index=True, deep=True).sum()

@@ -157,7 +157,7 @@ def child(variant: str, data: Path, out: Path, job: str | None) -> float:
         pq.write_table(agg, out / "agg.parquet")
         pq.write_table(table, out / "filtered.parquet")
         return time.perf_counter() - t0
-    from pypeline.run.execution.dask_local import prepare_process
+    from pypeline.run.engine.dask_mode import prepare_process
 
     prepare_process(str(job))  # what `pype run` does first, before pyarrow is imported (stdlib only)
     import pandas  # noqa: F401  - the same starting point as the hand-written job: pandas imported

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
+rm -rf build  # setuptools' build/lib keeps files a rename removed, and the wheel would ship them
 "$VENV/bin/python" -m pip install --quiet .
 "$VENV/bin/pype" validate examples/file_iterate/flow.yaml
 "$VENV/bin/pype" build examples/file_iterate/flow.yaml --out jobs

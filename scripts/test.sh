@@ -38,6 +38,7 @@ check_python() {
 python_packages() {
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  rm -rf build  # setuptools' build/lib keeps files a rename removed, and the wheel would ship them
   "$VENV/bin/python" -m pip install --quiet ".[test]"
 }
 

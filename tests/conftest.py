@@ -16,7 +16,7 @@ from pypeline.build.build import build_flow, validate_flow
 from pypeline.cli.cli import main
 from pypeline.job.plan import JobPlan
 from pypeline.run.run import RunOptions, RunResult, run_job
-from tests.executors.container_images import podman, worker_image
+from tests.backends.container_images import podman, worker_image
 
 __all__ = ["podman", "worker_image"]  # session fixtures of the container backend tests and the container example
 

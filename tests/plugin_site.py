@@ -1,7 +1,7 @@
 """Install a test plugin package for real, into a folder of its own, and run ``pype`` with it.
 
 Shared by the plugin module test (``pypeline.modules`` entry points) and the
-plugin backend test (``pypeline.executors``). The ``pype`` processes see the
+plugin backend test (``pypeline.backends``). The ``pype`` processes see the
 package only through ``PYTHONPATH``, so importlib.metadata finds its dist-info
 exactly as for a package installed in site-packages.
 """

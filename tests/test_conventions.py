@@ -1,12 +1,15 @@
-"""House rules CI enforces: ruff, the import-linter layer contract, mypy on the package, and the public API."""
+"""House rules CI enforces: ruff, the import contracts, mypy, vulture, short functions, no import cycles, the API."""
 
 from __future__ import annotations
 
+import ast
+import graphlib
 import inspect
 import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
 import pypeline
@@ -18,14 +21,65 @@ BIN = Path(sys.executable).parent
 
 @pytest.mark.parametrize(
     "command",
-    [["ruff", "check", "pypeline", "tests", "benchmarks"], ["lint-imports"], ["mypy"]],
-    ids=["ruff", "import-linter", "mypy"],
+    [
+        ["ruff", "check", "pypeline", "tests", "benchmarks"],
+        ["lint-imports"],
+        ["mypy"],
+        ["vulture", "--min-confidence", "80", "pypeline"],
+    ],
+    ids=["ruff", "import-linter", "mypy", "vulture"],
 )
 def test_tool_passes(command: list[str]) -> None:
     tool = BIN / command[0]
     assert tool.exists(), f"{tool} is missing: install the test extras ('.[test]')"
     done = subprocess.run([str(tool), *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_function_is_longer_than_60_lines() -> None:
+    long = []
+    for path in sorted((ROOT / "pypeline").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
+    assert long == []
+
+
+@pytest.fixture(scope="module")
+def imports() -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports."""
+    graph = grimp.build_graph("pypeline")
+    return {module: set(graph.find_modules_directly_imported_by(module)) for module in graph.modules}
+
+
+class TestNoImportCycles:
+    """Neither files nor packages import each other in a circle (grimp reads the imports, as lint-imports does)."""
+
+    def test_files(self, imports: dict[str, set[str]]) -> None:
+        _assert_acyclic(imports)
+
+    def test_packages(self, imports: dict[str, set[str]]) -> None:
+        packages = {m for m in imports if (ROOT / m.replace(".", "/") / "__init__.py").exists()}
+
+        def package_of(module: str) -> str:
+            return module if module in packages else module.rsplit(".", 1)[0]
+
+        between: dict[str, set[str]] = {package_of(m): set() for m in imports}
+        for module, imported in imports.items():
+            between[package_of(module)].update(package_of(i) for i in imported if package_of(i) != package_of(module))
+        _assert_acyclic(between)
+
+
+def _assert_acyclic(graph: dict[str, set[str]]) -> None:
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        raise AssertionError("import cycle: " + " -> ".join(exc.args[1])) from None
 
 
 class TestPublicApi:

@@ -85,7 +85,7 @@ def console() -> None:
     running cannot be stopped, and Python's exit would wait for it for ever.
     The run wrote its manifest and checkpoint before; stdout and stderr are
     flushed, then the process ends (atexit handlers are skipped then: the run
-    closed its log, spans and executors already).
+    closed its log, spans and backends already).
     """
     try:
         main(obj={"console": True}, prog_name="pype")

@@ -38,8 +38,8 @@ def lambda_zip(
     extra_packages: tuple[str, ...],
     extra_paths: tuple[Path, ...],
 ) -> None:
-    """Build the Lambda deployment zip (handler: pypeline.executors.aws_lambda.handler)."""
-    from pypeline.executors.packaging import build_lambda_zip
+    """Build the Lambda deployment zip (handler: pypeline.backends.aws_lambda.handler)."""
+    from pypeline.backends.packaging import build_lambda_zip
 
     built = build_lambda_zip(
         output, include_deps=deps, architecture=architecture, python_version=python_version,
@@ -89,12 +89,12 @@ def container_image(
     byte_compile: bool,
     context_dir: Path | None,
 ) -> None:
-    """Build an image for the container backend (entry point: pypeline.executors.container_entry)."""
+    """Build an image for the container backend (entry point: pypeline.backends.container_entry)."""
     import functools
     import tempfile
 
-    from pypeline.executors.container_engine import find_engine
-    from pypeline.executors.container_image import DEFAULT_BASE, build_image, write_build_context
+    from pypeline.backends.container_engine import find_engine
+    from pypeline.backends.container_image import DEFAULT_BASE, build_image, write_build_context
 
     write = functools.partial(
         write_build_context, base=base or DEFAULT_BASE, include_deps=deps, architecture=architecture,

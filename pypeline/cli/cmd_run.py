@@ -65,7 +65,7 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
         if planned.problems:
             sys.exit(1)
         return
-    from pypeline.run.execution.dask_local import prepare_process
+    from pypeline.run.engine.dask_mode import prepare_process
 
     prepare_process(job)  # before pyarrow is imported (its allocator is chosen once)
     from pypeline.run.run import RunOptions, run_job_sync

@@ -20,7 +20,7 @@ Every error a user can cause is a :class:`PypelineError`. The CLI prints its
     │   ├── ArtifactError
     │   └── CheckpointError
     ├── SecretError                    exit 1   secret missing / forbidden (path only)
-    └── ExecutorError                  exit 1   a backend could not run a module
+    └── BackendError                  exit 1   a backend could not run a module
 
 Constructors take the facts and build the message themselves, so a message
 always has the same shape: *where* (file:line or module id), *what* went wrong
@@ -197,5 +197,5 @@ class SecretError(PypelineError):
         return type(self)(self.reference, self.reason, module_id=module_id, key=key)
 
 
-class ExecutorError(PypelineError):
+class BackendError(PypelineError):
     """A backend could not run a module (transport, remote error, timeout)."""

@@ -1,6 +1,6 @@
 """Secrets from HashiCorp Vault (or OpenBao) for ``{{vault.PATH#KEY}}`` templates.
 
-This package sits between the executors and the modules layers, so both the
+This package sits between the backends and the modules layers, so both the
 run (near side) and the far side of a remote backend can resolve secrets:
 
 * :mod:`pypeline.secrets.vault`: the hvac client, settings from ``VAULT_*``

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pypeline.executors.packaging import remove_distribution
+from pypeline.backends.packaging import remove_distribution
 from tests.conftest import invoke
 
 CALL_HANDLER = """
 import sys
 sys.path.insert(0, sys.argv[1])
-import pypeline.executors.aws_lambda as h
+import pypeline.backends.aws_lambda as h
 print(h.__file__)
 print(h.handler({"pypeline_payload_json": '{"pypeline_payload": 1}'}, None)["pypeline_result_json"])
 """
@@ -37,12 +37,12 @@ def test_zip_holds_the_handler_and_it_runs_from_the_zip(project: Path, cli: CliR
     (project / "project_mods" / "score.py").write_text("VALUE = 7\n", encoding="utf-8")
     result = invoke(cli, "package", "lambda", "--no-deps", "-o", "dist/fn.zip", "--add", "project_mods")
     assert result.exit_code == 0, result.output
-    assert "handler: pypeline.executors.aws_lambda.handler" in result.output
+    assert "handler: pypeline.backends.aws_lambda.handler" in result.output
     with zipfile.ZipFile(project / "dist" / "fn.zip") as archive:
         names = set(archive.namelist())
         archive.extractall(project / "unzipped")
-    for member in ("pypeline/executors/aws_lambda.py", "pypeline/executors/remote/far_side.py",
-                   "pypeline/executors/glue_entry.py", "project_mods/score.py"):
+    for member in ("pypeline/backends/aws_lambda.py", "pypeline/backends/remote_far_side.py",
+                   "pypeline/backends/glue_entry.py", "project_mods/score.py"):
         assert member in names, member
     assert not any("__pycache__" in name for name in names)
     # The handler imported from the unzipped tree (not from this checkout) answers a malformed
@@ -55,7 +55,7 @@ def test_zip_holds_the_handler_and_it_runs_from_the_zip(project: Path, cli: CliR
     )
     assert done.returncode == 0, done.stderr
     where, answer = done.stdout.splitlines()[:2]
-    assert where == str(project / "unzipped" / "pypeline" / "executors" / "aws_lambda.py")
+    assert where == str(project / "unzipped" / "pypeline" / "backends" / "aws_lambda.py")
     result_doc = json.loads(answer)
     assert result_doc["status"] == "error"
     assert result_doc["error"]["message"] == "malformed payload: field 'run_id' is missing"

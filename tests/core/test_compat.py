@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from pypeline.core.compat import lock_free_cached_property
-from pypeline.run.execution.dask_local import dask_mode
+from pypeline.run.engine.dask_mode import dask_mode
 
 ORIGINAL_GET = functools.cached_property.__get__
 

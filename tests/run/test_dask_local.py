@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pypeline.run.execution.dask_local import dask_mode
+from pypeline.run.engine.dask_mode import dask_mode
 from tests.conftest import FlowHarness
 
 
@@ -56,7 +56,7 @@ def test_pype_run_picks_the_system_arrow_allocator_for_dask_jobs(
         modules: [{{id: e, name: empty_source}}]
         """)
     probe = (
-        "import os, sys; from pypeline.run.execution.dask_local import prepare_process; "
+        "import os, sys; from pypeline.run.engine.dask_mode import prepare_process; "
         "prepare_process(sys.argv[1]); import pyarrow; "
         "print(os.environ.get('ARROW_DEFAULT_MEMORY_POOL', 'unset'))"
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pypeline.run.execution.node import retry_delay
+from pypeline.run.nodes.node import retry_delay
 from tests.conftest import FlowHarness
 from tests.run.flowtext import PROBE_SINK, PROBE_SOURCE, flow, mod
 from tests.run.probes import read_events, reset_events

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pypeline.run.observe.progress import LiveProgress
-from pypeline.run.scheduling.state import NodeRecord, SubflowRecord
+from pypeline.run.state.records import NodeRecord, SubflowRecord
 from tests.conftest import FlowHarness
 from tests.run.flowtext import flow, mod
 

@@ -37,8 +37,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.executors.conftest import aws_env, lambda_endpoint, moto_endpoint
-from tests.executors.servers import BUCKET
+from tests.backends.conftest import aws_env, lambda_endpoint, moto_endpoint
+from tests.backends.servers import BUCKET
 from tests.otlp_receiver import OtlpReceiver
 from tests.secrets.conftest import Bao
 from tests.secrets.probes import fingerprint
@@ -89,7 +89,7 @@ modules:
     name: csv_sink
     configs: {required: {output_path: "{{context.out_dir}}/adults.csv"}}
   - id: remote
-    name: tests.executors.sample_modules.Secretive
+    name: tests.backends.sample_modules.Secretive
     configs: {required: {password: "{{setpw__pw}}"}}
     execution: {backend: lambda, function_name: pypeline-test-test-worker, endpoint_url: "LAMBDA",
                 s3_endpoint_url: "MOTO", staging: "s3://BUCKET/leak", region: us-east-1, keep_staged: true,

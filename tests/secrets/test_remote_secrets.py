@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends.servers import dask_scheduler_and_workers
 from tests.conftest import FlowHarness, write_csv
-from tests.executors.servers import dask_scheduler_and_workers
 from tests.secrets.conftest import Bao
 from tests.secrets.probes import fingerprint
 
@@ -26,7 +26,7 @@ modules:
     configs: {required: {read: setpw__pw}}
     execution: {backend: dask}
   - id: told
-    name: tests.executors.sample_modules.Secretive
+    name: tests.backends.sample_modules.Secretive
     configs: {required: {password: "{{setpw__pw}}"}}
     execution: {backend: dask}
 connections:

@@ -10,14 +10,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pypeline.backends.registry import check_execution_block
 from pypeline.build.load.flow_spec import FlowSpec
 from pypeline.build.load.schema_check import validate_against_schema
 from pypeline.build.load.yaml_source import YamlDocument, pointer_join, read_yaml_file
 from pypeline.core.errors import ConfigError, ModuleResolutionError, PlanError
 from pypeline.core.text import did_you_mean
-from pypeline.executors.backends import check_execution_block
 from pypeline.job.spec import ModuleSpec, merge_settings
 from pypeline.modules.registry import ModuleNotFound, Registry
+from pypeline.modules.sdk.base import BaseModule
 from pypeline.modules.sdk.config import ConfigProblem, encoding_problems, resolve_configs
 
 _RESOLUTION_HINTS = {
@@ -134,6 +135,30 @@ def _load_module(
             expected=_RESOLUTION_HINTS[exc.kind],
         ) from None
     cls = info.cls
+    configs = _checked_configs(doc, item, pointer, cls)
+    execution = dict(item.get("execution") or {"backend": "local"})
+    problem = checks.problem(execution)
+    if problem:
+        raise ConfigError(
+            f"module '{module_id}': {problem}", path=doc.path, line=doc.line_of(pointer + "/execution")
+        )
+    if settings["execution_mode"] == "dask" and not cls.SUPPORTS_DASK:
+        raise ConfigError(
+            f"module '{module_id}' ({item['name']}) does not support execution_mode: dask",
+            path=doc.path,
+            line=doc.line_of(pointer),
+            expected="execution_mode: pandas, or another module",
+        )
+    return _module_spec(doc, item, pointer, info.module_path, cls, configs, execution)
+
+
+def _checked_configs(doc: YamlDocument, item: dict[str, Any], pointer: str, cls: type[BaseModule]) -> dict[str, Any]:
+    """The module's configs with defaults filled, checked against its schema and its own rules.
+
+    Raises:
+        ConfigError: naming the module, the key and its line.
+    """
+    module_id = item["id"]
     configs_given = item.get("configs") or {}
     try:
         configs = resolve_configs(cls.CONFIG_SCHEMA, configs_given)
@@ -154,24 +179,19 @@ def _load_module(
             path=doc.path,
             line=doc.line_of(pointer + "/configs") or doc.line_of(pointer),
         )
-    execution = dict(item.get("execution") or {"backend": "local"})
-    problem = checks.problem(execution)
-    if problem:
-        raise ConfigError(
-            f"module '{module_id}': {problem}", path=doc.path, line=doc.line_of(pointer + "/execution")
-        )
-    if settings["execution_mode"] == "dask" and not cls.SUPPORTS_DASK:
-        raise ConfigError(
-            f"module '{module_id}' ({item['name']}) does not support execution_mode: dask",
-            path=doc.path,
-            line=doc.line_of(pointer),
-            expected="execution_mode: pandas, or another module",
-        )
+    return configs
+
+
+def _module_spec(
+    doc: YamlDocument, item: dict[str, Any], pointer: str, module_path: str, cls: type[BaseModule],
+    configs: dict[str, Any], execution: dict[str, Any],
+) -> ModuleSpec:
+    module_id = item["id"]
     declared = cls.declared_globals(configs)
     return ModuleSpec(
         id=module_id,
         name=item["name"],
-        module_path=info.module_path,
+        module_path=module_path,
         type=cls.TYPE,
         version=cls.VERSION,
         category=cls.CATEGORY,

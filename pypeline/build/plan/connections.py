@@ -237,6 +237,12 @@ def _check_control(
             raise PlanError(
                 f"control connection '{shown}': bad condition: {exc}", path=flow.path, line=line
             ) from None
+    _check_port(flow, shown, src, src_spec, fields)
+
+
+def _check_port(flow: FlowSpec, shown: str, src: str, src_spec: ModuleSpec, fields: dict[str, Any]) -> None:
+    """An iterate connection reads one list output of ``src`` (its ``port``, named when there are several)."""
+    line = fields["line"]
     if fields["type"] == "iterate":
         lists = src_spec.list_outputs
         if not lists:

@@ -44,7 +44,7 @@ from pypeline.core.jsonio import atomic_write_json
 from pypeline.core.templates import find_templates
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.checkpoint.store import Checkpoint, InstanceData, read_checkpoint
-from pypeline.run.scheduling.state import NodeRecord, RunState
+from pypeline.run.state.records import NodeRecord, RunState
 from pypeline.secrets.transport import forgiving, from_wire
 
 CHECKPOINT_DIR = "checkpoint"

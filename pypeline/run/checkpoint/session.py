@@ -34,7 +34,7 @@ from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.checkpoint.resume import CHECKPOINT_DIR, ResumePlan, RunLock, mark_resumed
 from pypeline.run.checkpoint.store import CheckpointWriter
 from pypeline.run.checkpoint.tempfiles import forget_temporaries, remove_leftovers
-from pypeline.run.scheduling.state import RunState, SubflowRecord
+from pypeline.run.state.records import RunState, SubflowRecord
 
 
 class CheckpointSession:

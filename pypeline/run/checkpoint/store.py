@@ -77,7 +77,7 @@ from typing import Any
 from pypeline.core.errors import CheckpointError
 from pypeline.core.jsonio import atomic_write_bytes, atomic_write_text, canonical_json, compact_json, fsync_dir
 from pypeline.run.checkpoint.journal import Journal, read_records
-from pypeline.run.scheduling.state import RunState, SubflowKey, SubflowRecord, subflow_key_str, utc_now
+from pypeline.run.state.records import RunState, SubflowKey, SubflowRecord, subflow_key_str, utc_now
 from pypeline.secrets.transport import NotWirable, to_wire
 
 CHECKPOINT_VERSION = 2

@@ -10,11 +10,15 @@ errors and, after a failure, the exact command that resumes the run.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pypeline.core.jsonio import atomic_write_json
-from pypeline.run.scheduling.state import FAILED, RunState
+from pypeline.core.secret import SecretRegistry
+from pypeline.run.state.records import FAILED, RunState, utc_now
 
 MANIFEST_VERSION = 1
 
@@ -63,6 +67,46 @@ def manifest_document(
         "resume_command": resume_command,
     }
     return redact(document) if redact is not None else document
+
+
+@dataclass(slots=True, kw_only=True)
+class ManifestWriter:
+    """Writes one run's manifest: what is fixed when the run starts, plus its state at each write."""
+
+    path: Path
+    run_id: str
+    job_name: str
+    flow_hash: str
+    env: str
+    execution_mode: str
+    state: RunState
+    spills: Callable[[], list[dict[str, Any]]]
+    secrets: SecretRegistry | None = None
+    """The run's resolved secrets, cut out of the whole document (nothing to walk while there are none)."""
+    resumed_from: str | None = None
+    started: str = field(default_factory=utc_now)
+    _t0: float = field(default_factory=time.perf_counter)
+
+    def write(self, status: str, *, ended: bool = False, resume_command: str | None = None) -> dict[str, Any]:
+        """Write the manifest with ``status`` (atomically) and return its content."""
+        document = manifest_document(
+            run_id=self.run_id,
+            job_name=self.job_name,
+            flow_hash=self.flow_hash,
+            status=status,
+            started=self.started,
+            ended=utc_now() if ended else None,
+            duration_ms=round((time.perf_counter() - self._t0) * 1000, 3) if ended else None,
+            env=self.env,
+            execution_mode=self.execution_mode,
+            state=self.state,
+            spills=self.spills(),
+            resume_command=resume_command,
+            resumed_from=self.resumed_from,
+            redact=self.secrets.redact if self.secrets is not None and self.secrets.count else None,
+        )
+        write_manifest(self.path, document)
+        return document
 
 
 def write_manifest(path: Path, document: dict[str, Any]) -> None:

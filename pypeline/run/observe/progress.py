@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from pypeline.run.scheduling.state import NodeRecord, SubflowRecord, subflow_key_str
+from pypeline.run.state.records import NodeRecord, SubflowRecord, subflow_key_str
 
 
 class PlainProgress:

@@ -1,7 +1,7 @@
 """OpenTelemetry spans for a run: run -> sub flow instance -> module (docs/observability.md).
 
 A :class:`SpanObserver` is a run observer (see ``ObserverList`` in
-``run/execution/services.py``). It opens and closes spans as the scheduler
+``run/observe/events.py``). It opens and closes spans as the scheduler
 reports life-cycle events, always with an explicit parent, so the tree does
 not depend on which asyncio task or thread reports an event::
 
@@ -37,7 +37,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, Status, StatusCode
 
 from pypeline.core.secret import SecretRegistry
-from pypeline.run.scheduling.state import FAILED, NodeRecord, SubflowRecord, subflow_key_str
+from pypeline.run.state.records import FAILED, NodeRecord, SubflowRecord, subflow_key_str
 
 TRACER_NAME = "pypeline"
 LOG_EVENTS = {"module_failed": "attempt_failed", "module_timeout": "attempt_timed_out", "module_retry": "retry"}

@@ -75,37 +75,51 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pypeline.core.errors import PypelineError, SecretError
+from pypeline.core.errors import PypelineError
 from pypeline.core.expressions import ExpressionError, evaluate, parse_expression
-from pypeline.core.references import Reference
+from pypeline.job.plan import JobPlan
 from pypeline.job.scopes import frames_for
 from pypeline.job.spec import ControlEdge
 from pypeline.modules.sdk.globals import node_id_for
-from pypeline.run.execution.services import RunServices
-from pypeline.run.scheduling.state import SubflowKey, utc_now
-from pypeline.run.templater.templater import Scope
-from pypeline.secrets.transport import UnreadSecret, from_wire
+from pypeline.run.observe.events import ObserverList
+from pypeline.run.scheduling.conditions import ConditionValues
+from pypeline.run.state.records import RunState, SubflowKey, SubflowRecord, utc_now
 
-SubflowRunner = Callable[[RunServices, str, tuple[int, ...], tuple[Any, ...]], Awaitable[None]]
+SubflowRunner = Callable[[str, tuple[int, ...], tuple[Any, ...]], Awaitable[None]]
+"""Runs the data nodes of one sub flow instance: ``(sub flow id, iteration path, iteration items)``."""
+SubflowDone = Callable[[SubflowRecord], Awaitable[None]]
+"""Called after each successful sub flow instance (the checkpoint hooks in here)."""
 Frames = tuple[int, ...]
 
 
 class Scheduler:
     """Walks the control graph of one run (see the module docstring)."""
 
-    def __init__(self, services: RunServices, run_subflow: SubflowRunner) -> None:
-        self.services = services
-        self.job = services.job
-        self.state = services.state
+    def __init__(
+        self,
+        plan: JobPlan,
+        state: RunState,
+        run_subflow: SubflowRunner,
+        *,
+        values: ConditionValues,
+        events: ObserverList,
+        logger: Any,
+        on_subflow_done: SubflowDone | None = None,
+    ) -> None:
+        self.job = plan
+        self.state = state
         self._run_subflow = run_subflow
-        self._halt = services.job.settings.get("fail_strategy", "halt") == "halt"
+        self._values = values
+        self._events = events
+        self._on_done = on_subflow_done
+        self._halt = plan.settings.get("fail_strategy", "halt") == "halt"
         self._instances: dict[SubflowKey, asyncio.Task[bool]] = {}
         self._spawned: set[asyncio.Task[Any]] = set()
         self._conditions = {
             e.index: parse_expression(e.condition) for e in self.job.control_edges if e.condition
         }
         self._scopes = self.job.scopes
-        self._logger = services.log.logger()
+        self._logger = logger
 
     async def run(self) -> None:
         """Run every root sub flow and everything downstream; returns when all is done or halted."""
@@ -148,14 +162,14 @@ class Scheduler:
             record.status = "running"
             record.reason = None
             record.started = utc_now()
-            self.services.observers.emit("subflow_started", record)
+            self._events.emit("subflow_started", record)
             try:
-                await self._run_subflow(self.services, subflow_id, path, items)
+                await self._run_subflow(subflow_id, path, items)
             except asyncio.CancelledError:
                 record.status = "cancelled"
                 record.reason = "the run halted" if self.state.halted else "the run was cancelled or timed out"
                 record.ended = utc_now()
-                self.services.observers.emit("subflow_finished", record)
+                self._events.emit("subflow_finished", record)
                 raise
             except PypelineError as exc:
                 return self._failed(key, frames, exc.format_message())
@@ -163,10 +177,10 @@ class Scheduler:
                 return self._failed(key, frames, f"{type(exc).__name__}: {exc}")
             record.status = "success"
             record.ended = utc_now()
-            self.services.observers.emit("subflow_finished", record)
-            if self.services.on_subflow_done is not None:
+            self._events.emit("subflow_finished", record)
+            if self._on_done is not None:
                 try:
-                    await self.services.on_subflow_done(record)
+                    await self._on_done(record)
                 except PypelineError as exc:
                     return self._failed(key, frames, exc.format_message())
         ok = True
@@ -185,7 +199,7 @@ class Scheduler:
         record.status = "failed"
         record.error = error
         record.ended = utc_now()
-        self.services.observers.emit("subflow_finished", record)
+        self._events.emit("subflow_finished", record)
         self._logger.error("subflow_failed", subflow=key[0], iter_path=list(key[1]), error=error)
         if self._halt:
             self._start_halt()
@@ -217,7 +231,7 @@ class Scheduler:
         t_path, t_items, t_frames = frames_for(target, path, items, frames, self._scopes)
         if edge.condition:
             try:
-                passed = evaluate(self._conditions[edge.index], lambda ref: self._lookup(ref, path, items))
+                passed = evaluate(self._conditions[edge.index], lambda ref: self._values.lookup(ref, path, items))
             except ExpressionError as exc:
                 message = f"control connection '{edge}': condition cannot be evaluated: {exc}"
                 self.state.errors.append(message)
@@ -246,44 +260,6 @@ class Scheduler:
             return ok
         return await self._visit(target, t_path, t_items, t_frames)
 
-    def _lookup(self, ref: Reference, path: tuple[int, ...], items: tuple[Any, ...]) -> Any:
-        """The value of a name in a condition, seen from iteration ``path``.
-
-        Raises:
-            ExpressionError: for a name that has no value (passed through by ``evaluate``).
-        """
-        if ref.kind == "context":
-            if ref.name not in self.services.context_vars:
-                raise ExpressionError(f"unknown context variable '{ref.name}'")
-            return self.services.context_vars[ref.name]
-        if ref.kind == "iter":
-            if not path:
-                raise ExpressionError(f"'{ref}' is used outside an iteration")
-            return self._readable(ref, items[-1]) if ref.name == "item" else path[-1]
-        try:
-            return self._readable(ref, self.services.globals.get(ref.module, ref.name, path))
-        except KeyError:
-            raise ExpressionError(
-                f"the global '{ref}' was not set (module '{ref.module}' has not set '{ref.name}')"
-            ) from None
-
-    def _readable(self, ref: Reference, value: Any) -> Any:
-        """``value``, or, for a secret known only by its references (``UnreadSecret``), the secret read again.
-
-        A condition never compares ``***``: a secret that still cannot be read is an
-        error naming it (the connection's target is skipped, as for any condition error).
-        """
-        if not isinstance(value, UnreadSecret):
-            return value
-        resolver = self.services.templater.resolvers.get("secret")
-        try:
-            if resolver is None:
-                raise SecretError(value.references[0], "no Vault is configured in this run")
-            scope = Scope(module_id=ref.module or "-")
-            return from_wire(value.wire, lambda name: resolver.resolve(Reference(kind="secret", name=name), scope))
-        except SecretError as exc:
-            raise ExpressionError(f"'{ref}' holds a secret that cannot be read: {exc.format_message()}") from None
-
     # -- skipped and unreached instances --------------------------------------------------------
 
     def _skip(self, subflow_id: str, path: tuple[int, ...], frames: Frames, reason: str) -> None:
@@ -292,7 +268,7 @@ class Scheduler:
         if record.status == "pending" and key not in self._instances:
             record.status = "skipped"
             record.reason = reason
-            self.services.observers.emit("subflow_skipped", record)
+            self._events.emit("subflow_skipped", record)
             self._skip_downstream(key, frames, f"upstream sub flow '{_instance_name(key)}' was skipped")
 
     def _skip_downstream(self, key: SubflowKey, frames: Frames, reason: str) -> None:

@@ -15,7 +15,7 @@ from pypeline.modules.sdk.temporaries import LEDGER_FILE, make_temporary
 from pypeline.run.checkpoint.journal import Journal, encode_record, read_records
 from pypeline.run.checkpoint.store import JOURNAL_FILE, CheckpointWriter, read_checkpoint
 from pypeline.run.checkpoint.tempfiles import remove_leftovers
-from pypeline.run.scheduling.state import NodeRecord, RunState, SubflowRecord
+from pypeline.run.state.records import NodeRecord, RunState, SubflowRecord
 
 LST = {"lst": ("files", "when", "raw")}
 LOAD1 = {"load#1": ()}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pypeline.executors.base import Executor, ModuleTask
-from pypeline.executors.local import run_module_lifecycle
+from pypeline.backends.base import Backend, ModuleTask
+from pypeline.backends.local import run_module_lifecycle
 
 
-class InlineExecutor(Executor):
+class InlineExecutor(Backend):
     """Runs each attempt on a fresh event loop in a thread; records ``tag`` as a stat."""
 
     name = "inline"

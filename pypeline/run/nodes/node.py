@@ -1,0 +1,232 @@
+"""Run one node (a module instance): attempts with backoff -> outputs, and its record.
+
+For each attempt the :class:`NodeRunner` renders the module's configs
+(``configs.py``: templates see the current globals and iteration, rendered
+values are re-checked), builds a fresh :class:`RunContext` (``attempt.py``)
+and submits a :class:`ModuleTask` to the module's backend under its timeout.
+A failed attempt is retried after ``retry_delay * 2**(attempt-1)`` seconds
+(capped by ``retry_max_delay``), up to ``retries`` times (module value, else
+the settings default). Template and config errors are not retried: they
+would fail the same way again.
+
+When the last attempt timed out, the node's status is ``timed_out``; else a
+failure is ``failed``. Cancellation (``fail_strategy: halt``) propagates
+untouched, recorded ``cancelled``; the backend awaits the module's
+``teardown`` on the way out.
+
+Secrets: before the first attempt the templater prefetches the secrets the
+configs use (off the event loop); every failure text that leaves this runner
+(record, log, :class:`ModuleError`) goes through the run's secret registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pypeline.backends.base import Backend, ModuleTask
+from pypeline.core.errors import ModuleError, SecretError, TemplateError
+from pypeline.job.plan import JobPlan
+from pypeline.job.spec import ModuleSpec
+from pypeline.modules.frames import is_dask
+from pypeline.modules.sdk.context import RunContext
+from pypeline.modules.sdk.globals import node_id_for
+from pypeline.run.artifacts.artifact import is_frame
+from pypeline.run.nodes.attempt import AttemptContexts, AttemptLimits, Failure, failure_of
+from pypeline.run.nodes.configs import ModuleConfigs
+from pypeline.run.nodes.pool import AttemptThreads
+from pypeline.run.observe.events import ObserverList
+from pypeline.run.observe.logging import RunLog
+from pypeline.run.state.records import NodeRecord, RunState, utc_now
+from pypeline.run.templater.templater import Scope
+
+
+def retry_delay(settings: Mapping[str, Any], attempt: int) -> float:
+    """Seconds to wait before retrying after failed attempt number ``attempt`` (1-based)."""
+    base = float(settings.get("retry_delay", 1.0))
+    cap = float(settings.get("retry_max_delay", 60.0))
+    return float(min(cap, base * (2 ** (attempt - 1))))
+
+
+class NodeRunner:
+    """Runs module instances for the sub flow runner (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        plan: JobPlan,
+        state: RunState,
+        events: ObserverList,
+        log: RunLog,
+        configs: ModuleConfigs,
+        contexts: AttemptContexts,
+        backends: Mapping[str, Backend],
+        limits: AttemptLimits,
+        redact: Callable[[str], str],
+    ) -> None:
+        self._plan = plan
+        self._state = state
+        self._events = events
+        self._log = log
+        self._configs = configs
+        self._contexts = contexts
+        self._backends = backends
+        self._limits = limits
+        self._redact = redact
+
+    async def run(
+        self, spec: ModuleSpec, inputs: dict[str, Any], iter_path: tuple[int, ...], iter_items: tuple[Any, ...]
+    ) -> dict[str, Any]:
+        """Run ``spec`` in the iteration ``iter_path`` and return its outputs.
+
+        Raises:
+            ModuleError: when every attempt failed (or a template/config error occurred).
+            asyncio.CancelledError: when the run halts.
+        """
+        record = self._start(spec, inputs, iter_path)
+        started = time.perf_counter()
+        try:
+            await self._configs.prepare(spec, self._contexts.threads.run_in_thread)
+            return await self._attempts(spec, record, inputs, iter_path, iter_items)
+        except asyncio.CancelledError:
+            record.status = "cancelled"
+            raise
+        except (ModuleError, TemplateError, SecretError) as exc:
+            if record.status != "timed_out":
+                record.status = "failed"
+            record.error = record.error or self._redact(exc.format_message())
+            raise
+        finally:
+            record.ended = utc_now()
+            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            self._events.emit("node_finished", record)
+
+    def _start(self, spec: ModuleSpec, inputs: dict[str, Any], iter_path: tuple[int, ...]) -> NodeRecord:
+        record = NodeRecord(
+            node_id=node_id_for(spec.id, iter_path),
+            module_id=spec.id,
+            subflow=self._plan.subflow_of[spec.id],
+            iter_path=iter_path,
+            backend=backend_of(spec),
+        )
+        self._state.add_node(record)
+        record.status = "running"
+        record.started = utc_now()
+        record.rows_in = sum_rows(inputs)
+        self._events.emit("node_started", record)
+        return record
+
+    async def _attempts(
+        self, spec: ModuleSpec, record: NodeRecord, inputs: dict[str, Any],
+        iter_path: tuple[int, ...], iter_items: tuple[Any, ...],
+    ) -> dict[str, Any]:
+        """Attempt after attempt until one succeeds or the retries are spent."""
+        settings = self._plan.settings
+        retries = spec.retries if spec.retries is not None else int(settings.get("retries", 0))
+        logger = self._log.logger(node_id=record.node_id, module=spec.name)
+        scope = Scope(module_id=spec.id, iter_path=iter_path, iter_items=iter_items)
+        failure = Failure("no attempt ran")
+        for attempt in range(1, retries + 2):
+            record.attempts = attempt
+            outcome = await self._attempt(spec, record, inputs, scope, attempt, logger)
+            if not isinstance(outcome, Failure):
+                record.status = "success"
+                record.rows_out = sum_rows(outcome)
+                logger.info("module_finished", attempts=attempt, rows_in=record.rows_in, rows_out=record.rows_out)
+                return outcome
+            failure = outcome
+            if attempt <= retries:
+                delay = retry_delay(settings, attempt)
+                logger.warning("module_retry", attempt=attempt, next_attempt=attempt + 1, delay_s=delay)
+                await asyncio.sleep(delay)
+        record.status = "timed_out" if failure.timed_out else "failed"
+        record.error = failure.cause
+        raise ModuleError(record.node_id, failure.cause, attempt=record.attempts, backend=record.backend)
+
+    async def _attempt(
+        self, spec: ModuleSpec, record: NodeRecord, inputs: dict[str, Any], scope: Scope, attempt: int, logger: Any,
+    ) -> dict[str, Any] | Failure:
+        """One attempt: its outputs, or why it failed (logged). Template errors propagate (no retry)."""
+        threads = self._contexts.threads_for(spec)
+        ctx = self._contexts.context(
+            spec, record.node_id, scope.iter_path, scope.iter_items, threads, logger.bind(attempt=attempt)
+        )
+        task = ModuleTask(
+            module_path=spec.module_path,
+            module_id=spec.id,
+            node_id=record.node_id,
+            configs=self._configs.render(spec, scope, record.node_id, attempt, record.backend),
+            inputs=inputs,
+            ctx=ctx,
+            options={**self._plan.settings.get("backends", {}).get(record.backend, {}), **spec.execution},
+            attempt=attempt,
+            remote_configs=None if record.backend == "local" else self._configs.remote(spec, scope),
+        )
+        limit = asyncio.timeout(spec.timeout) if spec.timeout else None
+        try:
+            outputs = await self._limits.submit(spec, self._backends[record.backend], task, limit)
+            check_outputs(spec, outputs, self._plan)
+            await self._count_rows_read_later(spec, outputs, ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failure = failure_of(exc, spec, limit, self._redact)
+            self._log_failure(failure, spec, threads, attempt, logger)
+            return failure
+        finally:
+            record.facts = ctx.stats.to_dict()
+            record.globals = dict(ctx.globals_set)
+        return dict(outputs)
+
+    @staticmethod
+    def _log_failure(failure: Failure, spec: ModuleSpec, threads: Any, attempt: int, logger: Any) -> None:
+        if not failure.timed_out:
+            logger.error("module_failed", attempt=attempt, error=failure.cause, **failure.log_fields)
+            return
+        stuck = threads.abandon() if isinstance(threads, AttemptThreads) else 0
+        logger.error("module_timeout", attempt=attempt, timeout=spec.timeout,
+                     **({"threads_abandoned": stuck} if stuck else {}))
+
+    async def _count_rows_read_later(self, spec: ModuleSpec, outputs: dict[str, Any], ctx: RunContext) -> None:
+        """Set ``row_count`` from a lazy (dask) output when the flow reads it and the module left it unset.
+
+        Counting computes the frame up to this module, an extra pass over its data,
+        so it happens only for a count a template or condition uses.
+        """
+        if "row_count" in ctx.globals_set or "row_count" not in self._plan.globals_read.get(spec.id, ()):
+            return
+        frame = outputs.get(spec.output_ports[0]) if spec.output_ports else None
+        if frame is None or not is_dask(frame) or not is_frame(frame):
+            return
+        ctx.logger.info(
+            "row_count_counted", port=spec.output_ports[0],
+            reason=f"the flow reads {spec.id}__row_count and the output is lazy: its rows are counted (one more pass)",
+        )
+        ctx.set_global("row_count", await self._contexts.threads.run_in_thread(len, frame))
+
+
+def backend_of(spec: ModuleSpec) -> str:
+    """The name of the backend ``spec`` runs on (``local`` by default)."""
+    return str(spec.execution.get("backend", "local"))
+
+
+def sum_rows(values: Mapping[str, Any]) -> int | None:
+    """Rows of the eager frames among ``values`` (lazy frames and lists are not counted)."""
+    counts = [len(v) for v in values.values() if not isinstance(v, list) and not is_dask(v) and is_frame(v)]
+    return sum(counts) if counts else None
+
+
+def check_outputs(spec: ModuleSpec, outputs: Any, plan: JobPlan) -> None:
+    """Refuse outputs that are not the module's declared, connected ports.
+
+    Raises:
+        TypeError: naming the unknown or missing ports (a module bug: reported with its traceback).
+    """
+    unknown = sorted(set(outputs) - set(spec.output_ports))
+    if unknown:
+        raise TypeError(f"run() returned unknown output port(s) {unknown}; declared: {list(spec.output_ports)}")
+    missing = sorted(plan.connected_outputs.get(spec.id, frozenset()) - set(outputs))
+    if missing:
+        raise TypeError(f"run() returned no value for connected output port(s) {missing}")

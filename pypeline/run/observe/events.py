@@ -1,0 +1,35 @@
+"""Run events fanned out to observers: the progress display and the OpenTelemetry spans.
+
+The scheduler and the node runner announce what happens (``run_started``,
+``subflow_started`` / ``_finished`` / ``_skipped``, ``node_started`` /
+``_finished``, ``node_event`` for a module's ``ctx.emit_event``,
+``run_finished``); each observer implements the methods it cares about. An
+observer that fails never breaks the run: observing is best-effort by design.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class ObserverList:
+    """Fans events out to several observers (see the module docstring)."""
+
+    observers: list[Any] = field(default_factory=list)
+
+    def emit(self, method: str, *args: Any) -> None:
+        """Call ``method(*args)`` on every observer that has it."""
+        for observer in self.observers:
+            handler = getattr(observer, method, None)
+            if handler is None:
+                continue
+            try:
+                handler(*args)
+            except Exception:  # observers are best-effort by design
+                pass
+
+    def node_event(self, node_id: str, name: str, attributes: dict[str, Any]) -> None:
+        """Forward a module's ``ctx.emit_event`` (warnings, coercions) to the observers."""
+        self.emit("node_event", node_id, name, attributes)

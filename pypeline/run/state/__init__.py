@@ -1,0 +1,1 @@
+"""The mutable records of one run: sub flow instances, nodes, list outputs, errors."""
