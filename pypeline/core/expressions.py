@@ -263,7 +263,8 @@ def _refs(taint: Taint) -> str:
 
 def _describe(value: Any, taint: Taint) -> str:
     if taint or is_secret(value):
-        return f"{type(value).__name__} (derived from {_refs(taint)})"
+        kind = "str" if isinstance(value, str) else type(value).__name__
+        return f"{kind} (derived from {_refs(taint)})"
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from pypeline.core.expr.errors import ExpressionError
-from pypeline.core.expr.literals import literal_text
+from pypeline.core.expr.literals import TemplateValueError, literal_text
 from pypeline.core.expr.tokens import tokenize
 from pypeline.core.references import Reference, parse_reference
 from pypeline.core.secret import SecretStr
@@ -82,7 +82,7 @@ def render(
     as_expression = bool(path) and path.split(".")[0].split("[")[0] in expressions
     if isinstance(value, str):
         if as_expression:
-            return render_expression(value, lambda ref: lookup(path, ref))
+            return render_expression(value, lambda ref: lookup(path, ref), key=path)
         return _render_string(value, lambda ref: lookup(path, ref))
     if isinstance(value, dict):
         return {
@@ -94,13 +94,16 @@ def render(
     return value
 
 
-def render_expression(text: str, lookup: Callable[[Reference], Any]) -> str:
+def render_expression(text: str, lookup: Callable[[Reference], Any], *, key: str = "") -> str:
     """Expression ``text`` with each template token replaced by the literal of its value.
 
     Tokens come from the expression tokenizer, so a ``{{`` inside a quoted
     string is never substituted. Text that does not tokenize is returned
     unchanged (the module reports it when it parses it); a ``KeepTemplate``
     from ``lookup`` keeps that template as written.
+
+    Raises:
+        TemplateValueError: a value that cannot be a literal (naming ``key`` and the template).
     """
     try:
         tokens = [t for t in tokenize(text) if t.kind == "param"]
@@ -111,9 +114,16 @@ def render_expression(text: str, lookup: Callable[[Reference], Any]) -> str:
     for token in tokens:
         parts.append(text[last : token.pos])
         try:
-            parts.append(literal_text(lookup(parse_reference(str(token.value)))))
+            value = lookup(parse_reference(str(token.value)))
         except KeepTemplate:
             parts.append(token.text)
+        else:
+            try:
+                parts.append(literal_text(value))
+            except TemplateValueError as exc:
+                raise TemplateValueError(
+                    f"the value of '{token.text}' cannot enter an expression: {exc.message}", key=key, ref=token.text
+                ) from None
         last = token.pos + len(token.text)
     parts.append(text[last:])
     return "".join(parts)

@@ -26,6 +26,7 @@ from pypeline.core.expr.tree import (
     Node,
     Param,
     Unary,
+    constant_value,
     depth,
     walk,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "TemplateValueError",
     "Unary",
     "check_tree",
+    "constant_value",
     "depth",
     "literal_text",
     "parse",

@@ -30,7 +30,15 @@ _SAFE = {"\\": "\\\\", '"': '\\"', "{": "\\x7b", "}": "\\x7d", "\n": "\\n", "\r"
 
 
 class TemplateValueError(ExpressionError):
-    """A template's value that cannot be an expression literal (a dict, a secret, NaN)."""
+    """A template's value that cannot be an expression literal (a dict, a secret, NaN).
+
+    ``key`` is the config key, ``ref`` the template, when known.
+    """
+
+    def __init__(self, message: str, *, key: str = "", ref: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+        self.ref = ref
 
 
 def literal_text(value: Any) -> str:

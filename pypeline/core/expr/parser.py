@@ -299,6 +299,9 @@ class _Parser:
                 continue
             if path in self.dialect.methods:
                 return self.method(subject, path, dot.pos)
+            if path in self.accessors:
+                raise ExpressionSyntaxError(f"'.{path}' is an accessor: a method follows it ('.{path}.NAME')",
+                                            token.pos)
             raise ExpressionSyntaxError(
                 f"'.{path}' is not allowed; allowed are the .str and .dt accessors and the methods listed in "
                 "docs/modules.md, 'Expressions'", token.pos

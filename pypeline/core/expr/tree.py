@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 LiteralValue = str | int | float | bool | None
 
@@ -155,3 +156,24 @@ def depth(root: Node) -> int:
         deepest = max(deepest, level)
         stack.extend((child, level + 1) for child in node.children())
     return deepest
+
+
+def constant_value(node: Node) -> Any:
+    """The value of a constant argument: a literal, a signed number or a list of those.
+
+    Raises:
+        ExpressionError: for anything else (a column, a call, an unresolved template).
+    """
+    from pypeline.core.expr.errors import ExpressionError
+
+    if isinstance(node, Literal):
+        return node.value
+    if isinstance(node, Unary) and node.op in ("-", "+") and isinstance(node.operand, Literal):
+        value = node.operand.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value if node.op == "-" else value
+    if isinstance(node, ListExpr):
+        return [constant_value(item) for item in node.items]
+    if isinstance(node, Param):
+        raise ExpressionError(f"the template {{{{{node.ref}}}}} was not resolved", node.pos)
+    raise ExpressionError("expected a constant", node.pos)

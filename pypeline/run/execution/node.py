@@ -29,7 +29,7 @@ from pypeline.build.spec import ModuleSpec
 from pypeline.core.errors import ModuleError, PypelineError, SecretError, TemplateError
 from pypeline.executors.base import ModuleTask
 from pypeline.modules.loader import load_module_class
-from pypeline.modules.sdk.config import ConfigProblem, check_values
+from pypeline.modules.sdk.config import ConfigProblem, check_values, expression_keys
 from pypeline.modules.sdk.context import RunContext
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.artifacts.artifact import is_dask, is_frame
@@ -194,9 +194,10 @@ def _file_problem(exc: BaseException) -> str | None:
 def _render_configs(
     services: RunServices, spec: ModuleSpec, scope: Scope, node_id: str, attempt: int, backend: str
 ) -> dict[str, Any]:
-    configs = services.templater.render(spec.configs, scope)  # TemplateError names module and key
+    cls = load_module_class(spec.module_path)
+    # TemplateError names module and key; expression configs get literals, never text
+    configs = services.templater.render(spec.configs, scope, expressions=expression_keys(cls.CONFIG_SCHEMA))
     if configs != spec.configs:
-        cls = load_module_class(spec.module_path)
         known = {**cls.CONFIG_SCHEMA.get("optional", {}), **cls.CONFIG_SCHEMA.get("required", {})}
         try:
             check_values(known, configs)
@@ -210,7 +211,8 @@ def _render_configs(
 
 def _remote_configs(services: RunServices, spec: ModuleSpec, scope: Scope) -> dict[str, Any]:
     """What a remote payload may carry: every template resolved except secrets (see the templater)."""
-    return services.templater.render(spec.configs, scope, resolve_secrets=False)
+    expressions = expression_keys(load_module_class(spec.module_path).CONFIG_SCHEMA)
+    return services.templater.render(spec.configs, scope, resolve_secrets=False, expressions=expressions)
 
 
 async def count_rows_read_later(
