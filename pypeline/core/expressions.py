@@ -133,7 +133,7 @@ def evaluate(expr: Expression, lookup: Callable[[Reference], Any]) -> Any:
     Raises:
         ExpressionError: when an operation fails on the looked-up values or passes a limit.
     """
-    value, taint = _Evaluator(lookup).eval(expr.tree)
+    value, taint = _Evaluator(lookup).value_of(expr.tree)
     if taint and isinstance(value, str):
         return SecretStr(value)
     return value
@@ -149,7 +149,7 @@ class _Evaluator:
     def __init__(self, lookup: Callable[[Reference], Any]) -> None:
         self.lookup = lookup
 
-    def eval(self, node: Node) -> tuple[Any, Taint]:
+    def value_of(self, node: Node) -> tuple[Any, Taint]:
         if isinstance(node, Literal):
             return node.value, _CLEAN
         if isinstance(node, Name):
@@ -158,35 +158,35 @@ class _Evaluator:
             taint: Taint = _CLEAN
             result: Any = node.op == "and"
             for part in node.values:
-                result, part_taint = self.eval(part)
+                result, part_taint = self.value_of(part)
                 taint |= part_taint
                 if (not result) if node.op == "and" else bool(result):
                     break
             return result, taint
         if isinstance(node, Unary):
-            operand, taint = self.eval(node.operand)
+            operand, taint = self.value_of(node.operand)
             return self.guard(node, taint, lambda: _unary(node.op, operand)), taint
         if isinstance(node, Binary):
-            (left, lt), (right, rt) = self.eval(node.left), self.eval(node.right)
+            (left, lt), (right, rt) = self.value_of(node.left), self.value_of(node.right)
             taint = lt | rt
             return self.guard(node, taint, lambda: apply_checked(node.op, left, right, CONDITION_DIALECT,
                                                                  node.pos), (left, right)), taint
         if isinstance(node, Compare):
             return self.compare(node)
         if isinstance(node, In):
-            (item, it), (container, ct) = self.eval(node.item), self.eval(node.container)
+            (item, it), (container, ct) = self.value_of(node.item), self.value_of(node.container)
             taint = it | ct
             holds = self.guard(node, taint, lambda: item in container, (item, container))
             return (not holds) if node.negated else holds, taint
         if isinstance(node, IfElse):
-            test, taint = self.eval(node.test)
-            value, vt = self.eval(node.body if test else node.orelse)
+            test, taint = self.value_of(node.test)
+            value, vt = self.value_of(node.body if test else node.orelse)
             return value, taint | vt
         if isinstance(node, ListExpr):
-            values = [self.eval(item) for item in node.items]
+            values = [self.value_of(item) for item in node.items]
             return [v for v, _ in values], frozenset().union(*(t for _, t in values))
         if isinstance(node, Call):
-            values = [self.eval(arg) for arg in node.args]
+            values = [self.value_of(arg) for arg in node.args]
             args = [v for v, _ in values]
             taint = frozenset().union(*(t for _, t in values))
             function = _FUNCTIONS[node.func]
@@ -200,10 +200,10 @@ class _Evaluator:
         return value, (frozenset({node.name}) if secret else _CLEAN)
 
     def compare(self, node: Compare) -> tuple[Any, Taint]:
-        left, lt = self.eval(node.operands[0])
+        left, lt = self.value_of(node.operands[0])
         taint = lt
         for op, operand in zip(node.ops, node.operands[1:], strict=True):
-            right, rt = self.eval(operand)
+            right, rt = self.value_of(operand)
             taint |= rt
             try:
                 holds = _COMPARE[op](left, right)

@@ -11,9 +11,9 @@ Users write pandas-query-like expressions::
 The text is parsed by the expression language's own parser
 (:mod:`pypeline.core.expr`) in the frame dialect (:mod:`.catalog`: the closed
 list of functions and methods), checked against its limits, and compiled into
-vectorized operations (:mod:`.pandas_form`, :mod:`.arrow_form`). Nothing is
-ever handed to ``eval``, ``DataFrame.query`` / ``DataFrame.eval``,
-``pandas.eval`` or numexpr, and a template's value enters as a literal.
+vectorized operations (:mod:`.pandas_form`, :mod:`.arrow_form`). No text is
+ever handed to an evaluator (Python's, pandas' or its numeric engine's), and a
+template's value enters as a literal.
 """
 
 from __future__ import annotations

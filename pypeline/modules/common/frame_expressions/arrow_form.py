@@ -130,7 +130,12 @@ class _Compiler:
         expression, kind = item
         for value in values:
             kinds.check_comparable("in", kind, kinds.scalar_kind(value), pos)
+        if kind == "float" or any(isinstance(v, float) for v in values):  # -0.0 hashes apart from 0.0
+            values = [v + 0.0 if isinstance(v, float) else v for v in values]
+            expression = pc.add(_float(expression), 0.0) if kind in kinds.NUMBERS else expression
+            kind = "float" if kind in kinds.NUMBERS else kind
         value_set = _value_set(values, kind)
+        expression = _missing_nan(expression, kind)
         found = pc.is_in(expression, value_set=value_set) if len(value_set) else pc.scalar(False)
         return (pc.invert(found) if negated else found), "bool"
 
@@ -266,7 +271,7 @@ def _arithmetic(
         lf, rf = _float(lx), _float(rx)
         return pc.subtract(lf, pc.multiply(rf, pc.floor(pc.divide(lf, rf)))), "float"
     if op == "**":
-        return pc.power(lx, rx), kind
+        return pc.power(_missing_nan(lx, lk), _missing_nan(rx, rk)), kind
     raise ExpressionError(f"operator {op} is not allowed", pos)
 
 
@@ -279,9 +284,17 @@ def _maybe_constant(node: Node | None) -> Any:
         return None
 
 
+def _missing_nan(expression: pc.Expression, kind: str) -> pc.Expression:
+    """A float with NaN made null: NaN is a missing value here, as in pandas."""
+    if kind != "float":
+        return expression
+    return pc.if_else(pc.is_nan(expression), pc.scalar(pa.scalar(None, _F64)), expression)
+
+
 def _compare(op: str, left: Typed, right: Typed, pos: int) -> Typed:
     (lx, lk), (rx, rk) = left, right
     kinds.check_comparable(op, lk, rk, pos)
+    lx, rx = _missing_nan(lx, lk), _missing_nan(rx, rk)
     if lk in ("time", "date") and rk == "str":
         rx = cast(rx, pa.timestamp("ns") if lk == "time" else pa.date32())
     elif rk in ("time", "date") and lk == "str":

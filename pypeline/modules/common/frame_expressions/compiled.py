@@ -39,7 +39,7 @@ from pypeline.core.expr import (
 )
 from pypeline.modules.common.frame_expressions import kinds
 from pypeline.modules.common.frame_expressions.arrow_form import compile_arrow
-from pypeline.modules.common.frame_expressions.catalog import DTYPES, FRAME_DIALECT, FREQUENCIES
+from pypeline.modules.common.frame_expressions.catalog import DTYPES, FRAME_DIALECT, FREQUENCIES, FUNCTIONS
 from pypeline.modules.common.frame_expressions.kernels import REGEX_ARGUMENT, check_regex
 from pypeline.modules.common.frame_expressions.pandas_form import PandasForm, compile_pandas
 from pypeline.modules.common.frame_expressions.sizes import check_text_growth, grows_text
@@ -76,8 +76,8 @@ def check_constants(tree: Node) -> None:
         ExpressionError: naming the function and the bad argument.
     """
     for node in walk(tree):
-        if not isinstance(node, Call) or len(node.args) < 2:
-            continue
+        if not isinstance(node, Call) or len(node.args) < 2 or node.func in FUNCTIONS:
+            continue  # functions take any values; methods take constants
         args = node.args[1:]
         if any(isinstance(a, Param) for a in args):
             continue

@@ -137,7 +137,8 @@ def _scalar_op(fn: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
     """``fn`` on two constants with pandas' semantics (7 // 0 is inf, as for a column)."""
     if left is None or right is None:
         return None
-    result = fn(pd.Series([left]), pd.Series([right]))
+    with np.errstate(all="ignore"):
+        result = fn(pd.Series([left]), pd.Series([right]))
     item = result.iloc[0]
     if isinstance(item, np.generic):
         item = item.item()
@@ -159,7 +160,12 @@ def _binary(op: str, left: PandasForm, right: PandasForm, pos: int) -> PandasFor
         with np.errstate(all="ignore"):
             if not isinstance(lv, pd.Series) and not isinstance(rv, pd.Series):
                 return _scalar_op(fn, lv, rv)
-            return fn(lv, rv)
+            result = fn(lv, rv)
+        if op == "**":  # IEEE says nan ** 0 == 1; here a missing value stays missing
+            missing = np.logical_or(_na(lv), _na(rv))
+            if np.any(missing):
+                result = result.mask(missing)
+        return result
 
     return binary
 
