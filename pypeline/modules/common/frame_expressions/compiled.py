@@ -155,6 +155,8 @@ class FrameExpression:
         """
         value = self.evaluate(frame)
         if isinstance(value, pd.Series):
+            if value.dtype == bool:
+                return value.to_numpy()
             if kinds.pandas_kind(value) != "bool":
                 raise self._not_boolean()
             return value.to_numpy(dtype=bool, na_value=False)

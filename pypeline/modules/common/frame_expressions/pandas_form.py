@@ -9,8 +9,10 @@ at again when the function runs.
 
 Semantics, shared with the Arrow form: a missing value (null, NaN, NaT) in
 gives a missing value out; a comparison with a missing value is missing;
-``and or not & | ~`` use three-valued logic (``null and False`` is false), so
-true/false results are pandas' nullable ``boolean`` dtype. ``/`` is true
+``and or not & | ~`` use three-valued logic (``null and False`` is false).
+True/false results are numpy ``bool`` Series while no value is missing (the
+fast path: exactly what a hand-written mask computes) and pandas' nullable
+``boolean`` dtype once one is. ``/`` is true
 division; ``//`` and ``%`` floor like Python; integers are 64-bit.
 """
 
@@ -116,6 +118,8 @@ def _column(node: Name) -> PandasForm:
 def _na(value: Any) -> Any:
     """Missing-value mask of a Series (numpy bool), or a bool for a constant."""
     if isinstance(value, pd.Series):
+        if value.dtype.kind in "iub":  # numpy ints and bools hold no missing value
+            return False
         return value.isna().to_numpy(dtype=bool)
     return value is None or (isinstance(value, float) and np.isnan(value))
 
@@ -188,7 +192,7 @@ def _unary(op: str, operand: PandasForm, pos: int) -> PandasForm:
         if op in ("not", "~"):
             kinds.check_logical(op, kind, pos)
             if isinstance(value, pd.Series):
-                return ~value.astype("boolean")
+                return ~value if value.dtype == bool else ~value.astype("boolean")
             return None if value is None else not value
         if kind not in (*kinds.NUMBERS, "duration", "null", "any"):
             raise ExpressionError(f"'{op}' needs a number, got {kinds.describe(kind)}", pos)
@@ -219,6 +223,9 @@ def _compare_pair(op: str, left: Any, right: Any, pos: int) -> Any:
     like = _series_of(left, right)
     if not isinstance(like, pd.Series):
         return None if missing else bool(_COMPARE[op](left, right))
+    if not np.any(missing):  # the common case: a plain numpy bool Series, no copy
+        values = _COMPARE[op](left, right)
+        return values if values.dtype == bool else values.astype(bool)
     if np.all(missing):
         return _boolean(np.zeros(len(like), dtype=bool), True, like)
     values = _COMPARE[op](left, right)
@@ -233,6 +240,8 @@ def _as_boolean(value: Any, op: str, pos: int) -> Any:
 
 
 def _logical_pair(op: str, left: Any, right: Any, pos: int) -> Any:
+    if isinstance(left, pd.Series) and isinstance(right, pd.Series) and left.dtype == bool and right.dtype == bool:
+        return left & right if op == "and" else left | right if op == "or" else left ^ right  # no nulls: numpy
     left, right = _as_boolean(left, op, pos), _as_boolean(right, op, pos)
     if op == "and":
         result = left & right
@@ -276,8 +285,8 @@ def _isin(item: PandasForm, values: list[Any], negated: bool, pos: int) -> Panda
         for value_kind in value_kinds:
             kinds.check_comparable("in", kind, value_kind, pos)
         if isinstance(value, pd.Series):
-            found = value.isin(values).to_numpy(dtype=bool)
-            return _boolean(~found if negated else found, False, value)
+            found = value.isin(values)
+            return ~found if negated else found
         present = value in values
         return (not present) if negated else present
 
@@ -376,8 +385,7 @@ def _series_method(func: str, subject: PandasForm, constants: list[Any], node: C
         kind = kinds.pandas_kind(value)
         series = value if isinstance(value, pd.Series) else pd.Series([value] * len(frame), index=frame.index)
         if func in ("isna", "notna"):
-            missing = _na(series)
-            return _boolean(missing if func == "isna" else ~missing, False, series)
+            return series.isna() if func == "isna" else series.notna()
         if func == "fillna":
             fill = constants[0]
             kinds.check_comparable("fillna", kind, kinds.scalar_kind(fill), pos)
