@@ -209,3 +209,29 @@ class TestCli:
         for path in (project / "out").glob("f_*.csv"):
             assert pd.read_csv(path)["same"].tolist() == [True]
         assert not (project / "pwned").exists()
+
+
+class TestTemplater:
+    """The run's templater: expression configs get literals locally and in remote payloads alike."""
+
+    @pytest.mark.parametrize("resolve_secrets", [True, False], ids=["local", "remote-payload"])
+    def test_a_global_holding_a_secret_is_refused_in_an_expression(self, resolve_secrets: bool) -> None:
+        from pypeline.core.errors import TemplateError
+        from pypeline.modules.sdk.globals import GlobalStore
+        from pypeline.run.templater.templater import GlobalResolver, Scope, Templater
+
+        store = GlobalStore()
+        store.set("creds", "pw", SecretStr("hunter2", "secret/app#pw"))
+        templater = Templater({"global": GlobalResolver(store)})
+        configs = {"condition": "name == {{creds__pw}}", "note": "{{creds__pw}}"}
+        with pytest.raises(TemplateError) as caught:
+            templater.render(configs, Scope(module_id="keep"), resolve_secrets=resolve_secrets,
+                             expressions={"condition"})
+        assert str(caught.value) == (
+            "module 'keep', config 'condition': the value of '{{creds__pw}}' cannot enter an expression: a secret "
+            "cannot be used in an expression (its value would become data the expression shows)"
+        )
+        assert "hunter2" not in str(caught.value)
+        # outside expressions a remote payload still gets the secret's reference, never its value
+        note = templater.render({"note": "{{creds__pw}}"}, Scope(module_id="keep"), resolve_secrets=False)
+        assert note == {"note": "{{vault.secret/app#pw}}"}

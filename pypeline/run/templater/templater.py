@@ -145,6 +145,8 @@ class Templater:
                 raise KeepTemplate
             value = self.lookup(ref, scope, key)
             if not resolve_secrets and isinstance(value, SecretStr):
+                if key.split(".")[0].split("[")[0] in expressions:
+                    return value  # refused as an expression literal below, as on the local backend
                 return _as_reference(value, ref, scope, key)
             return value
 
