@@ -76,3 +76,10 @@ def test_dask_partitions_use_the_pandas_form() -> None:
     result = frame.map_partitions(keep_rows, condition, meta=FRAME.iloc[:0]).compute()
     assert result["i"].tolist() == [3, -7, 12, 5]
     assert isinstance(result, pd.DataFrame) and isinstance(TABLE, pa.Table)
+
+
+def test_nullable_extension_columns_keep_missing_values_missing() -> None:
+    frame = pd.DataFrame({"age": pd.array([20, None, 10], dtype="Int64"), "ok": pd.array([True, None, False])})
+    condition = compile_expression("age >= 18 or ok", "condition")
+    assert condition.filter(frame)["age"].tolist() == [20]
+    assert compile_expression("age >= 18").evaluate(frame).tolist() == [True, pd.NA, False]

@@ -130,6 +130,10 @@ class FrameExpression:
         # closures do not pickle: a copy (a dask worker's) compiles the text again
         return (compile_expression, (self.source, self.role))
 
+    def __dask_tokenize__(self) -> tuple[str, str, str]:
+        # dask names graph keys after their arguments: the text and role say it all
+        return ("FrameExpression", self.source, self.role)
+
     # -- pandas ------------------------------------------------------------------------------------
 
     def evaluate(self, frame: pd.DataFrame) -> Any:

@@ -118,7 +118,7 @@ def _column(node: Name) -> PandasForm:
 def _na(value: Any) -> Any:
     """Missing-value mask of a Series (numpy bool), or a bool for a constant."""
     if isinstance(value, pd.Series):
-        if value.dtype.kind in "iub":  # numpy ints and bools hold no missing value
+        if isinstance(value.dtype, np.dtype) and value.dtype.kind in "iub":  # numpy ints and bools: never missing
             return False
         return value.isna().to_numpy(dtype=bool)
     return value is None or (isinstance(value, float) and np.isnan(value))
