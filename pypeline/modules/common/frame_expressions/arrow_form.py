@@ -265,11 +265,18 @@ def _arithmetic(
         return pc.multiply(lx, rx), kind
     if op == "/":
         return pc.divide(_float(lx), _float(rx)), "float"
-    if op == "//":
-        return pc.floor(pc.divide(_float(lx), _float(rx))), "float"
-    if op == "%":
+    if op in ("//", "%"):
         lf, rf = _float(lx), _float(rx)
-        return pc.subtract(lf, pc.multiply(rf, pc.floor(pc.divide(lf, rf)))), "float"
+        quotient = pc.floor(pc.divide(lf, rf))
+        result = quotient if op == "//" else pc.subtract(lf, pc.multiply(rf, quotient))
+        # a finite x over an infinite divisor, as in Python and numpy: x // inf is 0 or -1, x % inf is x or inf
+        by_infinity = pc.and_kleene(pc.is_inf(rf), pc.is_finite(lf))
+        same_sign = pc.or_kleene(pc.equal(lf, 0.0), pc.equal(pc.sign(lf), pc.sign(rf)))
+        special = pc.if_else(same_sign, 0.0, -1.0) if op == "//" else pc.if_else(same_sign, lf, rf)
+        result = pc.if_else(by_infinity, special, result)
+        if op == "//":  # inf // x is nan, not +-inf
+            result = pc.if_else(pc.is_inf(lf), float("nan"), result)
+        return result, "float"
     if op == "**":
         return pc.power(_missing_nan(lx, lk), _missing_nan(rx, rk)), kind
     raise ExpressionError(f"operator {op} is not allowed", pos)
