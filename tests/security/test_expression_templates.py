@@ -45,8 +45,8 @@ class TestLiterals:
                      st.floats(allow_nan=False, allow_infinity=False), st.booleans(), st.none()))
     def test_every_value_parses_back_to_itself(self, value: Any) -> None:
         tree = parse(literal_text(value), FRAME_DIALECT)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            assert tree.op == "-" and tree.operand.value == -value  # type: ignore[attr-defined]
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.copysign(1, value) < 0:
+            assert tree.op == "-" and tree.operand.value == -value  # type: ignore[attr-defined]  (-0.0 too)
         else:
             assert isinstance(tree, Literal)
             assert tree.value == value and type(tree.value) is type(value)

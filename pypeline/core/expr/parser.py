@@ -27,6 +27,9 @@ bounds the depth of the tree they make.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from pypeline.core.expr.calls import bind_arguments
 from pypeline.core.expr.dialect import Dialect, Signature
 from pypeline.core.expr.errors import ExpressionSyntaxError
 from pypeline.core.expr.tokens import Token, tokenize
@@ -149,27 +152,20 @@ class _Parser:
     def and_(self) -> Node:
         return self._logical(("and", "&"), self.not_)
 
-    def _logical(self, ops: tuple[str, ...], operand: object) -> Node:
-        parse = operand  # a bound method
-        first = parse()  # type: ignore[operator]
+    def _logical(self, ops: tuple[str, ...], operand: Callable[[], Node]) -> Node:
+        first = operand()
         values = [first]
-        op_seen = ""
         while self.peek().text in ops and self.peek().kind in ("kw", "op"):
-            token = self.next()
-            self._check_logical(token)
-            op = {"|": "or", "&": "and"}.get(token.text, token.text)
-            if op_seen and op != op_seen:  # 'a & b and c': one BoolOp per kind, left to right
-                values = [BoolOp(op=op_seen, values=tuple(values), pos=first.pos)]
-            op_seen = op
-            values.append(parse())  # type: ignore[operator]
-        if not op_seen:
+            self._check_logical(self.next())
+            values.append(operand())
+        if len(values) == 1:
             return first
-        if op_seen == "^":
+        if ops == ("^",):
             node = values[0]
             for value in values[1:]:
                 node = Binary(op="^", left=node, right=value, pos=value.pos)
             return node
-        return BoolOp(op=op_seen, values=tuple(values), pos=first.pos)
+        return BoolOp(op="or" if "or" in ops else "and", values=tuple(values), pos=first.pos)
 
     def _check_logical(self, token: Token) -> None:
         if token.kind == "op" and not self.dialect.logical_operators:
@@ -349,41 +345,7 @@ class _Parser:
             self.expect(")")
         finally:
             self.leave()
-        return self.bind(signature, shown, positional, keywords, open_.pos)
-
-    def bind(
-        self, signature: Signature, shown: str, positional: list[Node], keywords: dict[str, Node], pos: int
-    ) -> list[Node]:
-        if signature.variadic:
-            if len(positional) < signature.required:
-                raise ExpressionSyntaxError(f"{shown} takes at least {signature.required} argument(s)", pos)
-            result = positional
-        else:
-            if len(positional) > len(signature.params):
-                raise ExpressionSyntaxError(
-                    f"{shown} takes at most {len(signature.params)} argument(s) "
-                    f"({', '.join(signature.params) or 'none'}), got {len(positional)}", pos
-                )
-            result = []
-            for index, param in enumerate(signature.params):
-                if index < len(positional):
-                    if param in keywords:
-                        raise ExpressionSyntaxError(f"{shown}: '{param}' is given twice", pos)
-                    result.append(positional[index])
-                elif param in keywords:
-                    result.append(keywords[param])
-                elif index < signature.required:
-                    raise ExpressionSyntaxError(f"{shown} needs the argument '{param}'", pos)
-                else:
-                    result.append(Literal(value=signature.defaults[index - signature.required], pos=pos))
-        if signature.constant:
-            for arg in result:
-                if not _constant(arg):
-                    raise ExpressionSyntaxError(
-                        f"{shown}: method arguments must be constants (a literal, a list of literals or a "
-                        "{{template}})", arg.pos
-                    )
-        return result
+        return bind_arguments(signature, shown, positional, keywords, open_.pos)
 
     def atom(self) -> Node:
         token = self.next()
@@ -467,13 +429,3 @@ class _Parser:
             return ListExpr(items=tuple(items), pos=open_.pos)
         finally:
             self.leave()
-
-
-def _constant(node: Node) -> bool:
-    if isinstance(node, (Literal, Param)):
-        return True
-    if isinstance(node, Unary) and node.op in ("-", "+"):
-        return isinstance(node.operand, Literal) and isinstance(node.operand.value, (int, float))
-    if isinstance(node, ListExpr):
-        return all(_constant(item) for item in node.items)
-    return False

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from pypeline.core.expr import (
     Binary,
@@ -44,6 +43,7 @@ from pypeline.core.expr import (
 from pypeline.modules.common.frame_expressions import kinds
 from pypeline.modules.common.frame_expressions.catalog import DTYPES, MAX_REPEAT
 from pypeline.modules.common.frame_expressions.kernels import DATETIME, TEXT
+from pypeline.modules.common.frame_expressions.series_kernels import kernel_call
 
 PandasForm = Callable[[pd.DataFrame], Any]
 """A compiled expression: frame -> Series (or a constant, for an expression without columns)."""
@@ -321,36 +321,8 @@ def _call(node: Call) -> PandasForm:
     assert subject is not None
     constants = [constant_value(arg) for arg in node.args[1:]]
     if func in TEXT or func in DATETIME:
-        return _kernel_call(func, subject, constants, node.pos)
+        return kernel_call(func, subject, constants, node.pos)
     return _series_method(func, subject, constants, node)
-
-
-def _kernel_call(func: str, subject: PandasForm, constants: list[Any], pos: int) -> PandasForm:
-    kernel, result_kind = TEXT[func] if func in TEXT else DATETIME[func]
-    wanted = ("str",) if func.startswith("str.") else ("time", "date")
-
-    def call(frame: pd.DataFrame) -> Any:
-        value = subject(frame)
-        kind = kinds.pandas_kind(value)
-        if kind not in (*wanted, "null", "any"):
-            raise ExpressionError(f".{func}() needs {kinds.describe(wanted[0])}, got {kinds.describe(kind)}", pos)
-        series = value if isinstance(value, pd.Series) else pd.Series([value] * len(frame), index=frame.index)
-        array = pa.array(series, from_pandas=True)
-        if kind == "null" or pa.types.is_null(array.type):
-            array = array.cast(pa.string() if wanted[0] == "str" else pa.timestamp("ns"))
-        result = kernel(array, *constants)
-        return _from_arrow(result, series.index, result_kind)
-
-    return call
-
-
-def _from_arrow(result: Any, index: pd.Index, kind: str | None) -> pd.Series:
-    if isinstance(result, pa.ChunkedArray):
-        result = result.combine_chunks()
-    mapper = {pa.bool_(): pd.BooleanDtype()}.get if kind == "bool" else None
-    series = pd.Series(result.to_pandas(types_mapper=mapper))
-    series.index = index  # positions match; aligning by label would scramble a dask partition's rows
-    return series
 
 
 def _series_method(func: str, subject: PandasForm, constants: list[Any], node: Call) -> PandasForm:
