@@ -148,10 +148,15 @@ class ModuleError(RunError):
 class TemplateError(RunError):
     """A template names something that is not defined when the module starts."""
 
-    def __init__(self, module_id: str, key: str, name: str, *, known: list[str] | None = None) -> None:
+    def __init__(
+        self, module_id: str, key: str, name: str, *, known: list[str] | None = None, problem: str | None = None
+    ) -> None:
         self.module_id = module_id
         self.key = key
         self.name = name
+        if problem is not None:  # the name is known, its value does not fit (an expression literal)
+            super().__init__(f"module '{module_id}', config '{key}': {problem}")
+            return
         hint = ""
         if known:
             from pypeline.core.text import did_you_mean

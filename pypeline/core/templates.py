@@ -11,14 +11,22 @@ starts). A string that is exactly one template keeps the value's type, so
 ``"{{source_csv__row_count}}"`` renders to an ``int``. A string that embeds a
 secret-marked value (:class:`~pypeline.core.secret.SecretStr`) renders to a
 ``SecretStr`` as a whole, so the mark survives the substitution.
+
+Configs that hold an expression (their schema type is ``expr``, see
+:func:`pypeline.modules.sdk.config.expression_keys`) are rendered differently:
+each template token becomes a literal of its value
+(:mod:`pypeline.core.expr.literals`), never expression text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
+from pypeline.core.expr.errors import ExpressionError
+from pypeline.core.expr.literals import TemplateValueError, literal_text
+from pypeline.core.expr.tokens import tokenize
 from pypeline.core.references import Reference, parse_reference
 from pypeline.core.secret import SecretStr
 
@@ -59,18 +67,66 @@ def has_templates(value: Any) -> bool:
     return any(TEMPLATE_RE.search(text) for _, text in iter_strings(value))
 
 
-def render(value: Any, lookup: Callable[[str, Reference], Any], path: str = "") -> Any:
+def render(
+    value: Any, lookup: Callable[[str, Reference], Any], path: str = "", *, expressions: Collection[str] = ()
+) -> Any:
     """Return ``value`` with every template replaced; ``lookup(config_key, ref)`` gives values.
 
+    Strings under a top-level key named in ``expressions`` are expressions:
+    their templates become literals (see the module docstring).
     Returns a new structure; ``value`` is not changed.
+
+    Raises:
+        pypeline.core.expr.literals.TemplateValueError: a value that cannot be an expression literal.
     """
+    as_expression = bool(path) and path.split(".")[0].split("[")[0] in expressions
     if isinstance(value, str):
+        if as_expression:
+            return render_expression(value, lambda ref: lookup(path, ref), key=path)
         return _render_string(value, lambda ref: lookup(path, ref))
     if isinstance(value, dict):
-        return {k: render(v, lookup, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        return {
+            k: render(v, lookup, f"{path}.{k}" if path else str(k), expressions=expressions)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [render(v, lookup, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [render(v, lookup, f"{path}[{i}]", expressions=expressions) for i, v in enumerate(value)]
     return value
+
+
+def render_expression(text: str, lookup: Callable[[Reference], Any], *, key: str = "") -> str:
+    """Expression ``text`` with each template token replaced by the literal of its value.
+
+    Tokens come from the expression tokenizer, so a ``{{`` inside a quoted
+    string is never substituted. Text that does not tokenize is returned
+    unchanged (the module reports it when it parses it); a ``KeepTemplate``
+    from ``lookup`` keeps that template as written.
+
+    Raises:
+        TemplateValueError: a value that cannot be a literal (naming ``key`` and the template).
+    """
+    try:
+        tokens = [t for t in tokenize(text) if t.kind == "param"]
+    except ExpressionError:
+        return text
+    parts: list[str] = []
+    last = 0
+    for token in tokens:
+        parts.append(text[last : token.pos])
+        try:
+            value = lookup(parse_reference(str(token.value)))
+        except KeepTemplate:
+            parts.append(token.text)
+        else:
+            try:
+                parts.append(literal_text(value))
+            except TemplateValueError as exc:
+                raise TemplateValueError(
+                    f"the value of '{token.text}' cannot enter an expression: {exc.message}", key=key, ref=token.text
+                ) from None
+        last = token.pos + len(token.text)
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def _render_string(text: str, lookup: Callable[[Reference], Any]) -> Any:

@@ -37,9 +37,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pypeline.core.expr.literals import TemplateValueError
 from pypeline.core.references import Reference
 from pypeline.core.templates import has_templates, render
 from pypeline.job.plan import JobPlan
+from pypeline.modules.loader import ModuleImportError, load_module_class
+from pypeline.modules.sdk.config import expression_keys
 from pypeline.run.dryrun_checks import (
     config_problems,
     context_configs,
@@ -123,7 +126,7 @@ def plan_modules(job: JobPlan, context_vars: dict[str, Any]) -> dict[str, list[P
         for wave_index, wave in enumerate(subflow.waves, start=1):
             for module_id in wave:
                 spec = job.modules[module_id]
-                configs: dict[str, Any] = render(spec.configs, lookup)
+                configs = _shown_configs(spec.configs, spec.module_path, lookup)
                 reads, writes = file_configs(spec.type, configs)
                 resolved = context_configs(spec.configs, context_vars)
                 resolved_reads, resolved_writes = file_configs(spec.type, resolved)
@@ -137,6 +140,19 @@ def plan_modules(job: JobPlan, context_vars: dict[str, Any]) -> dict[str, list[P
                 )
         result[subflow_id] = planned
     return result
+
+
+def _shown_configs(configs: dict[str, Any], module_path: str, lookup: Any) -> dict[str, Any]:
+    """``configs`` rendered as the run will (expressions get literals); plain text where a value cannot."""
+    try:
+        expressions = expression_keys(load_module_class(module_path).CONFIG_SCHEMA)
+    except ModuleImportError:
+        expressions = frozenset()
+    try:
+        shown: dict[str, Any] = render(configs, lookup, expressions=expressions)
+    except TemplateValueError:  # the run fails on it with a message naming the module and key
+        shown = render(configs, lookup)
+    return shown
 
 
 def _value(value: Any) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from pypeline.core.secret import MASK, SecretRegistry, SecretSource
-from pypeline.core.secret_forms import MIN_RUN, SecretMatcher, secret_forms
+from pypeline.core.secret.forms import MIN_RUN, SecretMatcher, secret_forms
 
 AWKWARD = "Zq7%40p/a+ss wörd\"q'\n\t密🔑=%2F-Kx93"
 

@@ -51,7 +51,7 @@ class TestFilterMod:
         assert run.outputs["output"]["id"].tolist() == [1, 2]
 
     def test_unsafe_condition_is_rejected_at_build_time(self) -> None:
-        with pytest.raises(ConfigRejected, match=re.escape("condition: '.__globals__' is not allowed")):
+        with pytest.raises(ConfigRejected, match=re.escape("condition: '.__class__' is not allowed")):
             check("filter_mod", {"condition": "age.__class__.__init__.__globals__"})
 
     @BOTH

@@ -1,4 +1,4 @@
-"""The expression vetting that keeps filter_mod and derive_mod away from pandas' eval escapes."""
+"""Frame expressions: the documented syntax works, everything else is refused with a clear message."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from pypeline.modules.common.frame_expressions import FrameExpressionError, evaluate, query, vet_expression
+from pypeline.modules.common.frame_expressions import FrameExpressionError, check_expression, evaluate, query
 
 FRAME = pd.DataFrame({"age": [17, 30, 45], "name": ["ana", "Ben", "cy"], "unit price": [1.0, 2.0, 4.0]})
 
@@ -40,17 +40,17 @@ class TestRejected:
         ("expression", "message"),
         [
             ("age.__class__", "'.__class__' is not allowed"),
-            ("age.__class__.__init__.__globals__", "'.__globals__' is not allowed"),
+            ("age.__class__.__init__.__globals__", "'.__class__' is not allowed"),
             ("@os", "'@variable' references are not allowed"),
             ("__import__('os')", "the function '__import__' is not allowed; allowed: abs, arccos"),
-            ("sqrt(_x)", "the name '_x' is not allowed (names may not start with '_')"),
+            ("sqrt(_x)", "the name '_x' is not allowed (names may not start with '_'"),
             ("open('x')", "the function 'open' is not allowed"),
             ("age.values", "'.values' is not allowed"),
-            ("[x for x in age]", "ListComp is not allowed in an expression"),
-            ("lambda: 1", "Lambda is not allowed in an expression"),
-            ("age[0]", "Subscript is not allowed in an expression"),
+            ("[x for x in age]", "comprehensions (for ... in ...) are not allowed in an expression"),
+            ("lambda: 1", "lambda is not allowed in an expression"),
+            ("age[0]", "subscripts (x[...]) are not allowed in an expression"),
             ("name.str.replace(age, 'x')", "method arguments must be constants"),
-            ("age >", "invalid expression 'age >': invalid syntax"),
+            ("age >", "the expression ends too early, expected a value"),
             ("", "the expression is empty"),
         ],
         ids=[
@@ -71,7 +71,7 @@ class TestRejected:
     )
     def test_vetting(self, expression: str, message: str) -> None:
         with pytest.raises(FrameExpressionError, match=re.escape(message)):
-            vet_expression(expression)
+            check_expression(expression)
 
     def test_unknown_column_is_named_with_the_columns(self) -> None:
         with pytest.raises(

@@ -98,7 +98,8 @@ class TestConditions:
         assert result.status == "failed"
         assert result.manifest["errors"][0] == (
             "control connection 'a (1|a__n > 1) b': condition cannot be evaluated: cannot compare str 'text' with "
-            "int 1 in 'a__n > 1' (expected values of one kind: a number from a string needs int() or float())"
+            "int 1 using '>' (expected values of one kind: a number from a string needs int() or float()) "
+            "(at character 1)"
         )
         assert starts(flows.root) == ["a"]  # halt: order 2 never fires
         assert subflow(result.manifest, "c")["status"] == "not_run"

@@ -55,7 +55,7 @@ def scrub(text: str, url: str | None) -> str:
 
     The forms are those the run's secret redaction knows (raw, percent-encoded
     as SQLAlchemy or ``quote``/``quote_plus`` write it, escaped, base64,
-    truncated: ``pypeline/core/secret_forms.py``), so a password that is not a
+    truncated: ``pypeline/core/secret/forms.py``), so a password that is not a
     Vault secret (a context variable, an environment value) is cut as well.
     """
     if not url:

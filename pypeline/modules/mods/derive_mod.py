@@ -1,7 +1,8 @@
 """``derive_mod``: add (or replace) columns computed from expressions over the row.
 
-``columns`` gives each new column a ``DataFrame.eval``-style expression, as a
-list (evaluated, and added, in that order) or as a mapping::
+``columns`` gives each new column an expression (the language of
+:mod:`pypeline.modules.common.frame_expressions`), as a list (evaluated, and
+added, in that order) or as a mapping::
 
     columns:
       - total: price * quantity
@@ -12,10 +13,10 @@ list (evaluated, and added, in that order) or as a mapping::
 A mapping's order does not survive the build (the job folder stores configs
 with sorted keys), so a mapping is evaluated in dependency order: a column
 whose expression uses another new column comes after it (ties by name); a
-cycle is a build error. Expressions are vetted (see
-:mod:`pypeline.modules.common.frame_expressions`) and never reach Python's
-``eval``. Replacing an existing column needs ``overwrite: true``; expressions
-that use it then see the new value.
+cycle is a build error. Expressions are checked at build time (templates
+included), compiled once per module instance, and never evaluated as text; a
+template's value enters as a literal. Replacing an existing column needs
+``overwrite: true``; expressions that use it then see the new value.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from typing import Any
 
 import pandas as pd
 
-from pypeline.core.templates import has_templates
 from pypeline.modules.common.frame_expressions import (
+    FrameExpression,
     FrameExpressionError,
-    evaluate,
+    check_expression,
+    compile_expression,
     referenced_names,
-    vet_expression,
 )
-from pypeline.modules.common.pairs import ORDERED_TYPE, ordered_pairs, pairs_problems
+from pypeline.modules.common.pairs import ordered_pairs, pairs_problems
 from pypeline.modules.frames import frame_work, is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
@@ -64,16 +65,17 @@ def evaluation_order(columns: dict[str, str] | list[Any]) -> list[tuple[str, str
     return [(name, expressions[name]) for name in order]
 
 
-def derive(frame: pd.DataFrame, pairs: list[tuple[str, str]], overwrite: bool) -> pd.DataFrame:
-    """``frame`` with each ``(name, expression)`` evaluated and assigned in order."""
+COLUMNS_TYPE = "dict[expr]|list"
+"""A mapping of name -> expression, or a list of one-entry mappings (see ``pairs``)."""
+
+
+def derive(frame: pd.DataFrame, pairs: list[tuple[str, FrameExpression]], overwrite: bool) -> pd.DataFrame:
+    """``frame`` with each ``(name, compiled expression)`` evaluated and assigned in order."""
     result = frame
     for name, expression in pairs:
         if name in frame.columns and not overwrite:
             raise FrameExpressionError(f"column '{name}' already exists; set overwrite: true to replace it")
-        value = evaluate(result, expression)
-        if isinstance(value, pd.DataFrame):
-            raise FrameExpressionError(f"expression {expression!r} for '{name}' gives several columns")
-        result = result.assign(**{name: value})
+        result = result.assign(**{name: expression.evaluate(result)})
     return result
 
 
@@ -81,8 +83,8 @@ class DeriveMod(BaseModule):
     """Compute new columns."""
 
     TYPE = "mod"
-    VERSION = "1.0.0"
-    DESCRIPTION = "Adds or replaces columns computed from DataFrame.eval-style expressions (vetted, no eval)"
+    VERSION = "1.1.0"
+    DESCRIPTION = "Adds or replaces columns computed from expressions (compiled, never evaluated as text)"
     CATEGORY = "Transforms"
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
@@ -90,7 +92,7 @@ class DeriveMod(BaseModule):
     CONFIG_SCHEMA = {
         "required": {
             "columns": {
-                "type": ORDERED_TYPE,
+                "type": COLUMNS_TYPE,
                 "description": "New column -> expression: a list of `name: expression` (kept in order) or a mapping "
                 "(evaluated in dependency order)",
             },
@@ -115,9 +117,9 @@ class DeriveMod(BaseModule):
         except ValueError as exc:
             problems.append(str(exc))
         for name, expression in ordered_pairs(columns):
-            if isinstance(expression, str) and not has_templates(expression):
+            if isinstance(expression, str):
                 try:
-                    vet_expression(expression)
+                    check_expression(expression)
                 except FrameExpressionError as exc:
                     problems.append(f"columns.{name}: {exc}")
         return problems
@@ -125,7 +127,7 @@ class DeriveMod(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         try:
-            order = evaluation_order(self.configs["columns"])
+            order = [(name, compile_expression(text)) for name, text in evaluation_order(self.configs["columns"])]
             result = await frame_work(ctx, frame, map_frame, frame, derive, order, self.configs["overwrite"])
         except (FrameExpressionError, ValueError) as exc:
             raise DataError(str(exc)) from None

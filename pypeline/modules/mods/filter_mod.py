@@ -1,10 +1,12 @@
 """``filter_mod``: keep the rows for which a condition holds.
 
-The condition is a ``DataFrame.query``-style expression over column names
-(``age > 18 and country == "FR"``, ``name.str.startswith("A")``). It is
-vetted by :mod:`pypeline.modules.common.frame_expressions` (at build time and
-again when the module runs, after templates are resolved) and never reaches
-Python's ``eval``. Rows where the condition is null count as not matching.
+The condition is an expression over column names (``age > 18 and country ==
+"FR"``, ``name.str.startswith("A")``, ``age > {{context.min_age}}``) in the
+language of :mod:`pypeline.modules.common.frame_expressions`: checked at
+build time (templates included, each a placeholder), compiled once per
+module instance into vectorized operations, never evaluated as text. A
+template's value enters as a literal. Rows where the condition is null count
+as not matching.
 """
 
 from __future__ import annotations
@@ -12,25 +14,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pypeline.core.templates import has_templates
-from pypeline.modules.common.frame_expressions import FrameExpressionError, query, vet_expression
+import pandas as pd
+
+from pypeline.modules.common.frame_expressions import (
+    FrameExpression,
+    FrameExpressionError,
+    check_expression,
+    compile_expression,
+)
 from pypeline.modules.frames import frame_work, is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 
 
+def keep_rows(frame: pd.DataFrame, condition: FrameExpression) -> pd.DataFrame:
+    """The rows of one pandas frame (or dask partition) where ``condition`` holds."""
+    return condition.filter(frame)
+
+
 class FilterMod(BaseModule):
-    """Filter rows by a query expression."""
+    """Filter rows by a condition."""
 
     TYPE = "mod"
-    VERSION = "1.1.0"
-    DESCRIPTION = "Keeps the rows matching a DataFrame.query-style expression (vetted, no eval)"
+    VERSION = "1.2.0"
+    DESCRIPTION = "Keeps the rows matching a condition (a compiled expression, never evaluated as text)"
     CATEGORY = "Transforms"
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
     GLOBALS = ["row_count", "rows_dropped"]
     CONFIG_SCHEMA = {
         "required": {
-            "condition": {"type": "str", "description": 'Row condition, e.g. `age > 18 and country == "FR"`'},
+            "condition": {"type": "expr", "description": 'Row condition, e.g. `age > 18 and country == "FR"`'},
         },
         "optional": {},
     }
@@ -38,18 +51,18 @@ class FilterMod(BaseModule):
     @classmethod
     def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
         condition = configs.get("condition")
-        if isinstance(condition, str) and not has_templates(condition):
+        if isinstance(condition, str):
             try:
-                vet_expression(condition)
+                check_expression(condition)
             except FrameExpressionError as exc:
                 return [f"condition: {exc}"]
         return []
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
-        condition = self.configs["condition"]
         try:
-            result = await frame_work(ctx, frame, map_frame, frame, query, condition)
+            condition = compile_expression(self.configs["condition"], "condition")
+            result = await frame_work(ctx, frame, map_frame, frame, keep_rows, condition)
         except FrameExpressionError as exc:
             raise DataError(str(exc)) from None
         if is_dask(result):

@@ -24,6 +24,7 @@ from pypeline.core.text import did_you_mean
 
 SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,),
+    "expr": (str,),
     "int": (int,),
     "float": (int, float),
     "number": (int, float),
@@ -32,6 +33,25 @@ SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
     "dict": (dict,),
     "any": (object,),
 }
+
+
+EXPRESSION_TYPE = "expr"
+"""The type of a config that holds an expression (text): its templates render as literals."""
+
+
+def expression_keys(schema: Mapping[str, Any]) -> frozenset[str]:
+    """Config keys whose type mentions ``expr`` (``expr``, ``dict[expr]|list``): rendered as expressions.
+
+    A ``{{template}}`` in such a config enters the expression as a literal of
+    its value, never as expression text (:func:`pypeline.core.templates.render`).
+    """
+    found = set()
+    for section in ("required", "optional"):
+        for key, spec in (schema.get(section) or {}).items():
+            words = str(spec.get("type", "")).replace("[", " ").replace("]", " ").replace("|", " ").split()
+            if EXPRESSION_TYPE in words:
+                found.add(key)
+    return frozenset(found)
 
 
 class ConfigProblem(ValueError):

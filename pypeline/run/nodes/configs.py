@@ -14,6 +14,10 @@ current iteration's item). :class:`ModuleConfigs` does that for each attempt:
 3. ``remote`` gives the form a remote payload may carry: every template
    resolved except secrets, which the far side resolves itself.
 
+In an expression config (``filter_mod.condition``, ``derive_mod.columns``:
+a schema type mentioning ``expr``) a template becomes a literal of its
+value's own type, never expression text (docs/security.md, "Expressions").
+
 Configs without templates are passed as the build wrote them, with no work
 at all.
 """
@@ -27,7 +31,7 @@ from pypeline.core.errors import ModuleError
 from pypeline.job.plan import JobPlan
 from pypeline.job.spec import ModuleSpec
 from pypeline.modules.loader import load_module_class
-from pypeline.modules.sdk.config import ConfigProblem, check_values
+from pypeline.modules.sdk.config import ConfigProblem, check_values, expression_keys
 from pypeline.run.templater.templater import Scope, Templater
 
 ThreadCall = Callable[..., Awaitable[Any]]
@@ -58,9 +62,10 @@ class ModuleConfigs:
         """
         if not self.templated(spec):
             return spec.configs
-        configs = self._templater.render(spec.configs, scope)
+        schema = load_module_class(spec.module_path).CONFIG_SCHEMA  # cached: loaded once per process
+        # TemplateError names module and key; expression configs get literals, never text
+        configs = self._templater.render(spec.configs, scope, expressions=expression_keys(schema))
         if configs != spec.configs:
-            schema = load_module_class(spec.module_path).CONFIG_SCHEMA  # cached: loaded once per process
             known = {**schema.get("optional", {}), **schema.get("required", {})}
             try:
                 check_values(known, configs)
@@ -75,4 +80,5 @@ class ModuleConfigs:
         """What a remote payload may carry: every template resolved except secrets."""
         if not self.templated(spec):
             return spec.configs
-        return self._templater.render(spec.configs, scope, resolve_secrets=False)
+        expressions = expression_keys(load_module_class(spec.module_path).CONFIG_SCHEMA)
+        return self._templater.render(spec.configs, scope, resolve_secrets=False, expressions=expressions)

@@ -26,11 +26,12 @@ cannot be read: a module never gets ``***`` as data.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pypeline.core.errors import PypelineError, SecretError, TemplateError
+from pypeline.core.expr.literals import TemplateValueError
 from pypeline.core.references import Reference
 from pypeline.core.secret import SecretStr
 from pypeline.core.templates import KeepTemplate, find_templates, render
@@ -129,11 +130,19 @@ class Templater:
         except PypelineError:
             raise
 
-    def render(self, configs: dict[str, Any], scope: Scope, *, resolve_secrets: bool = True) -> dict[str, Any]:
+    def render(
+        self, configs: dict[str, Any], scope: Scope, *, resolve_secrets: bool = True,
+        expressions: Collection[str] = (),
+    ) -> dict[str, Any]:
         """A copy of ``configs`` with every template resolved.
 
         With ``resolve_secrets=False`` secret templates stay as written: that is
         the form a remote backend receives, resolving secrets on its own side.
+        Configs named in ``expressions`` hold expressions: each template there
+        becomes a literal of its value (:mod:`pypeline.core.expr.literals`).
+
+        Raises:
+            TemplateError: an unknown name, or a value that cannot enter an expression.
         """
 
         def lookup(key: str, ref: Reference) -> Any:
@@ -141,12 +150,17 @@ class Templater:
                 raise KeepTemplate
             value = self.lookup(ref, scope, key)
             if not resolve_secrets and isinstance(value, SecretStr):
+                if key.split(".")[0].split("[")[0] in expressions:
+                    return value  # refused as an expression literal below, as on the local backend
                 return _as_reference(value, ref, scope, key)
             if isinstance(value, UnreadSecret):
                 return self._read_again(value, scope, key)
             return value
 
-        result: dict[str, Any] = render(configs, lookup)
+        try:
+            result: dict[str, Any] = render(configs, lookup, expressions=expressions)
+        except TemplateValueError as exc:
+            raise TemplateError(scope.module_id, exc.key, exc.ref, problem=exc.message) from None
         return result
 
     def _read_again(self, value: UnreadSecret, scope: Scope, key: str) -> Any:

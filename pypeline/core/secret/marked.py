@@ -29,7 +29,7 @@ of the run (log lines, manifest, span attributes and events, checkpoint
 files, progress lines, the CLI's stdout and stderr) redacts text through it
 (:meth:`SecretRegistry.redact_text`): the value-based backstop. It finds the
 raw value and its escaped, JSON, URL-encoded, base64 and truncated forms
-(:mod:`pypeline.core.secret_forms` states the rule). Redaction follows what
+(:mod:`pypeline.core.secret.forms` states the rule). Redaction follows what
 was actually resolved in this run, never a guess about what looks like a
 password.
 """
@@ -40,7 +40,7 @@ import re
 import threading
 from typing import Any
 
-from pypeline.core.secret_forms import SecretMatcher, secret_forms
+from pypeline.core.secret.forms import SecretMatcher, secret_forms
 
 MASK = "***"
 """What a secret value is replaced with."""
@@ -97,7 +97,7 @@ def mask(obj: Any) -> Any:
 class SecretRegistry:
     """The secret values resolved in one run; redacts every form of them from structures and text.
 
-    The forms and the matching rule are those of :mod:`pypeline.core.secret_forms`
+    The forms and the matching rule are those of :mod:`pypeline.core.secret.forms`
     (raw, escaped, JSON, URL-encoded, base64 and runs of 8+ characters of any
     of them). The matcher is built once after a new value was added, on the
     next use; a registry that holds nothing costs one attribute test per call.
