@@ -5,7 +5,7 @@
     jobs/<name>/
       <name>.yaml                     the flow as given
       <name>_dag.json                 nodes (module path, category, version, ports, configs, execution), edges
-      <name>_execution_metadata.json  settings, sub flows, control graph, planned order, waves, flow hash
+      <name>_execution_metadata.json  settings, sub flows, control graph, planned order, waves, flow hash and path
       context/<name>_<env>.json       context variables, one file per environment (never secrets)
 
 Every JSON file is canonical (sorted keys, fixed indent), so the same flow
@@ -46,6 +46,8 @@ def metadata_document(plan: Plan, flow_hash: str) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "flow_name": plan.flow.name,
         "flow_hash": flow_hash,
+        # where the flow came from, so a reader (``pype ui``) can tell that it changed since this build
+        "flow_path": str(Path(plan.flow.path).resolve()) if plan.flow.path else None,
         "settings": plan.flow.settings,
         "environments": sorted(context_files(plan)),
         "subflows": [sf.to_dict() for sf in plan.subflows.values()],
