@@ -110,7 +110,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(options: ServeOptions, announce: Callable[[str], None]) -> None:
-    """Serve the UI until interrupted; ``announce`` receives the address to open.
+    """Serve the UI until Ctrl-C or SIGTERM; ``announce`` receives the address to open.
 
     Raises:
         UIError: see :func:`check_options` and :func:`bind`; also when the ``ui`` extra is missing.
@@ -133,5 +133,7 @@ def serve(options: ServeOptions, announce: Callable[[str], None]) -> None:
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False)
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped: uvicorn shut down cleanly, exit 0
+        pass
     finally:
         sock.close()
