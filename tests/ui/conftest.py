@@ -13,11 +13,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 from starlette.testclient import TestClient
 
 from pypeline.build.build import build_flow
@@ -71,7 +76,10 @@ def _in(folder: Path) -> Iterator[None]:
 
 
 def _run(job: Path, run_id: str, resume: str | None = None) -> str:
-    return run_job_sync(job, RunOptions(run_id=run_id, resume=resume, progress="none", echo_logs=False)).status
+    """Run a job in process; in a thread of its own, since a session's Playwright holds the main thread's loop."""
+    options = RunOptions(run_id=run_id, resume=resume, progress="none", echo_logs=False)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run_job_sync, job, options).result().status
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +109,81 @@ def client(ui_jobs: UiJobs) -> Iterator[TestClient]:
     """The app over the session's jobs folder, as a browser on this machine reaches it."""
     with TestClient(create_app(ui_jobs.jobs), base_url="http://127.0.0.1:8321") as test_client:
         yield test_client
+
+
+# -- a real browser ------------------------------------------------------------------------------
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+def chromium_path() -> str:
+    """Debian's ``chromium``, installed with apt-get when missing (Playwright cannot download its own here)."""
+    found = shutil.which("chromium")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, timeout=900)
+        found = shutil.which("chromium")
+    if found is None:
+        pytest.fail("the browser tests need Debian's chromium: apt-get install -y chromium (as root)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@contextlib.contextmanager
+def ui_server(jobs: Path) -> Iterator[str]:
+    """``pype ui JOBS --port 0`` in its own process; yields its address (without the trailing slash)."""
+    pype = Path(sys.executable).with_name("pype")
+    with subprocess.Popen([str(pype), "ui", str(jobs), "--port", "0"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            line = process.stdout.readline()
+            assert " at http://" in line, line + (process.stderr.read() if process.poll() is not None else "")
+            yield line.split(" at ", 1)[1].split(" ", 1)[0].rstrip("/")
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="session")
+def ui_address(ui_jobs: UiJobs) -> Iterator[str]:
+    with ui_server(ui_jobs.jobs) as address:
+        yield address
+
+
+@dataclass
+class Console:
+    """What the page said on its console, and the errors it raised."""
+
+    messages: list[str]
+
+    def problems(self) -> list[str]:
+        return [m for m in self.messages if m.startswith(("error", "warning", "pageerror"))]
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[tuple[Page, Console]]:
+    """A fresh page (own context) whose console must stay free of errors and warnings."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = context.new_page()
+    console = Console([])
+    tab.on("console", lambda m: console.messages.append(f"{m.type}: {m.text}"))
+    tab.on("pageerror", lambda e: console.messages.append(f"pageerror: {e}"))
+    yield tab, console
+    context.close()
+    assert console.problems() == [], console.problems()

@@ -12,6 +12,23 @@ window.pypeScriptStart = performance.now();
   const EDGE_LABELS = 300;
   const TYPE_SHAPE = {source: "round-rectangle", mod: "rectangle", sink: "barrel", solo: "hexagon"};
 
+  /** The overview of a big job: few rules, no mappers but the label (cytoscape styles each element once). */
+  function overviewStyle() {
+    return [
+      {selector: "node", style: {
+        "shape": "round-rectangle", "width": 170, "height": 54, "label": "data(label)", "text-wrap": "wrap",
+        "text-valign": "center", "text-halign": "center", "font-size": 11, "color": "#1d2330",
+        "min-zoomed-font-size": 7, "background-color": "#eef1f6", "border-color": "#8a94a6", "border-width": 1.2,
+      }},
+      {selector: "edge", style: {"curve-style": "straight", "target-arrow-shape": "triangle", "width": 2,
+        "line-color": "#1f5fa6", "target-arrow-color": "#1f5fa6"}},
+      {selector: "edge.c-iterate", style: {"width": 4.5, "line-color": "#6a3fb0", "target-arrow-color": "#6a3fb0"}},
+      {selector: "edge.c-start", style: {"line-color": "#0f7a74", "target-arrow-color": "#0f7a74", "line-style": "dashed"}},
+      {selector: ":selected", style: {"border-color": "#e0a100", "border-width": 3.5, "line-color": "#e0a100",
+        "target-arrow-color": "#e0a100"}},
+    ];
+  }
+
   function style(big) {
     return [
       {selector: "node", style: {
@@ -46,7 +63,7 @@ window.pypeScriptStart = performance.now();
       }},
       {selector: "edge.control", style: {
         "width": 2.4, "line-color": "#1f5fa6", "target-arrow-color": "#1f5fa6",
-        "color": "#16457a", "font-weight": "bold",
+        "color": "#16457a", "font-weight": "bold", "font-size": 10,
       }},
       {selector: "edge.c-iterate", style: {"width": 4.5, "line-color": "#6a3fb0", "target-arrow-color": "#6a3fb0"}},
       {selector: "edge.c-start", style: {"line-color": "#0f7a74", "target-arrow-color": "#0f7a74", "line-style": "dashed"}},
@@ -102,13 +119,15 @@ window.pypeScriptStart = performance.now();
     const marks = {data: performance.now()};
     const big = graph.modules.length > pypeLayout.FULL_LIMIT;
     state.mode = big ? "collapsed" : "full";
-    let elements, layout = {name: "preset", fit: true, padding: 24};
+    let elements, layout = {name: "preset", fit: !big, padding: 24}, huge = false;
     if (big) {
       const centres = pypeLayout.collapsed(graph);
       if (!centres) {
+        huge = true;
         state.layout = "breadthfirst";
         const roots = graph.subflows.filter((sf) => sf.root).map((sf) => `sf:${sf.id}`);
-        layout = {name: "breadthfirst", directed: true, roots, spacingFactor: 0.9, fit: true, padding: 24, animate: false};
+        layout = {name: "breadthfirst", directed: true, roots, spacingFactor: 0.9, fit: false, animate: false,
+          nodeDimensionsIncludeLabels: false};
       }
       elements = collapsedElements(graph, centres);
     } else {
@@ -117,11 +136,13 @@ window.pypeScriptStart = performance.now();
     marks.layout = performance.now();
     const container = document.getElementById("graph");
     const cy = cytoscape({
-      container, elements, layout, style: style(big), minZoom: 0.02, maxZoom: 3,
+      container, elements, layout, style: huge ? overviewStyle() : style(big), minZoom: 0.02, maxZoom: 3,
       boxSelectionEnabled: false, autoungrabify: true, textureOnViewport: big, hideEdgesOnViewport: big,
       pixelRatio: big ? 1 : "auto",
     });
+    if (big) fitWithoutLabels(cy);
     state.cy = cy;
+    window.pypeCy = cy;  // the drawn graph, for the browser tests (and anyone curious in the console)
     marks.cytoscape = performance.now();
     cy.on("tap", "node", (ev) => select(ev.target));
     cy.on("tap", "edge", (ev) => showEdge(ev.target));
@@ -134,6 +155,14 @@ window.pypeScriptStart = performance.now();
         nodes: cy.nodes().length, edges: cy.edges().length, marks: {...marks, script: window.pypeScriptStart}};
       document.getElementById("graph").dataset.ready = "true";
     }));
+  }
+
+  /** cy.fit() measures every label to size the view; a big graph is fitted on its boxes alone (much faster). */
+  function fitWithoutLabels(cy) {
+    const box = cy.elements().boundingBox({includeLabels: false, includeOverlays: false});
+    const pad = 24, w = cy.width(), h = cy.height();
+    const zoom = Math.max(cy.minZoom(), Math.min(cy.maxZoom(), Math.min((w - 2 * pad) / box.w, (h - 2 * pad) / box.h)));
+    cy.viewport({zoom, pan: {x: (w - zoom * (box.x1 + box.x2)) / 2, y: (h - zoom * (box.y1 + box.y2)) / 2}});
   }
 
   function select(node) {
@@ -252,7 +281,7 @@ window.pypeScriptStart = performance.now();
       h("div", {class: "title-row"}, h("h1", {}, summary.name, summary.version ? h("span", {class: "version"}, ` v${summary.version}`) : null), tabs("graph")),
       ...summary.warnings.map((w) => h("div", {class: "warning"}, "⚠ ", w)),
       h("div", {class: "toolbar"}, h("label", {}, "context ", envSelect), search,
-        h("button", {type: "button", onclick: () => state.cy && state.cy.fit(undefined, 24)}, "fit"),
+        h("button", {type: "button", onclick: () => state.cy && fitWithoutLabels(state.cy)}, "fit"),
         h("span", {id: "mode", class: "muted small"}), legend),
     ];
   }
