@@ -56,7 +56,8 @@ class RunReader:
     def resumed_by(self, run_dir: Path) -> str | None:
         """The run that resumed this one successfully, if any."""
         try:
-            data = _parse_json(self.root.file(run_dir / RESUMED_BY_FILE))
+            path = self.root.file(run_dir / RESUMED_BY_FILE)
+            data = self.cache.get("resumed_by", path, _parse_json)
         except (NotFound, OSError, ValueError):
             return None
         return str(data.get("resumed_by")) if isinstance(data, dict) and data.get("resumed_by") else None
@@ -166,10 +167,14 @@ class RunReader:
 
 
 def rows_written(modules: dict[str, Any], sinks: frozenset[str]) -> int | None:
-    """Rows the run's sinks took in (``None`` when no sink reported rows)."""
+    """Rows the run's sinks took in (``None`` when no sink reported rows).
+
+    Sinks restored from the run a resumed run continues wrote in that earlier run, not in this one.
+    """
     counts = [
         r["rows_in"] for r in modules.values()
         if isinstance(r, dict) and r.get("module_id") in sinks and isinstance(r.get("rows_in"), int)
+        and r.get("status") != "restored"
     ]
     return sum(counts) if counts else None
 

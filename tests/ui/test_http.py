@@ -125,6 +125,7 @@ class TestRunsApi:
         assert [r["run_id"] for r in runs] == [ui_jobs.resumed_run, ui_jobs.failed_run]
         resumed, failed = runs
         assert resumed["resumed_from"] == ui_jobs.failed_run and resumed["status"] == "success"
+        assert resumed["rows_written"] == 6  # total's 6 rows; the restored saves wrote theirs in the failed run
         assert failed["resumed_by"] == ui_jobs.resumed_run and failed["failed_modules"] == ["check"]
         assert failed["duration_ms"] > 0 and failed["rows_written"] == 6
 

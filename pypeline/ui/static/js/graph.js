@@ -119,7 +119,7 @@ window.pypeScriptStart = performance.now();
     const marks = {data: performance.now()};
     const big = graph.modules.length > pypeLayout.FULL_LIMIT;
     state.mode = big ? "collapsed" : "full";
-    let elements, layout = {name: "preset", fit: !big, padding: 24}, huge = false;
+    let elements, layout = {name: "preset", fit: false}, huge = false;
     if (big) {
       const centres = pypeLayout.collapsed(graph);
       if (!centres) {
@@ -140,15 +140,17 @@ window.pypeScriptStart = performance.now();
       boxSelectionEnabled: false, autoungrabify: true, textureOnViewport: big, hideEdgesOnViewport: big,
       pixelRatio: big ? 1 : "auto",
     });
-    if (big) fitWithoutLabels(cy);
+    const whole = fitWithoutLabels(cy, true);
     state.cy = cy;
     window.pypeCy = cy;  // the drawn graph, for the browser tests (and anyone curious in the console)
     marks.cytoscape = performance.now();
     cy.on("tap", "node", (ev) => select(ev.target));
     cy.on("tap", "edge", (ev) => showEdge(ev.target));
     document.getElementById("mode").textContent = big
-      ? `${graph.modules.length} modules in ${graph.subflows.length} sub flows: shown collapsed (click a sub flow to open it); layout: ${state.layout}`
-      : `${graph.modules.length} modules in ${graph.subflows.length} sub flows; layout: dagre`;
+      ? `${graph.modules.length} modules in ${graph.subflows.length} sub flows: shown collapsed (click a sub flow to open it)` +
+        `${whole ? "" : ", from the top ('fit' shows all)"}; layout: ${state.layout}`
+      : `${graph.modules.length} modules in ${graph.subflows.length} sub flows` +
+        `${whole ? "" : ", from the top ('fit' shows all)"}; layout: dagre`;
     cy.one("render", () => requestAnimationFrame(() => {
       // What the browser tests measure: time from navigation to the first drawn frame, and its parts.
       window.pypeGraph = {ready: performance.now(), mode: state.mode, layout: state.layout,
@@ -157,12 +159,20 @@ window.pypeScriptStart = performance.now();
     }));
   }
 
-  /** cy.fit() measures every label to size the view; a big graph is fitted on its boxes alone (much faster). */
-  function fitWithoutLabels(cy) {
+  /** Fit the graph's boxes into view (cy.fit() would measure every label first: slow on a big graph).
+   * With `readable`, a graph that would shrink below legible size opens at its top (the roots), legible,
+   * and 'fit' shows it whole. */
+  function fitWithoutLabels(cy, readable) {
     const box = cy.elements().boundingBox({includeLabels: false, includeOverlays: false});
     const pad = 24, w = cy.width(), h = cy.height();
-    const zoom = Math.max(cy.minZoom(), Math.min(cy.maxZoom(), Math.min((w - 2 * pad) / box.w, (h - 2 * pad) / box.h)));
+    let zoom = Math.max(cy.minZoom(), Math.min(1.5, Math.min((w - 2 * pad) / box.w, (h - 2 * pad) / box.h)));
+    if (readable && zoom < 0.35) {
+      zoom = 0.7;
+      cy.viewport({zoom, pan: {x: (w - zoom * (box.x1 + box.x2)) / 2, y: pad - zoom * box.y1}});
+      return false;
+    }
     cy.viewport({zoom, pan: {x: (w - zoom * (box.x1 + box.x2)) / 2, y: (h - zoom * (box.y1 + box.y2)) / 2}});
+    return true;
   }
 
   function select(node) {
@@ -281,7 +291,7 @@ window.pypeScriptStart = performance.now();
       h("div", {class: "title-row"}, h("h1", {}, summary.name, summary.version ? h("span", {class: "version"}, ` v${summary.version}`) : null), tabs("graph")),
       ...summary.warnings.map((w) => h("div", {class: "warning"}, "⚠ ", w)),
       h("div", {class: "toolbar"}, h("label", {}, "context ", envSelect), search,
-        h("button", {type: "button", onclick: () => state.cy && fitWithoutLabels(state.cy)}, "fit"),
+        h("button", {type: "button", onclick: () => state.cy && fitWithoutLabels(state.cy, false)}, "fit"),
         h("span", {id: "mode", class: "muted small"}), legend),
     ];
   }
