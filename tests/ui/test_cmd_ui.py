@@ -73,6 +73,15 @@ class TestRefusals:
         result = invoke(cli, "ui", "--host", "no-such-host.invalid", "--token", "x" * 20)
         assert result.exit_code == 2 and "--host no-such-host.invalid: not an address of this machine" in result.stderr
 
+    def test_without_the_ui_extra(self, cli: CliRunner, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        (project / "jobs").mkdir()
+        monkeypatch.setitem(sys.modules, "uvicorn", None)  # what 'import uvicorn' meets when it is not installed
+        result = invoke(cli, "ui")
+        assert result.exit_code == 2
+        assert result.stderr == (
+            "error: pype ui needs the 'ui' extra (uvicorn is not installed): pip install 'pypeline[ui]'\n"
+        )
+
     def test_bad_port(self, cli: CliRunner, project: Path) -> None:
         (project / "jobs").mkdir()
         result = invoke(cli, "ui", "--port", "70000")

@@ -116,7 +116,12 @@
     const before = state.detail ? state.detail.status : null;
     const d = await getJSON(urls.api(job, "runs", run));
     state.detail = d;
-    if (d.status !== before || d.status === "running") render(d);
+    if (d.status !== before) {
+      render(d);
+    } else if (d.status === "running") {  // only what changes while it runs: the log keeps its place
+      document.getElementById("summary").replaceWith(summary(d));
+      document.getElementById("live").replaceWith(liveProgress());
+    }
   }
 
   async function follow() {
