@@ -10,13 +10,14 @@ window.pypeScriptStart = performance.now();
   crumbs([["Jobs", "/"], [job, null]]);
 
   const EDGE_LABELS = 300;
+  const OVERVIEW_W = 170, OVERVIEW_H = 54;
   const TYPE_SHAPE = {source: "round-rectangle", mod: "rectangle", sink: "barrel", solo: "hexagon"};
 
   /** The overview of a big job: few rules, no mappers but the label (cytoscape styles each element once). */
   function overviewStyle() {
     return [
       {selector: "node", style: {
-        "shape": "round-rectangle", "width": 170, "height": 54, "label": "data(label)", "text-wrap": "wrap",
+        "shape": "round-rectangle", "width": OVERVIEW_W, "height": OVERVIEW_H, "label": "data(label)", "text-wrap": "wrap",
         "text-valign": "center", "text-halign": "center", "font-size": 11, "color": "#1d2330",
         "min-zoomed-font-size": 7, "background-color": "#eef1f6", "border-color": "#8a94a6", "border-width": 1.2,
       }},
@@ -159,11 +160,25 @@ window.pypeScriptStart = performance.now();
     }));
   }
 
+  /** The extent of the module / sub flow boxes, from their positions and sizes: asking cytoscape for a
+   * bounding box would first compute every label's size, most of the cost of a big graph's first frame. */
+  function boxesExtent(cy) {
+    let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+    cy.nodes().forEach((n) => {
+      if (n.isParent()) return;
+      const p = n.position(), w = (n.data("w") || OVERVIEW_W) / 2, h = (n.data("h") || OVERVIEW_H) / 2;
+      x1 = Math.min(x1, p.x - w); x2 = Math.max(x2, p.x + w); y1 = Math.min(y1, p.y - h); y2 = Math.max(y2, p.y + h);
+    });
+    const m = 30;  // sub flow boxes and labels around the modules
+    return x1 === Infinity ? {x1: 0, y1: 0, x2: 1, y2: 1, w: 1, h: 1}
+      : {x1: x1 - m, y1: y1 - m, x2: x2 + m, y2: y2 + m, w: x2 - x1 + 2 * m, h: y2 - y1 + 2 * m};
+  }
+
   /** Fit the graph's boxes into view (cy.fit() would measure every label first: slow on a big graph).
    * With `readable`, a graph that would shrink below legible size opens at its top (the roots), legible,
    * and 'fit' shows it whole. */
   function fitWithoutLabels(cy, readable) {
-    const box = cy.elements().boundingBox({includeLabels: false, includeOverlays: false});
+    const box = boxesExtent(cy);
     const pad = 24, w = cy.width(), h = cy.height();
     let zoom = Math.max(cy.minZoom(), Math.min(1.5, Math.min((w - 2 * pad) / box.w, (h - 2 * pad) / box.h)));
     if (readable && zoom < 0.35) {
