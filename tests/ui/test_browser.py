@@ -213,6 +213,14 @@ class TestLargeGraph:
                 if len(trials) < 3:
                     tab.close()
             shot(tab, "graph-2000")
+            # a click on a sub flow box opens its modules beside the overview
+            where = tab.evaluate("(() => { const p = pypeCy.getElementById('sf:src0').renderedPosition(); "
+                                 "const r = document.querySelector('#graph').getBoundingClientRect(); "
+                                 "return [r.left + p.x, r.top + p.y]; })()")
+            tab.mouse.click(where[0], where[1])
+            expect(tab.locator("#details h2")).to_have_text("Sub flow src0")
+            expect(tab.locator("#mini canvas").first).to_be_attached()
+            expect(tab.locator("#details ul.modules li")).to_have_count(3)
         context.close()
         best = min(trials, key=lambda t: t["ready"])
         busy = os.getloadavg()[0] > (os.cpu_count() or 1)

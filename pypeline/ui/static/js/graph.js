@@ -268,11 +268,15 @@ window.pypeScriptStart = performance.now();
   function drawMini(sf) {
     const positions = pypeLayout.single(state.graph, sf.id);
     const members = new Set(sf.modules);
-    const els = state.graph.modules.filter((m) => members.has(m.id)).map((m) => moduleNode(m, positions.get(m.id)));
+    const els = state.graph.modules.filter((m) => members.has(m.id))
+      .map((m) => moduleNode(m, positions ? positions.get(m.id) : undefined));
     state.graph.data.forEach((e, i) => { if (members.has(e.src)) els.push(dataEdge(e, i)); });
     if (state.mini) state.mini.destroy();
-    state.mini = cytoscape({container: document.getElementById("mini"), elements: els, style: style(false),
-      layout: {name: "preset", fit: true, padding: 12}, autoungrabify: true, boxSelectionEnabled: false});
+    const big = !positions;
+    state.mini = cytoscape({container: document.getElementById("mini"), elements: els, style: style(big),
+      layout: big ? {name: "breadthfirst", directed: true, fit: true, padding: 12, animate: false}
+        : {name: "preset", fit: true, padding: 12},
+      autoungrabify: true, boxSelectionEnabled: false, textureOnViewport: big, hideEdgesOnViewport: big});
     state.mini.on("tap", "node", (ev) => showModule(ev.target.id()));
   }
 

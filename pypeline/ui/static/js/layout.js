@@ -102,12 +102,19 @@ const pypeLayout = (() => {
     return Math.max(140, Math.min(280, 7.2 * sf.id.length + 40));
   }
 
-  /** One sub flow alone (the panel of the collapsed view): module id -> {x, y}. */
+  /** One sub flow alone (the panel of the collapsed view): module id -> {x, y}, or null past FULL_LIMIT
+   * modules or when dagre overflows (the caller then uses cytoscape's breadth-first layout). */
   function single(graph, subflowId) {
     const byId = new Map(graph.modules.map((m) => [m.id, m]));
     const sf = graph.subflows.find((s) => s.id === subflowId);
+    if (sf.modules.length > FULL_LIMIT) return null;
     const members = new Set(sf.modules);
-    return layoutSubflow(sf, byId, graph.data.filter((e) => members.has(e.src))).pos;
+    try {
+      return layoutSubflow(sf, byId, graph.data.filter((e) => members.has(e.src))).pos;
+    } catch (e) {
+      if (e instanceof RangeError) return null;
+      throw e;
+    }
   }
 
   return {FULL_LIMIT, DAGRE_LIMIT, NODE_H, moduleWidth, collapsedWidth, full, collapsed, single};
