@@ -86,6 +86,12 @@ def create_app(jobs_dir: str | Path, *, token: str | None = None, loopback_only:
 
         return endpoint
 
+    def job_summary(request: Request) -> Any:
+        folder = reader.root.job_dir(request.path_params["job"])
+        if not any(folder.glob("*_execution_metadata.json")):  # a folder, but not a job folder
+            raise NotFound(folder.name)
+        return reader.summary(folder.name)
+
     def job_runs(request: Request) -> Any:
         job = reader.job(request.path_params["job"])
         limit = _int(request, "limit", 200) or None
@@ -108,7 +114,7 @@ def create_app(jobs_dir: str | Path, *, token: str | None = None, loopback_only:
         Route("/jobs/{job}/runs", html("runs")),
         Route("/jobs/{job}/runs/{run}", html("run")),
         Route("/api/jobs", api(lambda r: reader.jobs())),
-        Route("/api/jobs/{job}", api(lambda r: _known(reader.summary(reader.root.job_dir(r.path_params["job"]).name)))),
+        Route("/api/jobs/{job}", api(job_summary)),
         Route("/api/jobs/{job}/graph", api(lambda r: reader.graph(r.path_params["job"]))),
         Route(
             "/api/jobs/{job}/modules/{module}",
@@ -121,13 +127,6 @@ def create_app(jobs_dir: str | Path, *, token: str | None = None, loopback_only:
     ]
     app = Starlette(routes=routes)
     return Guard(app, token=token, loopback_only=loopback_only)
-
-
-def _known(summary: dict[str, Any]) -> dict[str, Any]:
-    """A job summary; a folder without execution metadata is not a job (404)."""
-    if not summary.get("valid") and "not a job folder" in str(summary.get("error")):
-        raise NotFound(summary["name"])
-    return summary
 
 
 def _not_found() -> str:

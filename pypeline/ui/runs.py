@@ -141,14 +141,20 @@ class RunReader:
         try:
             path = self.root.file(run_dir / "log.jsonl")
         except NotFound:
-            return {"lines": [], "next": 0, "more": False, "size": 0}
+            return {"lines": [], "next": 0, "more": False, "size": 0, "skipped": 0}
         floor = LEVELS.get(level, 0)
         with open(path, "rb") as fh:
             size = fh.seek(0, 2)
             start = min(max(after, 0), size)
             fh.seek(start)
-            chunk = fh.read(max(1, min(limit, LOG_CHUNK)))
+            wanted = max(1, min(limit, LOG_CHUNK))
+            chunk = fh.read(wanted)
         whole = chunk[: chunk.rfind(b"\n") + 1]
+        if not whole and len(chunk) == wanted:  # one line longer than a chunk: step over it, and say so
+            end_of_line = _find_newline(path, start + len(chunk))
+            if end_of_line is not None:
+                return {"lines": [], "next": end_of_line + 1, "more": end_of_line + 1 < size, "size": size,
+                        "skipped": 1}
         lines = []
         for raw in whole.splitlines():
             try:
@@ -163,7 +169,7 @@ class RunReader:
                 continue
             lines.append(line)
         end = start + len(whole)
-        return {"lines": lines, "next": end, "more": end < size and bool(whole), "size": size}
+        return {"lines": lines, "next": end, "more": end < size and bool(whole), "size": size, "skipped": 0}
 
 
 def rows_written(modules: dict[str, Any], sinks: frozenset[str]) -> int | None:
@@ -177,6 +183,20 @@ def rows_written(modules: dict[str, Any], sinks: frozenset[str]) -> int | None:
         and r.get("status") != "restored"
     ]
     return sum(counts) if counts else None
+
+
+def _find_newline(path: Path, offset: int) -> int | None:
+    """The offset of the first newline at or after ``offset``, or ``None`` (the line is still being written)."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        while True:
+            block = fh.read(LOG_CHUNK)
+            if not block:
+                return None
+            found = block.find(b"\n")
+            if found >= 0:
+                return offset + found
+            offset += len(block)
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -11,6 +11,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from pypeline.ui.app import create_app
+from pypeline.ui.cache import FileCache
+from pypeline.ui.paths import JobsRoot
+from pypeline.ui.runs import RunReader
 from tests.ui.conftest import UiJobs
 
 
@@ -192,6 +195,20 @@ class TestLogApi:
             assert [json.dumps(x, sort_keys=True) for x in first["lines"] + rest["lines"]] == [
                 json.dumps(json.loads(line), sort_keys=True) for line in text.splitlines()
             ]
+
+
+    def test_a_line_longer_than_a_chunk_is_stepped_over(self, ui_jobs: UiJobs, tmp_path: Path) -> None:
+        jobs = tmp_path / "jobs"
+        shutil.copytree(ui_jobs.jobs / "file_iterate", jobs / "file_iterate")
+        run_dir = jobs / "file_iterate" / "runs" / ui_jobs.ok_run
+        log = run_dir / "log.jsonl"
+        huge = json.dumps({"event": "huge", "level": "info", "node_id": "-", "text": "x" * 300})
+        log.write_text(huge + "\n" + '{"event": "after", "level": "info", "node_id": "-"}\n', encoding="utf-8")
+        reader = RunReader(JobsRoot.at(jobs), FileCache())
+        first = reader.read_log(run_dir, limit=100)
+        assert first["lines"] == [] and first["skipped"] == 1 and first["next"] == len(huge) + 1 and first["more"]
+        rest = reader.read_log(run_dir, after=first["next"], limit=100)
+        assert [line["event"] for line in rest["lines"]] == ["after"] and not rest["more"]
 
 
 class TestWarnings:

@@ -24,7 +24,7 @@ const pypeLog = (() => {
 
   /** A log panel for run `run` of job `job`; modules: the ids offered in the filter. */
   function create(job, run, modules) {
-    const state = {after: 0, module: "", level: "", busy: false, generation: 0, count: 0};
+    const state = {after: 0, module: "", level: "", busy: false, generation: 0, count: 0, skipped: 0};
     const tbody = h("tbody", {});
     const count = h("span", {class: "muted small", id: "log-count"});
     const moduleSelect = h("select", {id: "log-module", onchange: (ev) => { state.module = ev.target.value; reload(); }},
@@ -52,9 +52,11 @@ const pypeLog = (() => {
           tbody.append(...page.lines.map(lineRow));
           if (api.onLines) api.onLines(page.lines);
           state.count += page.lines.length;
+          state.skipped += page.skipped || 0;
           while (tbody.childElementCount > MAX_LINES) tbody.firstElementChild.remove();
           count.textContent = `${state.count} line${state.count === 1 ? "" : "s"}` +
-            (state.count > MAX_LINES ? ` (the last ${MAX_LINES} shown)` : "");
+            (state.count > MAX_LINES ? ` (the last ${MAX_LINES} shown)` : "") +
+            (state.skipped ? `; ${state.skipped} line${state.skipped === 1 ? "" : "s"} over 1 MiB not shown` : "");
           if (!page.more) break;
         }
       } finally {
@@ -66,6 +68,7 @@ const pypeLog = (() => {
       state.generation += 1;
       state.after = 0;
       state.count = 0;
+      state.skipped = 0;
       state.busy = false;
       tbody.replaceChildren();
       return fetchMore();
