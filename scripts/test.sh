@@ -24,6 +24,7 @@ PYTHON="${PYTHON:-python3}"
 SYSTEM_PACKAGES=(
   "podman podman"   # the container backend's tests run real containers (no image pulls)
   "runc runc"       # podman's runtime here: crun fails on these hybrid cgroups
+  "chromium chromium"  # pype ui's browser tests (Playwright drives Debian's chromium; it cannot download its own)
 )
 
 say() { printf 'test.sh: %s\n' "$*" >&2; }

@@ -29,6 +29,7 @@ _COMMANDS: dict[str, str] = {
     "auto-register": "pypeline.cli.cli_registry:auto_register",
     "list-modules": "pypeline.cli.cli_registry:list_modules",
     "package": "pypeline.cli.cmd_package:package",
+    "ui": "pypeline.cli.cmd_ui:ui",
 }
 
 

@@ -5,7 +5,7 @@
     jobs/<name>/
       <name>.yaml                     the flow as given
       <name>_dag.json                 nodes (module path, category, version, ports, configs, execution), edges
-      <name>_execution_metadata.json  settings, sub flows, control graph, planned order, waves, flow hash
+      <name>_execution_metadata.json  settings, sub flows, control graph, planned order, waves, flow hash and path
       context/<name>_<env>.json       context variables, one file per environment (never secrets)
       runs/<run_id>/                  one folder per run (written by the run, kept by rebuilds)
 
@@ -56,6 +56,8 @@ def metadata_document(plan: JobPlan, flow_hash: str) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "flow_name": plan.name,
         "flow_hash": flow_hash,
+        # where the flow came from, so a reader (``pype ui``, ``pype run``) can tell it changed since this build
+        "flow_path": plan.flow_path,
         "settings": plan.settings,
         "environments": sorted(plan.environments),
         "subflows": [sf.to_dict() for sf in plan.subflows.values()],
@@ -223,6 +225,7 @@ def read_job_folder(folder: str | Path, *, check_hash: bool, hint: str = "") -> 
         root_subflows=tuple(metadata["root_subflows"]),
         environments=tuple(metadata.get("environments", [DEFAULT_ENV])),
         flow_hash=metadata["flow_hash"],
+        flow_path=metadata.get("flow_path"),
         folder=root,
     )
 

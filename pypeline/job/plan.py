@@ -53,6 +53,8 @@ class JobPlan:
     root_subflows: tuple[str, ...]
     environments: tuple[str, ...] = (DEFAULT_ENV,)
     flow_hash: str = ""
+    flow_path: str | None = None
+    """The flow YAML the job was built from (absolute), so a reader can tell it changed since."""
     folder: Path | None = None
     """The job folder the plan was read from (``None`` for a plan the build has not written)."""
 

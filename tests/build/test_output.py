@@ -89,6 +89,7 @@ class TestJobFolder:
         meta = json.loads((folder / "shapes_execution_metadata.json").read_text())
         assert re.fullmatch(r"sha256:[0-9a-f]{64}", meta["flow_hash"])
         assert meta["flow_name"] == "shapes"
+        assert meta["flow_path"] == str((flows.root / "flow.yaml").resolve())
         assert meta["settings"]["fail_strategy"] == "halt"
         assert meta["environments"] == ["default", "prod"]
         subflows = {sf["id"]: sf for sf in meta["subflows"]}

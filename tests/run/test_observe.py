@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pypeline.run.observe.logging import RunLog
 from pypeline.run.observe.progress import LiveProgress
 from pypeline.run.state.records import NodeRecord, SubflowRecord
 from tests.conftest import FlowHarness
@@ -68,6 +69,16 @@ class TestLogs:
         result = await flows.run(small_flow(), echo_logs=True, log_level="error")
         assert capsys.readouterr().err == ""
         assert '"event": "run_finished"' in (result.run_dir / "log.jsonl").read_text()
+
+    def test_each_line_is_in_the_file_as_soon_as_it_is_logged(self, tmp_path: Path) -> None:
+        """A live reader (pype ui, tail -f) sees lines while the run goes; a run killed outright keeps them."""
+        log = RunLog("r1", tmp_path / "log.jsonl", echo=None)
+        try:
+            log.logger(node_id="a").info("module_finished", rows_out=3)
+            (line,) = (tmp_path / "log.jsonl").read_text(encoding="utf-8").splitlines()
+            assert json.loads(line)["event"] == "module_finished"
+        finally:
+            log.close()
 
 
 class TestProgress:

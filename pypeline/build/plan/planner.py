@@ -8,6 +8,8 @@ lists) -> control cycles -> template and condition names -> planned order.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pypeline.build.load.flow_spec import FlowSpec
 from pypeline.build.plan.connections import parse_control_edges, parse_data_edges
 from pypeline.build.plan.graph import build_subflows, check_control_cycles, find_subflows, root_subflows
@@ -41,4 +43,5 @@ def plan_flow(flow: FlowSpec) -> JobPlan:
         subflow_of=subflow_of,
         root_subflows=roots,
         environments=tuple(sorted(context_files(flow.context))),
+        flow_path=str(Path(flow.path).resolve()) if flow.path else None,
     )

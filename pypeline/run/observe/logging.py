@@ -51,7 +51,9 @@ class RunLog:
         self._file: TextIO | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(path, "a", encoding="utf-8")
+            # Line-buffered: each line reaches the file as it is logged, so a live reader (pype ui, tail -f)
+            # sees the run as it goes, and a run killed outright keeps every line it wrote.
+            self._file = open(path, "a", encoding="utf-8", buffering=1)
         self._echo = echo
         self._echo_fn = echo_fn
         self._echo_level = LEVELS.get(echo_level, 20)
