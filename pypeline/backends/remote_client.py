@@ -26,7 +26,6 @@ only says how a payload reaches the far side and how the result comes back
 from __future__ import annotations
 
 import json
-import re
 from abc import abstractmethod
 from typing import Any
 
@@ -68,11 +67,7 @@ def secret_values(configs: Any, remote: Any) -> list[str]:
             if not isinstance(configs, str):
                 found.append(json.dumps(configs, default=str))
             else:
-                pattern = "".join(
-                    re.escape(part) if i % 2 == 0 else "(.*?)" for i, part in enumerate(parts)
-                )
-                match = re.fullmatch(pattern, configs, flags=re.DOTALL)
-                found.extend(match.groups() if match else [configs])
+                found.extend(_between_literals(parts, configs))
     elif isinstance(remote, dict) and isinstance(configs, dict):
         for key, value in remote.items():
             if key in configs:
@@ -81,6 +76,34 @@ def secret_values(configs: Any, remote: Any) -> list[str]:
         for resolved, raw in zip(configs, remote, strict=False):
             found.extend(secret_values(resolved, raw))
     return [text for text in found if len(text) >= _MIN_SECRET_LEN]
+
+
+def _between_literals(parts: list[str], text: str) -> list[str]:
+    """The values that filled the templates of ``parts`` (literal, inner, literal, ...) to give ``text``.
+
+    Each literal is found after the previous one, leftmost (linear in ``text``; a
+    pattern of lazy groups could backtrack polynomially on config text). Two
+    templates with no literal between them give one value; a text the literals do
+    not fit is returned whole.
+    """
+    literals = parts[0::2]
+    if not text.startswith(literals[0]) or not text.endswith(literals[-1]):
+        return [text]
+    values: list[str] = []
+    pos, end = len(literals[0]), len(text) - len(literals[-1])
+    pending = pos
+    for literal in literals[1:-1]:
+        if not literal:
+            continue  # adjacent templates: their values stay together
+        found = text.find(literal, pos, end)
+        if found < 0:
+            return [text]
+        values.append(text[pending:found])
+        pos = pending = found + len(literal)
+    if pending > end:
+        return [text]
+    values.append(text[pending:end])
+    return values
 
 
 def _json_or_skip(values: dict[str, Any], secrets: Any = None) -> dict[str, Any]:

@@ -100,6 +100,27 @@ def test_secret_values_found_where_templates_were() -> None:
     assert secret_values(configs, remote) == ["pa55word", "123456", "tok3n-value"]
 
 
+@pytest.mark.parametrize(
+    ("raw", "resolved", "values"),
+    [
+        ("a{{vault.x#y}}{{vault.z#w}}b", "aONE-TWOb", ["ONE-TWO"]),  # adjacent: kept together
+        ("x{{vault.a#b}}y", "nothing like it", ["nothing like it"]),  # literals do not fit: the whole text
+        ("k={{vault.a#b}};" * 3, "k=alpha123;k=beta4567;k=gamma890;", ["alpha123", "beta4567", "gamma890"]),
+    ],
+    ids=["adjacent", "no-fit", "repeated-literals"],
+)
+def test_secret_values_between_literals(raw: str, resolved: str, values: list[str]) -> None:
+    assert secret_values({"c": resolved}, {"c": raw}) == values
+
+
+def test_secret_values_read_hostile_config_text_in_linear_time() -> None:
+    # 40 templates separated by one repeated character over a long value: a pattern of lazy groups
+    # backtracks polynomially here (the run would hang); the literal scan reads the text once
+    raw = "-".join("{{vault.s#k%d}}" % i for i in range(40)) + "!"
+    resolved = "-".join(["secretvalue"] * 39 + ["x" * 200_000])  # no "!" at the end: the literals do not fit
+    assert secret_values({"c": resolved}, {"c": raw}) == [resolved]
+
+
 def test_s3_uri() -> None:
     uri = S3Uri.parse("s3://bucket/pre/fix")
     assert (uri.bucket, uri.key) == ("bucket", "pre/fix")
