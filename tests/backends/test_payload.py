@@ -116,7 +116,7 @@ def test_secret_values_between_literals(raw: str, resolved: str, values: list[st
 def test_secret_values_read_hostile_config_text_in_linear_time() -> None:
     # 40 templates separated by one repeated character over a long value: a pattern of lazy groups
     # backtracks polynomially here (the run would hang); the literal scan reads the text once
-    raw = "-".join("{{vault.s#k%d}}" % i for i in range(40)) + "!"
+    raw = "-".join("{{vault.s#k" + str(i) + "}}" for i in range(40)) + "!"
     resolved = "-".join(["secretvalue"] * 39 + ["x" * 200_000])  # no "!" at the end: the literals do not fit
     assert secret_values({"c": resolved}, {"c": raw}) == [resolved]
 
