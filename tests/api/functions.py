@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +56,10 @@ def gate(marker: str) -> None:
         raise FileNotFoundError(f"{marker} is missing")
 
 
-@pypeline.module(inputs=["frame"], outputs=["frame"], globals=["worker"])
+@pypeline.module(inputs=["frame"], outputs=["frame"], globals=["pid"])
 def where(frame: pd.DataFrame, ctx: RunContext) -> pd.DataFrame:
-    """Record the dask worker this runs on ('' outside a worker)."""
-    try:
-        from distributed import get_worker
-
-        address = str(get_worker().address)
-    except ValueError:
-        address = ""
-    ctx.set_global("worker", address)
+    """Record the id of the process this runs in (a far side's differs from the run's)."""
+    ctx.set_global("pid", os.getpid())
     return frame
 
 
