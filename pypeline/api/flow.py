@@ -285,9 +285,10 @@ class Flow:
         for key, value in (("retries", retries), ("timeout", timeout)):
             if value is not None:
                 item[key] = checked(value, f"module '{module_id}': {key}", site)
+        wired = [(f"{self._end(source, 'output', site)} - {module_id}.{port}", site)
+                 for port, source in (inputs or {}).items()]  # before adding: a refused call adds nothing
         self._parts.modules[module_id] = ModulePart(item, site, resolved.cls)
-        for port, source in (inputs or {}).items():
-            self._parts.data.append((f"{self._end(source, 'output', site)} - {module_id}.{port}", site))
+        self._parts.data.extend(wired)
         self._changed()
 
     def _end(self, end: PortLike, side: str, site: Site) -> str:

@@ -294,6 +294,7 @@ class TestRefusedAtOnce:
             line = next_line()
             flow.module("sink", fn.collect, configs={"output_path": "x"}, inputs={"frame": parts})
         assert_here(info, line, "module 'parts' has 2 output ports (low, high); name one")
+        assert "sink" not in flow  # a refused call adds nothing
 
     def test_a_function_of_the_script_being_run(self, tmp_path: Path) -> None:
         script = tmp_path / "script.py"
