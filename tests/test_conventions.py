@@ -1,4 +1,4 @@
-"""House rules CI enforces: ruff, the import contracts, mypy, vulture, short functions, no import cycles, the API."""
+"""House rules CI enforces: ruff, import contracts, mypy (examples too), vulture, short functions, no cycles, API."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "pypeline", "tests", "benchmarks"],
+        ["ruff", "check", "pypeline", "tests", "benchmarks", "examples"],
         ["lint-imports"],
         ["mypy"],
         ["vulture", "--min-confidence", "80", "pypeline"],
@@ -86,9 +86,24 @@ class TestPublicApi:
     """Pin what module authors import; changing it is a decision, not an accident."""
 
     def test_package(self) -> None:
-        assert pypeline.__all__ == ["BaseModule", "RunContext", "__version__"]
+        assert pypeline.__all__ == ["BaseModule", "Flow", "RunContext", "RunReport", "__version__", "load", "module",
+                                    "run"]
         assert pypeline.BaseModule is sdk.BaseModule
         assert isinstance(pypeline.__version__, str)
+
+    def test_python_api(self) -> None:
+        """docs/python-api.md: the builder, the loader, the runner, the function decorator and the report types."""
+        import pypeline.api as api
+        from pypeline.run import run as run_module
+
+        assert api.__all__ == ["Flow", "ModuleLike", "ModuleRef", "ModuleReport", "Port", "PortLike", "RunFailed",
+                               "RunReport", "load", "module", "run", "run_async"]
+        assert (pypeline.Flow, pypeline.RunReport, pypeline.load) == (api.Flow, api.RunReport, api.load)
+        assert pypeline.module is api.module
+        # pypeline.run is the run layer's package and, called, runs a job folder (pypeline/__init__.py says why)
+        package = sys.modules["pypeline.run"]
+        assert vars(pypeline)["run"] is package and callable(package)
+        assert package.run is run_module  # its submodules stay reachable
 
     def test_sdk(self) -> None:
         assert sdk.__all__ == [

@@ -54,14 +54,14 @@ def extra_requirements(extra: str) -> list[str]:
 
 def containerfile_text(base: str) -> str:
     """The Containerfile of the image (copies ``site/``; nothing runs at build time)."""
-    import pypeline
+    from pypeline.core.version import package_version
 
     return (
-        f"# Built by `pype package container` (PYpeline {pypeline.__version__}); see docs/executors.md.\n"
+        f"# Built by `pype package container` (PYpeline {package_version()}); see docs/executors.md.\n"
         f"FROM {base}\n"
         f"COPY site/ {SITE}/\n"
         f"ENV PYTHONPATH={SITE} PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1\n"
-        f'LABEL io.pypeline.version="{pypeline.__version__}"\n'
+        f'LABEL io.pypeline.version="{package_version()}"\n'
         'ENTRYPOINT ["python", "-m", "pypeline.backends.container_entry"]\n'
         'CMD ["/pypeline/attempt"]\n'
     )
@@ -84,7 +84,7 @@ def write_build_context(
     Raises:
         PackagingError: a bad architecture, a path to add that does not exist, or pip failed.
     """
-    import pypeline
+    from pypeline.core.version import PACKAGE_DIR
 
     if architecture not in PLATFORMS:
         raise PackagingError(f"architecture {architecture!r} is not one of {', '.join(sorted(PLATFORMS))}")
@@ -96,7 +96,7 @@ def write_build_context(
     except OSError as exc:
         raise PackagingError(f"{folder}: cannot write the build context: {exc.strerror or exc}") from None
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(Path(pypeline.__file__).parent, site / "pypeline", ignore=ignore)
+    shutil.copytree(PACKAGE_DIR, site / "pypeline", ignore=ignore)
     for extra in extra_paths:
         if not extra.exists():
             raise PackagingError(f"{extra}: no such file or folder to add to the image")

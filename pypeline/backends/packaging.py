@@ -97,7 +97,7 @@ def build_lambda_zip(
     Raises:
         PackagingError: pip failed, a path to add does not exist, or nothing could be written.
     """
-    import pypeline
+    from pypeline.core.version import PACKAGE_DIR
 
     if architecture not in PLATFORMS:
         raise PackagingError(f"architecture {architecture!r} is not one of {', '.join(sorted(PLATFORMS))}")
@@ -105,7 +105,7 @@ def build_lambda_zip(
         root = Path(tmp) / "package"
         root.mkdir()
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-        shutil.copytree(Path(pypeline.__file__).parent, root / "pypeline", ignore=ignore)
+        shutil.copytree(PACKAGE_DIR, root / "pypeline", ignore=ignore)
         for extra in extra_paths:
             if not extra.exists():
                 raise PackagingError(f"{extra}: no such file or folder to add to the zip")

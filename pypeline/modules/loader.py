@@ -6,6 +6,9 @@ Two spellings are accepted, both as the runtime finds them in ``dag.json``:
 * ``package.module``: a Python module that defines exactly one
   :class:`BaseModule` subclass (or names one in a ``MODULE`` attribute), the
   spelling of the spec's registry example (``pypeline.modules.source.csv_source``).
+
+``package.module.function`` may also name a function that declares its ports
+(:mod:`pypeline.modules.functions`): its module class is made from it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import inspect
 from functools import cache
 from types import ModuleType
 
+from pypeline.modules.functions.adapter import FunctionDeclarationError, function_module_class
 from pypeline.modules.sdk.base import BaseModule
 
 
@@ -51,6 +55,11 @@ def load_module_class(path: str) -> type[BaseModule]:
     obj = getattr(python_module, attr, None)
     if obj is None:
         raise ModuleImportError(f"'{module_name}' has no attribute '{attr}'", missing=True)
+    if inspect.isfunction(obj):  # a function module, or a function that forgot to declare its ports
+        try:
+            return function_module_class(obj)
+        except FunctionDeclarationError as exc:
+            raise ModuleImportError(str(exc)) from None
     if not (inspect.isclass(obj) and issubclass(obj, BaseModule)):
         raise ModuleImportError(f"'{path}' is not a BaseModule subclass (module classes extend pypeline.BaseModule)")
     return obj

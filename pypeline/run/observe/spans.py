@@ -82,11 +82,11 @@ class SpanObserver:
         secrets: SecretRegistry,
         owns: bool = False,
     ) -> None:
-        from pypeline import __version__
+        from pypeline.core.version import package_version
 
         self.provider = provider
         self.owns = owns
-        self.tracer = provider.get_tracer(TRACER_NAME, __version__)
+        self.tracer = provider.get_tracer(TRACER_NAME, package_version())
         self.secrets = secrets
         self.job = job
         self.run_id = run_id
