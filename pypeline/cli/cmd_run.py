@@ -10,6 +10,7 @@ import click
 
 from pypeline.cli.errors import report_errors
 from pypeline.cli.scrub import command_secrets
+from pypeline.core.text import plural
 
 
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -39,8 +40,12 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Size of the thread pool.")
 @click.option("--progress", type=click.Choice(["auto", "live", "plain", "none"]), default="auto",
               show_default=True, help="Progress display.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
-              show_default=True, help="Lowest level of log lines echoed to stderr (the log file gets all).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
+              help="Lowest level of log lines echoed to stderr (the log file gets all) "
+                   "[default: warning for human lines, info for JSON].")
+@click.option("--log-format", type=click.Choice(["auto", "human", "json"]), default="auto", show_default=True,
+              help="Log lines echoed to stderr: one readable line per event, or JSON; auto: human on a "
+                   "terminal, JSON otherwise (the log file is always JSON).")
 @click.option("--quiet", is_flag=True, help="Echo no log lines to stderr (the log file still gets them).")
 @click.option("--otel/--no-otel", default=None,
               help="Send OpenTelemetry spans over OTLP/HTTP (default: on when OTEL_EXPORTER_OTLP_ENDPOINT is set).")
@@ -51,7 +56,7 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
               help="Resume a failed run from its checkpoint (default: the latest failed run).")
 @report_errors
 def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, threads: int | None,
-        progress: str, log_level: str, quiet: bool, otel: bool | None, dry_run: bool, resume: str | None) -> None:
+        progress: str, log_level: str | None, log_format: str, quiet: bool, otel: bool | None, dry_run: bool, resume: str | None) -> None:
     """Run JOB, a job folder written by 'pype build'.
 
     With --resume, finished sub flow instances of the resumed run are not run
@@ -81,6 +86,7 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
         threads=threads,
         progress=progress,
         log_level=log_level,
+        log_format=log_format,
         echo_logs=not quiet,
         otel=otel,
         secrets=command_secrets(),
@@ -90,7 +96,7 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
     manifest = result.manifest
     modules = manifest["modules"]
     click.echo(
-        f"run {result.run_id}: {result.status} ({len(modules)} module runs, "
+        f"run {result.run_id}: {result.status} ({plural(len(modules), 'module run')}, "
         f"{(manifest['duration_ms'] or 0) / 1000:.2f}s); manifest: {result.run_dir / 'manifest.json'}"
     )
     if result.status != "success":

@@ -150,10 +150,12 @@ class CsvSource(BaseModule):
 
     async def _read_pandas(self, reader: CsvReader, files: list[str], ctx: RunContext) -> tuple[pd.DataFrame, int]:
         frames: list[tuple[str, pd.DataFrame]] = []
-        dropped = 0
+        dropped = rows = nbytes = 0
         for path in files:
             frame, bad = await ctx.executor.run_in_thread(reader.read, path)
             dropped += bad
+            rows, nbytes = rows + (0 if frame is None else len(frame)), nbytes + os.path.getsize(path)
+            ctx.progress(rows=rows, nbytes=nbytes)
             if frame is None:
                 ctx.emit_event("empty_file", file=path)
                 continue
