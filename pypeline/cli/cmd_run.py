@@ -56,7 +56,8 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
               help="Resume a failed run from its checkpoint (default: the latest failed run).")
 @report_errors
 def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, threads: int | None,
-        progress: str, log_level: str | None, log_format: str, quiet: bool, otel: bool | None, dry_run: bool, resume: str | None) -> None:
+        progress: str, log_level: str | None, log_format: str, quiet: bool, otel: bool | None, dry_run: bool,
+        resume: str | None) -> None:
     """Run JOB, a job folder written by 'pype build'.
 
     With --resume, finished sub flow instances of the resumed run are not run

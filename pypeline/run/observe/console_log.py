@@ -51,7 +51,7 @@ def echo_level(log_level: str | None, fmt: str) -> str:
 
 def human_line(event: Mapping[str, Any]) -> str:
     """One readable line for a log event (see the module docstring)."""
-    parts = [_clock(event.get("timestamp")), f"{str(event.get('level', 'info')):<7}"]
+    parts = [_clock(event.get("timestamp")), f"{event.get('level', 'info')!s:<7}"]
     node = event.get("node_id")
     if node and node != "-":
         parts.append(str(node))
