@@ -10,6 +10,7 @@ import click
 
 from pypeline.cli.errors import report_errors
 from pypeline.cli.scrub import command_secrets
+from pypeline.core.errors import PypelineError
 from pypeline.core.text import plural
 
 
@@ -33,7 +34,7 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 @click.command()
-@click.argument("job", type=click.Path(path_type=Path))
+@click.argument("job", metavar="JOB|FLOW", type=click.Path(path_type=Path))
 @click.option("--context", "env", default=None, help="Context environment to use (default: default).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a context variable (repeatable).")
 @click.option("--run-id", default=None, help="Id of this run (default: time stamp + random suffix).")
@@ -58,11 +59,13 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
 def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, threads: int | None,
         progress: str, log_level: str | None, log_format: str, quiet: bool, otel: bool | None, dry_run: bool,
         resume: str | None) -> None:
-    """Run JOB, a job folder written by 'pype build'.
+    """Run JOB, a job folder written by 'pype build' (or a flow YAML: built into jobs/ first).
 
     With --resume, finished sub flow instances of the resumed run are not run
     again; the new run uses that run's context (so --context and --set are refused).
     """
+    job = built_job(job) if job.is_file() else job
+    warn_if_flow_edited(job)
     if dry_run:
         from pypeline.run.dryrun import dry_run as dry_run_text
 
@@ -105,4 +108,67 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
             click.echo(f"error: {error}", err=True)
         if manifest.get("resume_command"):
             click.echo(f"resume with: {manifest['resume_command']}", err=True)
+        elif manifest.get("flow_mistakes"):
+            click.echo(fix_the_flow(manifest["flow_mistakes"], flow_of(job)), err=True)
     sys.exit(result.exit_code)
+
+
+def built_job(flow: Path) -> Path:
+    """Build the flow YAML ``flow`` into ``jobs/`` as ``pype build`` would, and return its job folder.
+
+    Raises:
+        FlowError: the flow does not validate (exit 2, nothing written).
+    """
+    from pypeline.build.build import DEFAULT_JOBS_DIR, build_flow
+    from pypeline.build.load.yaml_source import read_yaml_file
+    from pypeline.run.engine.dask_mode import choose_allocator
+
+    data = read_yaml_file(flow).data
+    settings = data.get("settings") if isinstance(data, dict) else None
+    choose_allocator(settings.get("execution_mode") if isinstance(settings, dict) else None)  # before pyarrow
+    folder = Path(_shown(build_flow(flow, DEFAULT_JOBS_DIR)))
+    click.echo(f"built {folder}")
+    return folder
+
+
+def warn_if_flow_edited(job: Path) -> None:
+    """A warning when the flow YAML changed since ``job`` was built (the run uses the job as built)."""
+    from pypeline.job.folder import read_job_folder
+    from pypeline.job.freshness import flow_edited_since_build
+
+    try:
+        edited = flow_edited_since_build(read_job_folder(job, check_hash=False))
+    except PypelineError:
+        return  # the run reports a missing or broken job folder itself
+    if edited is not None:
+        flow = _shown(edited)
+        click.echo(
+            f"warning: {flow} changed since {job} was built; this runs the job as built. Rebuild it with "
+            f"'pype build {flow}', or build and run in one step with 'pype run {flow}'", err=True,
+        )
+
+
+def fix_the_flow(modules: list[str], flow: str | None) -> str:
+    """What to do after a failure that a resume would meet again (a mistake of the flow)."""
+    named = ", ".join(f"'{m}'" for m in modules)
+    return (f"the flow is wrong at {named}, so a resume would fail the same way: fix the flow (or the context "
+            f"values), rebuild it with 'pype build {flow or '<flow.yaml>'}' and run again")
+
+
+def flow_of(job: Path) -> str | None:
+    """The flow YAML ``job`` was built from, as short as it can be said from here (``None``: unknown)."""
+    from pypeline.job.folder import read_job_folder
+
+    try:
+        recorded = read_job_folder(job, check_hash=False).flow_path
+    except PypelineError:
+        return None
+    return None if recorded is None else _shown(Path(recorded))
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is under it (as a user would type it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        return str(path)

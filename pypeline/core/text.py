@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 
 
@@ -40,3 +41,20 @@ def size_text(nbytes: int | float) -> str:
         if value < 1000:
             return f"{value:.1f} {unit}"
     return f"{value / 1000:.1f} TB"
+
+
+def relative_note(path: str) -> str:
+    """``" (relative paths are read from ...)"`` for a relative path that was not found, else ``""``."""
+    hint = relative_hint(path)
+    return f" ({hint})" if hint else ""
+
+
+def relative_hint(path: str) -> str:
+    """For a relative path that was not found: where relative paths are read from (docs/running.md#relative-paths).
+
+    Relative paths in a flow are read from the working directory of ``pype run``, not from the
+    flow's folder, so running from another folder is the usual cause.
+    """
+    if os.path.isabs(path) or "{{" in path:
+        return ""
+    return f"relative paths are read from the working directory, {os.getcwd()}; docs/running.md#relative-paths"

@@ -40,6 +40,7 @@ from typing import Any
 from pypeline.core.expr.literals import TemplateValueError
 from pypeline.core.references import Reference
 from pypeline.core.templates import has_templates, render
+from pypeline.core.text import relative_hint
 from pypeline.job.plan import JobPlan
 from pypeline.modules.loader import ModuleImportError, load_module_class
 from pypeline.modules.sdk.config import expression_keys
@@ -175,7 +176,8 @@ def _read_notes(
             notes.append("")
         else:
             notes.append(" (missing now)")
-            problems.append(f"{planned.id}: missing now: {path} (no module of this job writes it)")
+            hint = "; " + relative_hint(path) if relative_hint(path) else ""
+            problems.append(f"{planned.id}: missing now: {path} (no module of this job writes it{hint})")
     return notes
 
 

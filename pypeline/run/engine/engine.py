@@ -250,7 +250,9 @@ class RunEngine:
 
     def _finish(self, manifest: ManifestWriter) -> RunResult:
         status = "failed" if self.state.failed else "success"
-        document = manifest.write(status, ended=True, resume_command=self.checkpoints.resume_command(status))
+        # a mistake of the flow fails a resumed run the same way: offer no resume command then
+        resume = None if self.state.flow_mistakes else self.checkpoints.resume_command(status)
+        document = manifest.write(status, ended=True, resume_command=resume)
         self.checkpoints.finish(status)  # after the manifest: a kill in between leaves a complete record
         self.events.emit("run_finished", status, document)
         self.logger.info("run_finished", status=status, duration_ms=document["duration_ms"])
