@@ -119,14 +119,17 @@ def built_job(flow: Path) -> Path:
     Raises:
         FlowError: the flow does not validate (exit 2, nothing written).
     """
-    from pypeline.build.build import DEFAULT_JOBS_DIR, build_flow
+    from pypeline.build.build import DEFAULT_JOBS_DIR, build_job
     from pypeline.build.load.yaml_source import read_yaml_file
+    from pypeline.cli.cmd_build import echo_warnings
     from pypeline.run.engine.dask_mode import choose_allocator
 
     data = read_yaml_file(flow).data
     settings = data.get("settings") if isinstance(data, dict) else None
     choose_allocator(settings.get("execution_mode") if isinstance(settings, dict) else None)  # before pyarrow
-    folder = Path(_shown(build_flow(flow, DEFAULT_JOBS_DIR)))
+    built, plan = build_job(flow, DEFAULT_JOBS_DIR)
+    echo_warnings(plan.warnings)
+    folder = Path(_shown(built))
     click.echo(f"built {folder}")
     return folder
 
