@@ -82,7 +82,7 @@ class Command:
 def commands_of(page: Path) -> list[Command]:
     """The page's shell commands in order (see the module docstring)."""
     text = page.read_text(encoding="utf-8")
-    found = []
+    found: list[Command] = []
     for block in re.finditer(r"^( *)```(?:bash|sh|shell)\n(.*?)^ *```", text, flags=re.S | re.M):
         first_line = text[: block.start(2)].count("\n") + 1
         body = textwrap.dedent(block.group(2)) if block.group(1) else block.group(2)  # a block inside a list
