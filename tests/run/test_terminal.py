@@ -97,6 +97,7 @@ class TestLiveTable:
         record = NodeRecord(node_id="read", module_id="read", subflow="read", iter_path=())
         live.subflow_started(SubflowRecord(subflow="read", iter_path=()))
         live.node_started(record)
+        live.live.refresh()  # the table as rich's refresh thread draws it
         live.print_line("12:00:00 warning read missing_column (column=x)")  # redraws the table with markup off
         record.status, record.rows_out, record.duration_ms = "success", 1, 3.0
         live.node_finished(record)
