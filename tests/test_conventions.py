@@ -109,6 +109,8 @@ class TestPublicApi:
         assert sdk.__all__ == [
             "MODULE_TYPES",
             "BaseModule",
+            "ColumnUse",
+            "Columns",
             "DataError",
             "GlobalStore",
             "RunContext",

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pypeline.build.load.flow_loader import load_flow
+from pypeline.build.plan.columns import check_flow_columns
 from pypeline.build.plan.planner import plan_flow
 from pypeline.job.folder import write_job
 from pypeline.job.plan import JobPlan
@@ -39,14 +40,24 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def validate_flow(path: str | Path, registry: Registry | None = None) -> JobPlan:
+def validate_flow(path: str | Path, registry: Registry | None = None, *, with_data: bool = False) -> JobPlan:
     """Load and plan a flow without writing anything.
+
+    Args:
+        path: the flow YAML.
+        registry: where module names resolve (default: the project's).
+        with_data: also read the sources' columns from their files (CSV headers, Parquet
+            schemas; configs in the ``default`` context) and check the column names against them.
 
     Raises:
         FlowError: the first problem, with file and line.
     """
     with gc_paused():
-        return plan_flow(load_flow(path, registry))
+        flow = load_flow(path, registry)
+        plan = plan_flow(flow)
+        if with_data:
+            check_flow_columns(flow, plan.modules, plan.data_edges, plan.subflows, with_data=True)
+        return plan
 
 
 def build_flow(path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registry: Registry | None = None) -> Path:
@@ -55,7 +66,18 @@ def build_flow(path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registr
     Raises:
         FlowError: the first problem, with file and line; nothing is written then.
     """
+    return build_job(path, out_dir, registry)[0]
+
+
+def build_job(
+    path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registry: Registry | None = None
+) -> tuple[Path, JobPlan]:
+    """:func:`build_flow`, also returning the plan (its ``warnings`` are for the user).
+
+    Raises:
+        FlowError: the first problem, with file and line; nothing is written then.
+    """
     with gc_paused():
         flow = load_flow(path, registry)
         plan = plan_flow(flow)
-        return write_job(plan, flow.source_text, flow.context, out_dir, flow.path)
+        return write_job(plan, flow.source_text, flow.context, out_dir, flow.path), plan

@@ -9,14 +9,24 @@ import click
 from pypeline.cli.errors import report_errors
 
 
+def echo_warnings(warnings: tuple[str, ...]) -> None:
+    """The build's warnings, one ``warning:`` line each on stderr."""
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
 @click.command()
 @click.argument("flow", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--with-data", is_flag=True,
+              help="Also read the sources' columns from their files (CSV headers, Parquet schemas; default "
+                   "context) and check every column name the flow uses against them.")
 @report_errors
-def validate(flow: Path) -> None:
+def validate(flow: Path, with_data: bool) -> None:
     """Check FLOW (a flow YAML) without writing anything."""
     from pypeline.build.build import validate_flow
 
-    plan = validate_flow(flow)
+    plan = validate_flow(flow, with_data=with_data)
+    echo_warnings(plan.warnings)
     click.echo(
         f"{flow}: valid: flow '{plan.name}', {len(plan.modules)} modules, "
         f"{len(plan.subflows)} sub flows, {len(plan.control_edges)} control connections"
@@ -30,7 +40,8 @@ def validate(flow: Path) -> None:
 @report_errors
 def build(flow: Path, out_dir: Path) -> None:
     """Validate FLOW and write its job folder under --out."""
-    from pypeline.build.build import build_flow
+    from pypeline.build.build import build_job
 
-    folder = build_flow(flow, out_dir)
+    folder, plan = build_job(flow, out_dir)
+    echo_warnings(plan.warnings)
     click.echo(f"built {folder}")

@@ -10,6 +10,8 @@ import click
 
 from pypeline.cli.errors import report_errors
 from pypeline.cli.scrub import command_secrets
+from pypeline.core.errors import PypelineError
+from pypeline.core.text import plural
 
 
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -32,15 +34,19 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 @click.command()
-@click.argument("job", type=click.Path(path_type=Path))
+@click.argument("job", metavar="JOB|FLOW", type=click.Path(path_type=Path))
 @click.option("--context", "env", default=None, help="Context environment to use (default: default).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a context variable (repeatable).")
 @click.option("--run-id", default=None, help="Id of this run (default: time stamp + random suffix).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Size of the thread pool.")
 @click.option("--progress", type=click.Choice(["auto", "live", "plain", "none"]), default="auto",
               show_default=True, help="Progress display.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
-              show_default=True, help="Lowest level of log lines echoed to stderr (the log file gets all).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
+              help="Lowest level of log lines echoed to stderr (the log file gets all) "
+                   "[default: warning for human lines, info for JSON].")
+@click.option("--log-format", type=click.Choice(["auto", "human", "json"]), default="auto", show_default=True,
+              help="Log lines echoed to stderr: one readable line per event, or JSON; auto: human on a "
+                   "terminal, JSON otherwise (the log file is always JSON).")
 @click.option("--quiet", is_flag=True, help="Echo no log lines to stderr (the log file still gets them).")
 @click.option("--otel/--no-otel", default=None,
               help="Send OpenTelemetry spans over OTLP/HTTP (default: on when OTEL_EXPORTER_OTLP_ENDPOINT is set).")
@@ -51,12 +57,15 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
               help="Resume a failed run from its checkpoint (default: the latest failed run).")
 @report_errors
 def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, threads: int | None,
-        progress: str, log_level: str, quiet: bool, otel: bool | None, dry_run: bool, resume: str | None) -> None:
-    """Run JOB, a job folder written by 'pype build'.
+        progress: str, log_level: str | None, log_format: str, quiet: bool, otel: bool | None, dry_run: bool,
+        resume: str | None) -> None:
+    """Run JOB, a job folder written by 'pype build' (or a flow YAML: built into jobs/ first).
 
     With --resume, finished sub flow instances of the resumed run are not run
     again; the new run uses that run's context (so --context and --set are refused).
     """
+    job = built_job(job) if job.is_file() else job
+    warn_if_flow_edited(job)
     if dry_run:
         from pypeline.run.dryrun import dry_run as dry_run_text
 
@@ -81,6 +90,7 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
         threads=threads,
         progress=progress,
         log_level=log_level,
+        log_format=log_format,
         echo_logs=not quiet,
         otel=otel,
         secrets=command_secrets(),
@@ -90,7 +100,7 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
     manifest = result.manifest
     modules = manifest["modules"]
     click.echo(
-        f"run {result.run_id}: {result.status} ({len(modules)} module runs, "
+        f"run {result.run_id}: {result.status} ({plural(len(modules), 'module run')}, "
         f"{(manifest['duration_ms'] or 0) / 1000:.2f}s); manifest: {result.run_dir / 'manifest.json'}"
     )
     if result.status != "success":
@@ -98,4 +108,70 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
             click.echo(f"error: {error}", err=True)
         if manifest.get("resume_command"):
             click.echo(f"resume with: {manifest['resume_command']}", err=True)
+        elif manifest.get("flow_mistakes"):
+            click.echo(fix_the_flow(manifest["flow_mistakes"], flow_of(job)), err=True)
     sys.exit(result.exit_code)
+
+
+def built_job(flow: Path) -> Path:
+    """Build the flow YAML ``flow`` into ``jobs/`` as ``pype build`` would, and return its job folder.
+
+    Raises:
+        FlowError: the flow does not validate (exit 2, nothing written).
+    """
+    from pypeline.build.build import DEFAULT_JOBS_DIR, build_job
+    from pypeline.build.load.yaml_source import read_yaml_file
+    from pypeline.cli.cmd_build import echo_warnings
+    from pypeline.run.engine.dask_mode import choose_allocator
+
+    data = read_yaml_file(flow).data
+    settings = data.get("settings") if isinstance(data, dict) else None
+    choose_allocator(settings.get("execution_mode") if isinstance(settings, dict) else None)  # before pyarrow
+    built, plan = build_job(flow, DEFAULT_JOBS_DIR)
+    echo_warnings(plan.warnings)
+    folder = Path(_shown(built))
+    click.echo(f"built {folder}")
+    return folder
+
+
+def warn_if_flow_edited(job: Path) -> None:
+    """A warning when the flow YAML changed since ``job`` was built (the run uses the job as built)."""
+    from pypeline.job.folder import read_job_folder
+    from pypeline.job.freshness import flow_edited_since_build
+
+    try:
+        edited = flow_edited_since_build(read_job_folder(job, check_hash=False))
+    except PypelineError:
+        return  # the run reports a missing or broken job folder itself
+    if edited is not None:
+        flow = _shown(edited)
+        click.echo(
+            f"warning: {flow} changed since {job} was built; this runs the job as built. Rebuild it with "
+            f"'pype build {flow}', or build and run in one step with 'pype run {flow}'", err=True,
+        )
+
+
+def fix_the_flow(modules: list[str], flow: str | None) -> str:
+    """What to do after a failure that a resume would meet again (a mistake of the flow)."""
+    named = ", ".join(f"'{m}'" for m in modules)
+    return (f"the flow is wrong at {named}, so a resume would fail the same way: fix the flow (or the context "
+            f"values), rebuild it with 'pype build {flow or '<flow.yaml>'}' and run again")
+
+
+def flow_of(job: Path) -> str | None:
+    """The flow YAML ``job`` was built from, as short as it can be said from here (``None``: unknown)."""
+    from pypeline.job.folder import read_job_folder
+
+    try:
+        recorded = read_job_folder(job, check_hash=False).flow_path
+    except PypelineError:
+        return None
+    return None if recorded is None else _shown(Path(recorded))
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is under it (as a user would type it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        return str(path)

@@ -16,6 +16,7 @@ Every error a user can cause is a :class:`PypelineError`. The CLI prints its
     ├── RegistryError                  exit 2   ModRegistry.json problems
     ├── RunError                       exit 1   a run failed
     │   ├── ModuleError                          a module raised (module id, attempt)
+    │   │   └── RenderedConfigError              a config a template filled in has the wrong type
     │   ├── TemplateError                        unknown template name at run time
     │   ├── ArtifactError
     │   └── CheckpointError
@@ -143,6 +144,15 @@ class ModuleError(RunError):
         self.attempt = attempt
         self.backend = backend
         super().__init__(f"module '{module_id}' failed (attempt {attempt}, backend {backend}): {cause}")
+
+
+class RenderedConfigError(ModuleError):
+    """A config whose templates were resolved does not match the module's schema.
+
+    Like a :class:`TemplateError`, a mistake of the flow or of its context values:
+    resuming the run would fail the same way (the run says so instead of offering
+    the resume command).
+    """
 
 
 class TemplateError(RunError):

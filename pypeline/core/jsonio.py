@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from json.encoder import encode_basestring as _encode_string
 from pathlib import Path
 from typing import Any
@@ -161,7 +161,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bo
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".pype-tmp", dir=target.parent)
+    fd, tmp = create_beside(target)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -174,6 +174,24 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bo
         raise
     if durable:
         fsync_dir(target.parent)
+
+
+def create_beside(target: Path) -> tuple[int, str]:
+    """A new, empty temporary file in ``target``'s folder, open for writing: ``(fd, path)``.
+
+    Its mode is what a plain ``open()`` gives (0666 less the umask), so the file
+    renamed over ``target`` has the permissions the user expects (``umask 022``:
+    ``rw-r--r--``); :func:`tempfile.mkstemp` would make every job folder file,
+    manifest and graph 0600. ``O_EXCL`` and a random name keep it private to this writer.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.pype-tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{target.parent}: no free temporary name for {target.name}")
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -154,3 +154,18 @@ def _render_string(text: str, lookup: Callable[[Reference], Any]) -> Any:
 
 def _as_text(value: Any) -> str:
     return str(value)
+
+
+def context_configs(configs: dict[str, Any], context_vars: dict[str, Any]) -> dict[str, Any]:
+    """``configs`` with only ``{{context.x}}`` templates resolved; every other template stays as written.
+
+    What a dry run and ``pype validate --with-data`` judge: no secret is fetched, no run-time value guessed.
+    """
+
+    def lookup(key: str, ref: Reference) -> Any:
+        if ref.kind == "context" and ref.name in context_vars:
+            return context_vars[ref.name]
+        raise KeepTemplate
+
+    result: dict[str, Any] = render(configs, lookup)
+    return result

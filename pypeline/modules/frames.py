@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pypeline.core.text import relative_note
 from pypeline.modules.sdk.errors import DataError
 from pypeline.modules.sdk.ownership import MARKER
 
@@ -70,7 +71,7 @@ def expand_paths(pattern: str) -> list[str]:
     if not matches:
         if path.is_dir():
             raise MissingInputError(f"folder '{pattern}' holds no files (expected the input files in it)")
-        raise MissingInputError(f"no file matches '{pattern}'")
+        raise MissingInputError(f"no file matches '{pattern}'{relative_note(pattern)}")
     return matches
 
 

@@ -16,12 +16,7 @@ Templates are resolved as far as they can be before the run:
 ``{{iter.item}}`` / ``index``  ``<iter.item>`` / ``<iter.index>``
 =============================  ====================================
 
-Which configs are files: a config whose key names a path (``file_path``,
-``output_path``, ``path``, ``paths``, ``files``, ``directory``, ``dir``,
-``folder``, ``glob``, or any key ending in ``_path``, ``_paths``, ``_file``,
-``_files``, ``_dir``) and holds a string or a list of strings. Sources read
-them; sinks write them; for solo modules and transforms a key starting with
-``output``, ``out_`` or ``target`` is written and the others are read.
+Which configs are files: :mod:`pypeline.modules.file_configs` says.
 
 Problems a user wants to see before running (:mod:`pypeline.run.dryrun_checks`:
 a config a context template made the wrong type, an input that is missing now
@@ -33,29 +28,24 @@ would refuse to replace) are listed in a ``problems:`` section at the end;
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from pypeline.core.expr.literals import TemplateValueError
 from pypeline.core.references import Reference
-from pypeline.core.templates import has_templates, render
+from pypeline.core.templates import context_configs, has_templates, render
+from pypeline.core.text import relative_hint
 from pypeline.job.plan import JobPlan
+from pypeline.modules.file_configs import file_configs
 from pypeline.modules.loader import ModuleImportError, load_module_class
 from pypeline.modules.sdk.config import expression_keys
 from pypeline.run.dryrun_checks import (
+    column_problems,
     config_problems,
-    context_configs,
     exists_now,
     input_sources,
     output_problem,
 )
-
-PATH_KEY = re.compile(
-    r"^(?:file_path|output_path|input_path|path|paths|file|files|directory|dir|folder|glob)$"
-    r"|(?:_path|_paths|_file|_files|_dir)$"
-)
-WRITE_KEY = re.compile(r"^(?:output|out_|target)")
 
 
 @dataclass(slots=True)
@@ -95,26 +85,6 @@ def dry_lookup(context_vars: dict[str, Any]) -> Any:
         return f"<{ref}>"
 
     return lookup
-
-
-def file_configs(module_type: str, configs: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """``(reads, writes)``: the file paths a module's rendered configs name (see the module docstring)."""
-    reads: list[str] = []
-    writes: list[str] = []
-    for key in sorted(configs):
-        if not PATH_KEY.search(key):
-            continue
-        value = configs[key]
-        paths = [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)] if isinstance(
-            value, list
-        ) else []
-        if not paths:
-            continue
-        if module_type == "sink" or (module_type != "source" and WRITE_KEY.match(key)):
-            writes.extend(paths)
-        else:
-            reads.extend(paths)
-    return reads, writes
 
 
 def plan_modules(job: JobPlan, context_vars: dict[str, Any]) -> dict[str, list[PlannedModule]]:
@@ -175,7 +145,8 @@ def _read_notes(
             notes.append("")
         else:
             notes.append(" (missing now)")
-            problems.append(f"{planned.id}: missing now: {path} (no module of this job writes it)")
+            hint = "; " + relative_hint(path) if relative_hint(path) else ""
+            problems.append(f"{planned.id}: missing now: {path} (no module of this job writes it{hint})")
     return notes
 
 
@@ -222,6 +193,7 @@ def dry_run_report(job: JobPlan, env: str, context_vars: dict[str, Any]) -> DryR
                 lines.append(f"{pad}    reads  {path}{note}")
             for path, note in zip(planned.writes, _write_notes(planned, job.name, problems), strict=True):
                 lines.append(f"{pad}    writes {path}{note}")
+    problems.extend(column_problems(job, context_vars))
     unreached = [sf for sf in job.subflows if sf not in seen]
     if unreached:
         lines.append("")

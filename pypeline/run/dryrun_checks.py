@@ -1,7 +1,7 @@
 """The problems ``pype run --dry-run`` flags before anything runs.
 
 A dry run renders every module's configs with the chosen context only
-(:func:`context_configs`): ``{{context.x}}`` is replaced, any run-time
+(:func:`~pypeline.core.templates.context_configs`): ``{{context.x}}`` is replaced, any run-time
 template (``{{module__var}}``, ``{{iter.item}}``, ``{{vault...}}``) stays as
 written, so a secret is never fetched and a value that still holds one is
 never judged. On those configs it checks three things:
@@ -19,7 +19,11 @@ never judged. On those configs it checks three things:
 * **outputs**: a sink's output path that holds something the sink would
   refuse to replace (:func:`~pypeline.modules.sdk.ownership.replace_refusal`,
   the run's own rule: a folder without this job's ``_PYPELINE`` marker, a
-  device, a link, a system folder, ...).
+  device, a link, a system folder, ...);
+* **columns**: a column a config names (a condition, keys, ``select``
+  lists, ...) that does not reach its module, now that the sources' columns
+  are read from their files (CSV headers, Parquet schemas) as well as their
+  configs (:func:`column_problems`, :mod:`pypeline.modules.column_check`).
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from pypeline.core.references import Reference
-from pypeline.core.templates import TEMPLATE_RE, KeepTemplate, find_templates, has_templates, render
+from pypeline.core.templates import TEMPLATE_RE, context_configs, find_templates, has_templates
+from pypeline.job.plan import JobPlan
 from pypeline.job.spec import ModuleSpec
+from pypeline.modules.column_check import check_columns, module_order
 from pypeline.modules.loader import ModuleImportError, load_module_class
 from pypeline.modules.sdk.config import ConfigProblem, check_values
 from pypeline.modules.sdk.ownership import OutputOwner, replace_refusal
@@ -41,20 +46,8 @@ from pypeline.modules.sdk.ownership import OutputOwner, replace_refusal
 GLOB_CHARS = ("*", "?", "[")
 
 
-def context_configs(configs: dict[str, Any], context_vars: dict[str, Any]) -> dict[str, Any]:
-    """``configs`` with only ``{{context.x}}`` templates resolved (see the module docstring)."""
-
-    def lookup(key: str, ref: Reference) -> Any:
-        if ref.kind == "context" and ref.name in context_vars:
-            return context_vars[ref.name]
-        raise KeepTemplate
-
-    result: dict[str, Any] = render(configs, lookup)
-    return result
-
-
 def config_problems(spec: ModuleSpec, rendered: dict[str, Any]) -> list[str]:
-    """Problems with the configs a context template filled in; ``rendered`` is from :func:`context_configs`."""
+    """Problems with the configs a context template filled in; ``rendered``: from ``core.templates.context_configs``."""
     keys = sorted(
         key for key in {k.split(".")[0].split("[")[0] for k, _, _ in find_templates(spec.configs)}
         if key in rendered and not has_templates(rendered[key])
@@ -117,3 +110,13 @@ def output_problem(module_id: str, path: str, job_name: str, replace_output_of: 
     owner = OutputOwner(job=job_name, module=module_id, replace_output_of=tuple(replace_output_of))
     refusal = replace_refusal(Path(path), owner, path)
     return f"{module_id}: {refusal}" if refusal else None
+
+
+def column_problems(job: JobPlan, context_vars: dict[str, Any]) -> list[str]:
+    """Unknown columns, with the sources' columns read from their data (see the module docstring)."""
+    found = check_columns(
+        job.modules, job.data_edges, module_order(sf.waves for sf in job.subflows.values()),
+        configs_of=lambda spec: context_configs(spec.configs, context_vars),
+        data_columns=lambda _spec, cls, configs: cls.data_columns(configs),
+    )
+    return [problem.message for problem in found.problems]

@@ -35,7 +35,7 @@ class TestExitCodes:
     def test_success_is_0_and_prints_the_manifest_path(self, cli: CliRunner, project: Path, job: Path) -> None:
         result = invoke(cli, "run", "jobs/cliflow", "--run-id", "r1", "--quiet")
         assert result.exit_code == 0, result.output
-        assert "run r1: success (1 module runs" in result.stdout
+        assert "run r1: success (1 module run, " in result.stdout
         assert "jobs/cliflow/runs/r1/manifest.json" in result.stdout
         manifest = json.loads((job / "runs" / "r1" / "manifest.json").read_text())
         assert manifest["status"] == "success" and manifest["run_id"] == "r1"

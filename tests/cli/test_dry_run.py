@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from pypeline.cli.cli import main
-from pypeline.run.dryrun import file_configs
+from pypeline.modules.file_configs import file_configs
 from tests.conftest import FlowHarness
 
 FLOW = """\

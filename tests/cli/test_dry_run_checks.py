@@ -87,7 +87,8 @@ def test_missing_and_produced_inputs(flows: FlowHarness, cli: CliRunner) -> None
     assert "             reads  <iter.item>\n" in out  # a run-time template: not judged
     assert out.endswith(
         "\nproblems: 1 (pype run --dry-run exits 1)\n"
-        "  - files: missing now: data/old_*.csv (no module of this job writes it)\n"
+        "  - files: missing now: data/old_*.csv (no module of this job writes it; relative paths are read from "
+        f"the working directory, {os.getcwd()}; docs/running.md#relative-paths)\n"
     ), out
     write_csv(Path("data/old_1.csv"), "a", ["1"])  # the glob matches a file now
     code, out = dry(cli, job)

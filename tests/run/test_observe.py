@@ -86,11 +86,13 @@ class TestProgress:
         await flows.run(small_flow(), progress="plain")
         lines = [line.split(" ", 1)[1] for line in capsys.readouterr().out.splitlines()]
         assert lines[0] == "sub flow a started"
-        assert re.fullmatch(r" {2}module a success \(\d+ ms\)", lines[1])
-        assert lines[2:] == [
+        assert lines[1] == "  module a started"
+        assert re.fullmatch(r" {2}module a success \(\d+ ms\)", lines[2])
+        assert lines[3:] == [
             "sub flow a success",
             "sub flow b started",
-            lines[4],
+            "  module b started",
+            lines[6],
             "sub flow b success",
             "sub flow c skipped: condition 'a__n > 0' was false",
         ]
@@ -116,32 +118,46 @@ class TestProgress:
 
     def test_pype_run_under_a_pseudo_terminal(self, flows: FlowHarness) -> None:
         flows.build(small_flow())
-        main, secondary = pty.openpty()
-        env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120", "TERM": "xterm"}
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "pype"), "run", "jobs/observed", "--run-id", "tty"],
-            stdin=secondary, stdout=secondary, stderr=secondary, cwd=flows.root, env=env, close_fds=True,
-        )
-        os.close(secondary)
-        chunks: list[bytes] = []
-        while True:
-            ready, _, _ = select.select([main], [], [], 30)
-            if not ready:
-                break
-            try:
-                data = os.read(main, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        assert process.wait(timeout=30) == 0
-        os.close(main)
-        screen = ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))
+        code, screen = run_in_pty(["run", "jobs/observed", "--run-id", "tty"], flows.root)
+        assert code == 0
         assert "observed: 2 success" in screen  # the live table's final state
         assert "run tty: success" in screen
+        # one readable stream: no JSON on the terminal (the file has it all)
+        assert '{"' not in screen
+        file_lines = (flows.root / "jobs/observed/runs/tty/log.jsonl").read_text().splitlines()
+        assert all(json.loads(line)["run_id"] == "tty" for line in file_lines)
+        assert {json.loads(line)["event"] for line in file_lines} >= {"run_started", "module_finished", "run_finished"}
+
+    def test_log_format_json_on_a_terminal_echoes_json(self, flows: FlowHarness) -> None:
+        flows.build(small_flow())
+        code, screen = run_in_pty(["run", "jobs/observed", "--log-format", "json", "--log-level", "info"], flows.root)
+        assert code == 0
         # each log line arrives whole (the live table is redrawn below it, never inside it)
         logged = [json.loads(m) for m in re.findall(r'(\{".*\})\s*$', screen, flags=re.M)]
         assert {line["event"] for line in logged} >= {"run_started", "module_finished", "run_finished"}
-        file_lines = (flows.root / "jobs/observed/runs/tty/log.jsonl").read_text().splitlines()
-        assert all(json.loads(line)["run_id"] == "tty" for line in file_lines)
+
+
+def run_in_pty(args: list[str], cwd: Path) -> tuple[int, str]:
+    """``pype ARGS`` with stdin, stdout and stderr on a pseudo terminal: its exit code and screen (no ANSI)."""
+    main, secondary = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120", "TERM": "xterm"}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "pype"), *args],
+        stdin=secondary, stdout=secondary, stderr=secondary, cwd=cwd, env=env, close_fds=True,
+    )
+    os.close(secondary)
+    chunks: list[bytes] = []
+    while True:
+        ready, _, _ = select.select([main], [], [], 30)
+        if not ready:
+            break
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    code = process.wait(timeout=30)
+    os.close(main)
+    return code, ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))

@@ -3,7 +3,9 @@
 Order of checks (each raises the first problem as a :class:`PlanError`):
 data connections (ids, ports, categories, fan-in) -> sub flows and data
 cycles -> control connections (categories, same sub flow, valves, iterate
-lists) -> control cycles -> template and condition names -> planned order.
+lists) -> control cycles -> template and condition names -> sink paths ->
+column names (``columns.py``) -> planned order; outputs nobody reads become
+warnings (``outputs.py``).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pypeline.build.load.flow_spec import FlowSpec
+from pypeline.build.plan.columns import check_flow_columns
 from pypeline.build.plan.connections import parse_control_edges, parse_data_edges
 from pypeline.build.plan.graph import build_subflows, check_control_cycles, find_subflows, root_subflows
+from pypeline.build.plan.outputs import check_sink_paths, unread_outputs
 from pypeline.build.plan.references import check_references
 from pypeline.job.folder import context_files
 from pypeline.job.plan import JobPlan
@@ -31,6 +35,8 @@ def plan_flow(flow: FlowSpec) -> JobPlan:
     control_edges = parse_control_edges(flow, modules, subflow_of)
     check_control_cycles(flow, control_edges, subflow_of)
     check_references(flow, modules, control_edges, subflow_of)
+    check_sink_paths(flow, modules)
+    check_flow_columns(flow, modules, data_edges, subflows)
     roots = root_subflows(subflows, control_edges, subflow_of)
     return JobPlan(
         name=flow.name,
@@ -44,4 +50,5 @@ def plan_flow(flow: FlowSpec) -> JobPlan:
         root_subflows=roots,
         environments=tuple(sorted(context_files(flow.context))),
         flow_path=str(Path(flow.path).resolve()) if flow.path else None,
+        warnings=tuple(unread_outputs(modules, data_edges, control_edges)),
     )

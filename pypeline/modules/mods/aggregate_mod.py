@@ -43,6 +43,7 @@ from pypeline.modules.common.columns import require_columns
 from pypeline.modules.common.pairs import ORDERED_TYPE, ordered_pairs, pairs_problems
 from pypeline.modules.frames import ORDER_COLUMNS, in_input_order, is_dask, lazy_len, map_frame, tag_input_order
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
 FUNCTIONS = ("sum", "mean", "min", "max", "count", "nunique", "first", "last", "median", "std", "var")
 _SPEC_RE = re.compile(r"^\s*([a-z_]+)\s*\(\s*(\*|`[^`]+`|[^()]+?)\s*\)\s*$")
@@ -215,6 +216,22 @@ class AggregateMod(BaseModule):
         if clash:
             problems.append(f"aggregations {clash} have the name of a group_by column")
         return problems
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        names = [*configs["group_by"], *(name for name, _ in ordered_pairs(configs["aggregations"]))]
+        return {"output": Columns.of(names)}  # a templated name is left to the run (column_check)
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        uses = name_uses("group_by", configs.get("group_by"))
+        for name, spec in ordered_pairs(configs["aggregations"]):
+            if "{{" not in str(spec):
+                column = parse_aggregation(str(spec))[1]
+                uses += name_uses(f"aggregations.{name}", column) if column else []
+        return uses
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

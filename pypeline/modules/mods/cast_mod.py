@@ -27,9 +27,11 @@ from typing import Any
 
 import pandas as pd
 
+from pypeline.modules.common.column_rules import same_columns
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
 TYPES = ("int", "float", "str", "bool", "datetime", "date")
 _TRUE = {"true", "yes", "y", "t", "1", "on"}
@@ -171,6 +173,16 @@ class CastMod(BaseModule):
             if types.get(column) not in ("datetime", "date"):
                 problems.append(f"formats.{column}: a format needs the column to be cast to datetime or date")
         return problems
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return same_columns(inputs)
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        return name_uses("types", configs.get("types")) + name_uses("formats", configs.get("formats"))
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

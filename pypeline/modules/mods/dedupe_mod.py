@@ -25,9 +25,11 @@ from typing import Any
 
 import pandas as pd
 
+from pypeline.modules.common.column_rules import same_columns
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import ORDER_COLUMNS, in_input_order, is_dask, map_frame, tag_input_order
 from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
 WINNERS = ("first", "last", "latest", "earliest", "max", "min", "first_non_null")
 _ORDERED = ("latest", "earliest", "max", "min")
@@ -90,6 +92,16 @@ class DedupeMod(BaseModule):
         if winner not in _ORDERED and configs.get("order_by"):
             problems.append(f"'order_by' is only used by the winners {', '.join(_ORDERED)}")
         return problems
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return same_columns(inputs)
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        return name_uses("keys", configs.get("keys")) + name_uses("order_by", configs.get("order_by"))
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

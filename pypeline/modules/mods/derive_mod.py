@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from pypeline.modules.common.column_rules import expression_uses
 from pypeline.modules.common.frame_expressions import (
     FrameExpression,
     FrameExpressionError,
@@ -37,6 +38,7 @@ from pypeline.modules.common.frame_expressions import (
 from pypeline.modules.common.pairs import ordered_pairs, pairs_problems
 from pypeline.modules.frames import frame_work, is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns, ColumnUse
 
 
 def evaluation_order(columns: dict[str, str] | list[Any]) -> list[tuple[str, str]]:
@@ -123,6 +125,19 @@ class DeriveMod(BaseModule):
                 except FrameExpressionError as exc:
                     problems.append(f"columns.{name}: {exc}")
         return problems
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        given = inputs.get("input")
+        return {"output": None if given is None else given.plus(name for name, _ in ordered_pairs(configs["columns"]))}
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        pairs = ordered_pairs(configs["columns"])
+        made = [name for name, _ in pairs]
+        return [use for name, text in pairs for use in expression_uses(f"columns.{name}", text, defined=made)]
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from pypeline.modules.common.column_rules import expression_uses, same_columns
 from pypeline.modules.common.frame_expressions import (
     FrameExpression,
     FrameExpressionError,
@@ -24,6 +25,7 @@ from pypeline.modules.common.frame_expressions import (
 )
 from pypeline.modules.frames import frame_work, is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns, ColumnUse
 
 
 def keep_rows(frame: pd.DataFrame, condition: FrameExpression) -> pd.DataFrame:
@@ -57,6 +59,16 @@ class FilterMod(BaseModule):
             except FrameExpressionError as exc:
                 return [f"condition: {exc}"]
         return []
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return same_columns(inputs)
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        return expression_uses("condition", configs.get("condition"))
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

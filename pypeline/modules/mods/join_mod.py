@@ -33,9 +33,11 @@ from typing import Any
 
 import pandas as pd
 
+from pypeline.core.templates import has_templates
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import is_dask, lazy_len
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
 HOWS = ("inner", "left", "right", "outer", "anti")
 VALIDATIONS = ("none", "one_to_one", "one_to_many", "many_to_one", "many_to_many")
@@ -95,6 +97,25 @@ class JoinMod(BaseModule):
         if configs.get("rename_right") and configs.get("on_collision") != "rename":
             problems.append("'rename_right' needs on_collision: rename")
         return problems
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        left = inputs.get("left")
+        if configs["how"] == "anti":
+            return {"output": left, "unmatched": left}
+        return {"output": joined_columns(configs, left, inputs.get("right")), "unmatched": left}
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        keys = configs.get("keys")
+        uses = [*name_uses("keys", keys, "left"), *name_uses("keys", keys, "right"),
+                *name_uses("left_keys", configs.get("left_keys"), "left"),
+                *name_uses("right_keys", configs.get("right_keys"), "right")]
+        if configs.get("on_collision") == "rename":
+            uses += name_uses("rename_right", configs.get("rename_right"), "right")
+        return uses
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         c = self.configs
@@ -250,3 +271,22 @@ def _align_key_types(left: Any, right: Any, left_keys: list[str], right_keys: li
 
 def _is_text(dtype: Any) -> bool:
     return bool(pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype))
+
+
+def joined_columns(configs: Mapping[str, Any], left: Columns | None, right: Columns | None) -> Columns | None:
+    """The columns of a join on same-named keys: the left's, then the right's others, collisions suffixed.
+
+    ``None`` (unknown) for joins on differently named keys, whose column rules have more cases than
+    a check before the run needs.
+    """
+    keys = list(configs["keys"])
+    if left is None or right is None or not keys or has_templates([keys, configs["rename_right"]]):
+        return None
+    if configs["on_collision"] == "rename":
+        right = right.renamed(configs["rename_right"])
+    others = right.minus(keys)
+    clash = set(left.names) & set(others.names)
+    suffix_left, suffix_right = configs["suffixes"]
+    names = [n + suffix_left if n in clash else n for n in left.names]
+    names += [n + suffix_right if n in clash else n for n in others.names]
+    return Columns.of(names, complete=left.complete and right.complete)

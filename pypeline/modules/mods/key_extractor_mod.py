@@ -35,6 +35,7 @@ from pypeline.modules.common.columns import require_columns
 from pypeline.modules.common.pairs import ORDERED_TYPE, ordered_pairs, pairs_problems
 from pypeline.modules.frames import is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
 TYPES = {"int": "Int64", "float": "float64", "str": "str", "bool": "boolean"}
 _MISSING = object()
@@ -202,6 +203,20 @@ class KeyExtractorMod(BaseModule):
             elif kind not in TYPES:
                 problems.append(f"types.{name}: unknown type {kind!r} (expected one of {', '.join(TYPES)})")
         return problems
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        fields = Columns.of(field_names(configs["keys"]))
+        if not configs["keep_input"]:
+            return {"output": fields}
+        given = inputs.get("input")
+        return {"output": None if given is None else given.plus(fields.names)}
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        return name_uses("source_column", configs.get("source_column"))
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

@@ -6,10 +6,13 @@ computes it, reads only as many leading partitions as it needs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from pypeline.modules.common.column_rules import same_columns
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.modules.sdk.columns import Columns
 
 
 class LimitMod(BaseModule):
@@ -39,6 +42,12 @@ class LimitMod(BaseModule):
             if isinstance(value, int) and value < 0:
                 problems.append(f"'{key}' must not be negative, got {value}")
         return problems
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return same_columns(inputs)
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

@@ -20,10 +20,12 @@ from typing import Any
 import pandas as pd
 
 from pypeline.core.templates import has_templates
+from pypeline.modules.common.column_rules import same_columns
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.common.regex import compile_pattern, full_pattern, match_mask, pattern_problem
 from pypeline.modules.frames import frame_work, is_dask, map_frame
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
 
 def regex_filter(frame: pd.DataFrame, column: str, pattern: str, ignore_case: bool, invert: bool) -> pd.DataFrame:
@@ -68,6 +70,16 @@ class RegexFilterMod(BaseModule):
             if problem:
                 return [problem]
         return []
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return same_columns(inputs)
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        return name_uses("column", configs.get("column"))
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

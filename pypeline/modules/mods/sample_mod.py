@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pypeline.modules.common.column_rules import same_columns
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.modules.sdk.columns import Columns
 
 _KEY = "__sample_key"
 
@@ -59,6 +61,12 @@ class SampleMod(BaseModule):
         if isinstance(n, int) and n < 0:
             return [f"'n' must not be negative, got {n}"]
         return []
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return same_columns(inputs)
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

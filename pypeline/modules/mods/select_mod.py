@@ -19,9 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pypeline.core.templates import has_templates
 from pypeline.core.text import did_you_mean_sentence
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
 
 class SelectMod(BaseModule):
@@ -71,6 +73,32 @@ class SelectMod(BaseModule):
         if doubled:
             problems.append(f"'rename' maps several columns to {doubled}")
         return problems
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        given, keep = inputs.get("input"), configs["keep"]
+        optional, fill = set(configs["optional"]), bool(configs["fill_missing"])
+        if has_templates([keep, configs["drop"], configs["rename"]]):
+            return {"output": None}  # templated names: known at run time only
+        if keep is not None:
+            if given is not None and given.complete:
+                kept = Columns.of(c for c in keep if c in given or (fill and c in optional))
+            else:  # an optional column that is missing is left out, unless filled
+                kept = Columns.of(keep, complete=fill or not optional & set(keep))
+        elif given is None:
+            return {"output": None}
+        else:
+            kept = given
+        return {"output": kept.minus(configs["drop"]).renamed(configs["rename"])}
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        optional = set(configs.get("optional") or [])
+        uses = [*name_uses("keep", configs.get("keep")), *name_uses("drop", configs.get("drop")),
+                *name_uses("rename", configs.get("rename"))]
+        return [use for use in uses if use.column not in optional]
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

@@ -13,9 +13,11 @@ from typing import Any
 
 import pandas as pd
 
+from pypeline.modules.common.column_rules import same_columns
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
 
 def sort_frame(frame: Any, by: list[str], ascending: bool | list[bool], nulls: str) -> Any:
@@ -73,6 +75,16 @@ class SortMod(BaseModule):
         if isinstance(ascending, list) and len(ascending) != len(columns):
             return [f"'ascending' has {len(ascending)} flags for {len(columns)} 'by' columns"]
         return []
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return same_columns(inputs)
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        return name_uses("by", configs.get("by"))
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from pypeline.modules.common.column_rules import stacked
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.modules.sdk.columns import Columns
 
 
 class UnionMod(BaseModule):
@@ -30,6 +33,12 @@ class UnionMod(BaseModule):
             },
         },
     }
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return {"output": stacked(inputs, cls.INPUT_PORTS)}
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frames = [inputs[p] for p in self.INPUT_PORTS if inputs.get(p) is not None]

@@ -17,6 +17,7 @@ Example::
 """
 
 from pypeline.modules.sdk.base import MODULE_TYPES, BaseModule
+from pypeline.modules.sdk.columns import Columns, ColumnUse
 from pypeline.modules.sdk.context import RunContext, ThreadRunner
 from pypeline.modules.sdk.errors import DataError
 from pypeline.modules.sdk.globals import GlobalStore
@@ -25,6 +26,8 @@ from pypeline.modules.sdk.outputs import atomic_output_path
 __all__ = [
     "MODULE_TYPES",
     "BaseModule",
+    "ColumnUse",
+    "Columns",
     "DataError",
     "GlobalStore",
     "RunContext",

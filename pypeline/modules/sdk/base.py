@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from pypeline.modules.sdk.columns import Columns, ColumnUse
     from pypeline.modules.sdk.context import RunContext
 
 MODULE_TYPES = ("source", "mod", "sink", "solo")
@@ -85,6 +86,31 @@ class BaseModule:
         checked again at run time by the module itself; skip them here.
         """
         return []
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> Mapping[str, Columns | None] | None:
+        """The columns on each output port, given those on each input port; ``None`` when it cannot be told.
+
+        The build checks column names with it before anything runs (``modules/sdk/columns.py``).
+        The default says nothing: a module that does not override it is opaque, and the
+        columns downstream of it are not checked (no false alarm).
+        """
+        return None
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        """The input columns the configs name; the build reports those not known to reach the input."""
+        return []
+
+    @classmethod
+    def data_columns(cls, configs: Mapping[str, Any]) -> Columns | None:
+        """A source's columns read from its data (a file header); ``None`` when unknown.
+
+        Only ``pype run --dry-run`` and ``pype validate --with-data`` call it; a build never reads data.
+        """
+        return None
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

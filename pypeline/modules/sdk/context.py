@@ -10,6 +10,9 @@ passes it to ``setup``, ``run`` and ``teardown``. Module code uses it to
 * know its iteration: ``ctx.iter_item`` / ``ctx.iter_index`` (``None`` outside iterations);
 * report what it did: ``ctx.record_file_read(path)``, ``ctx.record_file_written(path)``,
   ``ctx.add_stat("rows_dropped", 3)``, ``ctx.emit_event("missing_column", column="x")``;
+* say how far a long read or write is: ``ctx.progress(rows=n, nbytes=size)`` (totals so far;
+  the progress display shows them while the module runs; ``atomic_output_path`` reports the
+  file a sink writes, whose size the live display follows);
 * write to an external system once: ``ctx.output_key`` names this module instance's
   output in the run *and in every run that resumes it*, so a sink that appends can
   record it in the same transaction and skip the write when a resumed run comes
@@ -42,6 +45,9 @@ T = TypeVar("T")
 
 EventListener = Callable[[str, str, dict[str, Any]], None]
 """Called as ``listener(node_id, event_name, attributes)`` for every ``emit_event``."""
+
+ProgressListener = Callable[[str, dict[str, Any]], None]
+"""Called as ``listener(node_id, {"rows": ..., "nbytes": ..., "writing": ...})`` for every ``progress``."""
 
 
 class ThreadRunner:
@@ -122,6 +128,7 @@ class RunContext:
         secrets: SecretRegistry | None = None,
         job_name: str | None = None,
         temp_ledger: str | None = None,
+        progress_listener: ProgressListener | None = None,
     ) -> None:
         self.run_id = run_id
         self.module_id = module_id
@@ -145,6 +152,7 @@ class RunContext:
         """The job this run belongs to (from ``output_key`` when not given: a remote far side)."""
         self.temp_ledger = temp_ledger
         """The run's list of temporary folders (``None``: not recorded, e.g. on a remote far side)."""
+        self._progress_listener = progress_listener
 
     @contextmanager
     def scratch_dir(self, prefix: str = "scratch_") -> Iterator[Path]:
@@ -206,3 +214,19 @@ class RunContext:
         self.logger.warning(name, **attributes)
         if self._event_listener is not None:
             self._event_listener(self.node_id, name, attributes)
+
+    def progress(self, *, rows: int | None = None, nbytes: int | None = None, writing: str | None = None) -> None:
+        """Report how far a long read or write is, for the progress display (never the log or the manifest).
+
+        Args:
+            rows: rows read or written so far (a total, not an increment).
+            nbytes: bytes read or written so far.
+            writing: a file or folder being written; the live display follows its size.
+
+        Safe to call from a worker thread, and costs nothing when nobody listens (a remote far side).
+        """
+        if self._progress_listener is None:
+            return
+        report = {k: v for k, v in (("rows", rows), ("nbytes", nbytes), ("writing", writing)) if v is not None}
+        if report:
+            self._progress_listener(self.node_id, report)

@@ -78,6 +78,9 @@ def atomic_output_path(
         temp = _user_errors(shown, make_temporary, target.parent, target.name, getattr(ctx, "temp_ledger", None))
         try:
             output = temp / "output"
+            report = getattr(ctx, "progress", None)
+            if callable(report):
+                report(writing=str(output))  # the live display follows its size (run/observe/progress.py)
             try:
                 yield output
             except OSError as exc:

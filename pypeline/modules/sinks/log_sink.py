@@ -8,11 +8,13 @@ to look at the data between two modules without writing a file.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pypeline.modules.common.records import json_default, plain_records
 from pypeline.modules.frames import compute, is_dask, lazy_len
 from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.modules.sdk.columns import ColumnUse, name_uses
 
 
 class LogSink(BaseModule):
@@ -32,6 +34,10 @@ class LogSink(BaseModule):
             "title": {"type": "str", "default": "preview", "description": "Label of the log event"},
         },
     }
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        return name_uses("columns", configs.get("columns"))
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

@@ -20,6 +20,7 @@ from typing import Any
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+from pypeline.modules.sdk.columns import ColumnUse, name_uses
 
 COMPRESSIONS = ["snappy", "gzip", "zstd", "brotli", "lz4", "none"]
 
@@ -59,6 +60,10 @@ class ParquetSink(BaseModule):
         cols = configs.get("partition_cols") or []
         doubled = sorted({c for c in cols if cols.count(c) > 1})
         return [f"'partition_cols' names {doubled} twice"] if doubled else []
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        return name_uses("partition_cols", configs.get("partition_cols"))
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

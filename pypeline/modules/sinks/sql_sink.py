@@ -45,6 +45,7 @@ from pypeline.modules.common.sql_ledger import LedgerEntry, find_write, ledger_t
 from pypeline.modules.frames import is_dask
 from pypeline.modules.partitioned import write_partitions
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import ColumnUse, name_uses
 
 MODES = ("append", "replace", "truncate", "upsert")
 
@@ -90,6 +91,10 @@ class SqlSink(BaseModule):
         if isinstance(configs.get("batch_rows"), int) and configs["batch_rows"] < 1:
             return ["'batch_rows' must be at least 1"]
         return []
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        return name_uses("keys", configs.get("keys"))
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

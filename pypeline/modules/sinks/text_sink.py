@@ -15,6 +15,7 @@ from typing import Any
 from pypeline.modules.frames import is_dask
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+from pypeline.modules.sdk.columns import ColumnUse, name_uses
 from pypeline.modules.sdk.outputs import file_path_problems
 
 
@@ -44,6 +45,10 @@ class TextSink(BaseModule):
     @classmethod
     def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
         return file_path_problems(configs)
+
+    @classmethod
+    def columns_used(cls, configs: Mapping[str, Any]) -> list[ColumnUse]:
+        return name_uses("column", configs.get("column"))
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]

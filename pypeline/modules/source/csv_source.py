@@ -40,9 +40,11 @@ import pandas as pd
 
 from pypeline.modules.frames import expand_paths
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns
 from pypeline.modules.source.csv_checks import is_blank, is_wide
 from pypeline.modules.source.csv_lazy import CsvBlockReader, sample
 from pypeline.modules.source.csv_reading import CsvReader, FileScan, parse_date_columns, unify_dtypes
+from pypeline.modules.source.headers import csv_declared_columns, csv_header_columns
 
 
 class CsvSource(BaseModule):
@@ -127,6 +129,16 @@ class CsvSource(BaseModule):
             problems.append("config 'header: false' needs 'column_names'")
         return problems
 
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return {"data": csv_declared_columns(configs)}
+
+    @classmethod
+    def data_columns(cls, configs: Mapping[str, Any]) -> Columns | None:
+        return csv_header_columns(configs)
+
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         files = expand_paths(self.configs["file_path"])
         reader = CsvReader(self.configs)
@@ -150,10 +162,12 @@ class CsvSource(BaseModule):
 
     async def _read_pandas(self, reader: CsvReader, files: list[str], ctx: RunContext) -> tuple[pd.DataFrame, int]:
         frames: list[tuple[str, pd.DataFrame]] = []
-        dropped = 0
+        dropped = rows = nbytes = 0
         for path in files:
             frame, bad = await ctx.executor.run_in_thread(reader.read, path)
             dropped += bad
+            rows, nbytes = rows + (0 if frame is None else len(frame)), nbytes + os.path.getsize(path)
+            ctx.progress(rows=rows, nbytes=nbytes)
             if frame is None:
                 ctx.emit_event("empty_file", file=path)
                 continue

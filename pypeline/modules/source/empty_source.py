@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from pypeline.modules.frames import to_dask
 from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.modules.sdk.columns import Columns
 
 
 class EmptySource(BaseModule):
@@ -22,6 +24,12 @@ class EmptySource(BaseModule):
         "required": {},
         "optional": {"columns": {"type": "list[str]", "default": [], "description": "Column names"}},
     }
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return {"data": Columns.of(configs["columns"])}
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = pd.DataFrame({c: pd.Series([], dtype="string") for c in self.configs["columns"]})

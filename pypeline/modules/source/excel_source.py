@@ -10,12 +10,14 @@ turned into a dask frame after reading (Excel files are small by nature).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from pypeline.modules.frames import expand_paths, like_input
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns
 
 EXTRA_HINT = "excel_source needs the optional extra 'excel' (openpyxl): pip install 'pypeline[excel]'"
 
@@ -54,6 +56,13 @@ class ExcelSource(BaseModule):
             "dtypes": {"type": "dict[str]", "default": {}, "description": "Column -> pandas dtype"},
         },
     }
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        names = configs.get("column_names")
+        return {"data": Columns.of(names) if isinstance(names, list) and not configs["header"] else None}
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         require_openpyxl()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.core.secret import SecretStr, is_secret
+from pypeline.core.text import relative_note
 from pypeline.modules.frames import MissingInputError
 from pypeline.modules.sdk import BaseModule, RunContext
 
@@ -61,7 +62,7 @@ class FileList(BaseModule):
         c = self.configs
         folder = Path(c["directory"])
         if not folder.is_dir():
-            what = "is a file, expected a folder" if folder.exists() else "does not exist"
+            what = "is a file, expected a folder" if folder.exists() else f"does not exist{relative_note(str(folder))}"
             raise MissingInputError(f"directory '{folder}' {what}")
         walker = folder.rglob("*") if c["recursive"] else folder.iterdir()
         now = time.time()

@@ -26,6 +26,7 @@ import pandas as pd
 
 from pypeline.modules.frames import expand_paths
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns
 
 FILTER_OPS = ("=", "==", "!=", "<", "<=", ">", ">=", "in", "not in")
 
@@ -72,6 +73,24 @@ class ParquetSource(BaseModule):
                     f"filters[{index}]: unknown operator {item[1]!r} (expected one of {', '.join(FILTER_OPS)})"
                 )
         return problems
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        names = configs.get("columns")
+        return {"data": Columns.of(names) if isinstance(names, list) else None}
+
+    @classmethod
+    def data_columns(cls, configs: Mapping[str, Any]) -> Columns | None:
+        """The dataset's schema (partition columns included), read from the footers: no data."""
+        if isinstance(configs.get("columns"), list):
+            return Columns.of(configs["columns"])
+        try:
+            source = _Source.from_path(str(configs["file_path"]), configs["partitioning"])
+            return Columns.of(source.dataset().schema.names)
+        except Exception:  # no files or not Parquet: the run reports it; nothing is known here
+            return None
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         source = _Source.from_path(self.configs["file_path"], self.configs["partitioning"])

@@ -23,6 +23,7 @@ import pandas as pd
 from pypeline.modules.common.sql import make_engine, redact_url, sql_error
 from pypeline.modules.frames import to_dask
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.sdk.columns import Columns
 
 
 class SqlSource(BaseModule):
@@ -57,6 +58,13 @@ class SqlSource(BaseModule):
         if has_query and (configs.get("columns") or configs.get("schema")):
             return ["'columns' and 'schema' go with 'table', not with 'query'"]
         return []
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        names = configs.get("columns")
+        return {"data": Columns.of(names) if configs.get("table") and isinstance(names, list) else None}
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = await ctx.executor.run_in_thread(self._read)

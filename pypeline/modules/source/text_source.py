@@ -11,12 +11,14 @@ file an extra time (see docs/dask-mode.md).
 from __future__ import annotations
 
 import codecs
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from pypeline.modules.frames import expand_paths
 from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.modules.sdk.columns import Columns
 
 _BYTE_NEWLINE_ENCODINGS = {"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "iso8859-15", "cp1252"}
 
@@ -38,6 +40,12 @@ class TextSource(BaseModule):
             "blocksize": {"type": "str", "default": "64MB", "description": "dask mode: bytes per partition"},
         },
     }
+
+    @classmethod
+    def output_columns(
+        cls, configs: Mapping[str, Any], inputs: Mapping[str, Columns | None]
+    ) -> dict[str, Columns | None]:
+        return {"data": Columns.of([configs["column"]])}
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         files = expand_paths(self.configs["file_path"])

@@ -55,7 +55,12 @@ def prepare_process(job_dir: str | os.PathLike[str]) -> None:
         mode = json.loads(metadata.read_text(encoding="utf-8"))["settings"]["execution_mode"]
     except (OSError, ValueError, KeyError, TypeError):
         return
-    if mode == "dask":
+    choose_allocator(mode)
+
+
+def choose_allocator(mode: Any) -> None:
+    """Arrow's system allocator for a run in dask mode (``mode``: ``settings.execution_mode``), if not too late."""
+    if mode == "dask" and "pyarrow" not in sys.modules and not os.environ.get(ARROW_POOL_ENV):
         os.environ[ARROW_POOL_ENV] = "system"
 
 

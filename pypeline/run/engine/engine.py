@@ -61,6 +61,7 @@ from pypeline.run.nodes.configs import ModuleConfigs
 from pypeline.run.nodes.node import NodeRunner
 from pypeline.run.nodes.pool import RunPool
 from pypeline.run.nodes.subflow import SubflowRunner
+from pypeline.run.observe.console_log import echo_format, echo_level, human_line
 from pypeline.run.observe.events import ObserverList
 from pypeline.run.observe.logging import RunLog
 from pypeline.run.observe.manifest import ManifestWriter
@@ -150,9 +151,12 @@ class RunEngine:
             self._stack.callback(progress.close)
             self.events.observers.append(progress)
         echo = p.options.echo_logs
+        fmt = echo_format(p.options.log_format, sys.stderr.isatty())
         log = RunLog(
-            p.run_id, p.run_dir / "log.jsonl", echo=sys.stderr if echo else None, echo_level=p.options.log_level,
+            p.run_id, p.run_dir / "log.jsonl", echo=sys.stderr if echo else None,
+            echo_level=echo_level(p.options.log_level, fmt),
             echo_fn=getattr(progress, "print_line", None) if echo else None, secrets=p.secrets,
+            echo_formatter=human_line if fmt == "human" else None,
         )
         self._stack.callback(log.close)
         return log
@@ -189,7 +193,7 @@ class RunEngine:
             run_id=p.run_id, job_name=plan.name, origin_run_id=self.checkpoints.origin_run_id,
             globals_store=self.globals, threads=ThreadRunner(self.pool), pool=self.pool, artifacts=self.artifacts,
             execution_mode=mode, context_vars=p.context_vars, events=self.events.node_event, secrets=p.secrets,
-            temp_ledger=str(p.run_dir / LEDGER_FILE),
+            temp_ledger=str(p.run_dir / LEDGER_FILE), progress=self.events.node_progress,
         )
         nodes = NodeRunner(
             plan=plan, state=self.state, events=self.events, log=self.log,
@@ -246,7 +250,9 @@ class RunEngine:
 
     def _finish(self, manifest: ManifestWriter) -> RunResult:
         status = "failed" if self.state.failed else "success"
-        document = manifest.write(status, ended=True, resume_command=self.checkpoints.resume_command(status))
+        # a mistake of the flow fails a resumed run the same way: offer no resume command then
+        resume = None if self.state.flow_mistakes else self.checkpoints.resume_command(status)
+        document = manifest.write(status, ended=True, resume_command=resume)
         self.checkpoints.finish(status)  # after the manifest: a kill in between leaves a complete record
         self.events.emit("run_finished", status, document)
         self.logger.info("run_finished", status=status, duration_ms=document["duration_ms"])

@@ -19,7 +19,10 @@ class RunOptions:
     threads: int | None = None
     progress: str = "auto"
     """``auto`` (live on a TTY, plain otherwise), ``live``, ``plain`` or ``none``."""
-    log_level: str = "info"
+    log_level: str | None = None
+    """Lowest level echoed to stderr; ``None``: ``warning`` for human lines, ``info`` for JSON lines."""
+    log_format: str = "auto"
+    """Echoed lines: ``human``, ``json``, or ``auto`` (human on a terminal, JSON otherwise; see console_log.py)."""
     echo_logs: bool = True
     otel: bool | None = None
     """OpenTelemetry spans: ``True`` on, ``False`` off, ``None`` on when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set."""

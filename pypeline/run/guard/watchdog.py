@@ -70,7 +70,6 @@ import select
 import selectors
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,7 +298,9 @@ def _duration_ms(started: Any, ended: float) -> float | None:
 
 def _atomic_write(path: Path, text: str) -> None:
     """Temporary file in the same folder, fsync, rename: a reader never sees half a manifest."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # a plain open's mode (0666 less the umask), like every other manifest write (core/jsonio.py)
+    tmp = str(path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -28,7 +28,7 @@ from pypeline.core.errors import PypelineError
 from pypeline.core.secret import SecretRegistry
 from pypeline.job.plan import JobPlan
 from pypeline.job.spec import ModuleSpec
-from pypeline.modules.sdk.context import EventListener, RunContext, ThreadRunner
+from pypeline.modules.sdk.context import EventListener, ProgressListener, RunContext, ThreadRunner
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.guard.link import WatchdogLink
@@ -52,6 +52,8 @@ class AttemptContexts:
     events: EventListener
     secrets: SecretRegistry
     temp_ledger: str | None
+    progress: ProgressListener | None = None
+    """Where ``ctx.progress`` reports go (the run's observers: the progress display)."""
 
     def output_key(self, node_id: str) -> str:
         """``RunContext.output_key`` for ``node_id``: the same in this run and the runs that resume it."""
@@ -83,6 +85,7 @@ class AttemptContexts:
             secrets=self.secrets,
             job_name=self.job_name,
             temp_ledger=self.temp_ledger,
+            progress_listener=self.progress,
         )
 
 

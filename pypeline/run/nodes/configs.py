@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pypeline.core.errors import ModuleError
+from pypeline.core.errors import RenderedConfigError
 from pypeline.job.plan import JobPlan
 from pypeline.job.spec import ModuleSpec
 from pypeline.modules.loader import load_module_class
@@ -58,7 +58,7 @@ class ModuleConfigs:
 
         Raises:
             TemplateError: for an unknown name (naming the module and the key).
-            ModuleError: for a rendered value of the wrong type.
+            RenderedConfigError: for a rendered value of the wrong type.
         """
         if not self.templated(spec):
             return spec.configs
@@ -70,7 +70,7 @@ class ModuleConfigs:
             try:
                 check_values(known, configs)
             except ConfigProblem as exc:
-                raise ModuleError(
+                raise RenderedConfigError(
                     node_id, f"after templates were resolved: {exc.message} (expected {exc.expected})",
                     attempt=attempt, backend=backend,
                 ) from None

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pypeline.backends.base import Backend, ModuleTask
-from pypeline.core.errors import ModuleError, SecretError, TemplateError
+from pypeline.core.errors import ModuleError, RenderedConfigError, SecretError, TemplateError
 from pypeline.job.plan import JobPlan
 from pypeline.job.spec import ModuleSpec
 from pypeline.modules.frames import is_dask
@@ -94,6 +94,8 @@ class NodeRunner:
             record.status = "cancelled"
             raise
         except (ModuleError, TemplateError, SecretError) as exc:
+            if isinstance(exc, (TemplateError, RenderedConfigError)):
+                self._state.flow_mistakes.append(record.node_id)  # a resume would fail the same way
             if record.status != "timed_out":
                 record.status = "failed"
             record.error = record.error or self._redact(exc.format_message())

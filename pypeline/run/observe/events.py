@@ -3,7 +3,7 @@
 The scheduler and the node runner announce what happens (``run_started``,
 ``subflow_started`` / ``_finished`` / ``_skipped``, ``node_started`` /
 ``_finished``, ``node_event`` for a module's ``ctx.emit_event``,
-``run_finished``); each observer implements the methods it cares about. An
+``node_progress`` for its ``ctx.progress``, ``run_finished``); each observer implements the methods it cares about. An
 observer that fails never breaks the run: observing is best-effort by design.
 """
 
@@ -33,3 +33,7 @@ class ObserverList:
     def node_event(self, node_id: str, name: str, attributes: dict[str, Any]) -> None:
         """Forward a module's ``ctx.emit_event`` (warnings, coercions) to the observers."""
         self.emit("node_event", node_id, name, attributes)
+
+    def node_progress(self, node_id: str, report: dict[str, Any]) -> None:
+        """Forward a module's ``ctx.progress`` (rows / bytes so far, a file being written) to the observers."""
+        self.emit("node_progress", node_id, report)

@@ -1,5 +1,8 @@
 """Structured JSON logs for a run: every line to ``log.jsonl``, INFO and up to stderr.
 
+The echo to stderr may be human lines instead (``echo_formatter``, see
+:mod:`pypeline.run.observe.console_log`); the file always gets JSON.
+
 Each line is one JSON object with ``timestamp``, ``level``, ``event``,
 ``run_id`` and ``node_id`` (``-`` for run-level lines) plus the event's own
 fields. Loggers are built with :func:`structlog.wrap_logger`, never by
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -45,6 +48,7 @@ class RunLog:
         echo_level: str = "info",
         echo_fn: Callable[[str], None] | None = None,
         secrets: SecretRegistry | None = None,
+        echo_formatter: Callable[[Mapping[str, Any]], str] | None = None,
     ) -> None:
         self.run_id = run_id
         self.path = path
@@ -57,6 +61,7 @@ class RunLog:
         self._echo = echo
         self._echo_fn = echo_fn
         self._echo_level = LEVELS.get(echo_level, 20)
+        self._echo_formatter = echo_formatter
         self._lock = threading.Lock()
         self.secrets = secrets if secrets is not None else SecretRegistry()
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -82,10 +87,11 @@ class RunLog:
             if self._file is not None:
                 self._file.write(line + "\n")
             if LEVELS[level] >= self._echo_level:
+                shown = line if self._echo_formatter is None else self.redact(self._echo_formatter(event_dict))
                 if self._echo_fn is not None:
-                    self._echo_fn(line)
+                    self._echo_fn(shown)
                 elif self._echo is not None:
-                    self._echo.write(line + "\n")
+                    self._echo.write(shown + "\n")
                     self._echo.flush()
         if self.listeners:
             seen = json.loads(line)  # what was written: redacted, plain JSON data

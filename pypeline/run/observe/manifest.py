@@ -5,7 +5,10 @@ Per module (node): status (``success``, ``failed``, ``timed_out``, ``cancelled``
 ``restored``), attempts, rows in/out, duration, files read and
 written, events, stats, globals, error. Per sub flow instance: status,
 iteration path, reason when skipped. Run level: status, timings, spills,
-errors and, after a failure, the exact command that resumes the run.
+errors and, after a failure, the exact command that resumes the run, or, when
+the failure is a mistake of the flow that a resume would meet again (a template,
+a config a template filled in), the modules that met it (``flow_mistakes``) and
+no resume command.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ def manifest_document(
         "spills": spills,
         "errors": errors,
         "resume_command": resume_command,
+        "flow_mistakes": sorted(state.flow_mistakes),
     }
     return redact(document) if redact is not None else document
 

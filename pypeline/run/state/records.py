@@ -125,6 +125,8 @@ class RunState:
     errors: list[str] = field(default_factory=list)
     restored: set[SubflowKey] = field(default_factory=set)
     halted: bool = False
+    flow_mistakes: list[str] = field(default_factory=list)
+    """Nodes that failed on a mistake of the flow (a template, a rendered config): a resume cannot help."""
 
     def add_node(self, record: NodeRecord) -> None:
         """Add (or replace) a node record."""
