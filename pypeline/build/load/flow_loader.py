@@ -206,4 +206,5 @@ def _module_spec(
         retries=item.get("retries"),
         timeout=item.get("timeout"),
         line=doc.line_of(pointer),
+        cache=item.get("cache"),
     )

@@ -63,7 +63,7 @@ class LiveProgress:
         self.title = title
         self.subflows: dict[str, str] = {}
         self.nodes: dict[str, tuple[str, str]] = {}
-        self.counts = {"success": 0, "failed": 0, "timed_out": 0, "cancelled": 0}
+        self.counts = {"success": 0, "cached": 0, "failed": 0, "timed_out": 0, "cancelled": 0}
         self.live = Live(console=self.console, refresh_per_second=8, transient=False, get_renderable=self._render)
         self.live.start()
 
@@ -110,6 +110,6 @@ class LiveProgress:
 
 
 def _style(status: str) -> str:
-    colour = {"success": "green", "failed": "red", "timed_out": "red", "running": "yellow",
+    colour = {"success": "green", "cached": "cyan", "failed": "red", "timed_out": "red", "running": "yellow",
               "cancelled": "magenta"}.get(status, "dim")
     return f"[{colour}]{status}[/{colour}]"
