@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pypeline.modules.sdk.errors import DataError
-from pypeline.modules.sdk.ownership import MARKER
-from pypeline.modules.storage import MissingStorageError, expand_url, is_url, local_path
+from pypeline.modules.storage import MARKER, MissingStorageError, expand_url, is_url, local_path
 
 
 class MissingInputError(DataError, FileNotFoundError):

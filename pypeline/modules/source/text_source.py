@@ -61,7 +61,8 @@ class TextSource(BaseModule):
     def _read(self, path: str) -> list[str]:
         try:
             with open_input(path, "r", encoding=self.configs["encoding"], newline=None) as fh:
-                return fh.read().splitlines()
+                text: str = fh.read()
+                return text.splitlines()
         except UnicodeDecodeError as exc:
             raise ValueError(
                 f"{path}: cannot decode byte at position {exc.start} as {self.configs['encoding']}"

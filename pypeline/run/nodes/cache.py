@@ -113,13 +113,10 @@ class NodeCache:
         return node_key(parts)
 
     def _files(self, spec: ModuleSpec, scope: Scope, node_id: str, strict: bool) -> Any:
-        if spec.type not in ("source", "solo") or not ({"file_path", "directory"} & set(spec.configs)):
+        if not reads_files(spec):
             return None
         configs = self._configs.render(spec, scope, node_id, 0, str(spec.execution.get("backend", "local")))
-        options = configs.get("storage_options")
-        if "file_path" in configs:
-            return files_fingerprint(expand_paths(configs["file_path"], options), strict=strict)
-        return path_fingerprint(configs["directory"], strict=strict, options=options)
+        return files_part(spec, configs, strict)
 
     # -- the store ------------------------------------------------------------------------------
 
@@ -129,7 +126,7 @@ class NodeCache:
         if entry is None:
             logger.info("cache_miss", key=key)
             return None
-        if spec.type == "sink" and not self._sink_outputs_unchanged(spec, entry):
+        if spec.type == "sink" and not sink_outputs_unchanged(entry, spec.configs.get("storage_options")):
             logger.info("cache_miss", key=key, reason="the sink's output changed or is gone since it was cached")
             return None
         outputs = {port: self._store.read_output(self._plan.name, key, ref) for port, ref in entry["outputs"].items()}
@@ -143,17 +140,6 @@ class NodeCache:
         record.rows_out = sum(counts) if counts else None
         logger.info("cache_hit", key=key)
         return outputs
-
-    def _sink_outputs_unchanged(self, spec: ModuleSpec, entry: dict[str, Any]) -> bool:
-        recorded: dict[str, Any] = entry.get("sink_outputs") or {}
-        if not recorded:
-            return False  # nothing proves the output is still there: the sink runs
-        options = spec.configs.get("storage_options")
-        for path, fingerprint in recorded.items():
-            now = path_fingerprint(path, strict=bool(_strictness(fingerprint)), options=options)
-            if now != fingerprint:
-                return False
-        return True
 
     def _save(self, spec: ModuleSpec, record: NodeRecord, key: str, outputs: dict[str, Any]) -> dict[str, Any]:
         job, logger = self._plan.name, self._logger(record)
@@ -195,6 +181,32 @@ class NodeCache:
 
     def _logger(self, record: NodeRecord) -> Any:
         return self._log.logger(node_id=record.node_id, module=record.module_id)
+
+
+def reads_files(spec: ModuleSpec) -> bool:
+    """True for a source or solo module with a ``file_path`` or ``directory`` config (its key fingerprints them)."""
+    return spec.type in ("source", "solo") and bool({"file_path", "directory"} & set(spec.configs))
+
+
+def files_part(spec: ModuleSpec, configs: Mapping[str, Any], strict: bool) -> Any:
+    """The key's ``files`` part: fingerprints of the files ``spec`` reads, from its rendered ``configs``."""
+    if not reads_files(spec):
+        return None
+    options = configs.get("storage_options")
+    if "file_path" in configs:
+        return files_fingerprint(expand_paths(configs["file_path"], options), strict=strict)
+    return path_fingerprint(configs["directory"], strict=strict, options=options)
+
+
+def sink_outputs_unchanged(entry: Mapping[str, Any], options: Any) -> bool:
+    """True when every file a cached sink wrote is still there with the fingerprint recorded then."""
+    recorded: dict[str, Any] = entry.get("sink_outputs") or {}
+    if not recorded:
+        return False  # nothing proves the output is still there: the sink runs
+    for path, fingerprint in recorded.items():
+        if path_fingerprint(path, strict=_strictness(fingerprint), options=options) != fingerprint:
+            return False
+    return True
 
 
 def _strictness(fingerprint: Any) -> bool:
