@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,18 +39,34 @@ def node_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(mask(parts)).encode("utf-8")).hexdigest()
 
 
-@cache
 def code_hash(module_path: str) -> str:
     """What identifies a module's code: its source file's hash (a project module) or PYpeline's version."""
     import pypeline
 
     if module_path.startswith("pypeline."):
         return f"pypeline {pypeline.__version__}"
+    source = _source_file(module_path)
+    try:
+        info = os.stat(source) if source else None
+    except OSError:
+        info = None
+    if source is None or info is None:
+        return hashlib.sha256(module_path.encode("utf-8")).hexdigest()
+    return _file_hash(source, (info.st_mtime_ns, info.st_size))
+
+
+@cache
+def _source_file(module_path: str) -> str | None:
     from pypeline.modules.loader import load_module_class
 
     try:
-        source = inspect.getsourcefile(load_module_class(module_path))
-        data = Path(source).read_bytes() if source else b""
+        return inspect.getsourcefile(load_module_class(module_path))
     except (OSError, TypeError):
-        data = module_path.encode("utf-8")
-    return hashlib.sha256(data).hexdigest()
+        return None
+
+
+@cache
+def _file_hash(path: str, stamp: tuple[int, int]) -> str:
+    """The file's hash; cached per (path, (mtime, size)), so an edited file is hashed again."""
+    del stamp  # only part of the cache's key
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
