@@ -146,6 +146,9 @@ def missing_extra(url: str, scheme: str) -> str:
 def backend_options(scheme: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
     """Keyword arguments for the backend of ``scheme``: the module's options, and the endpoint from the environment."""
     kwargs = dict(options or {})
+    if scheme not in ("memory", "http", "https"):
+        # a listing must show objects other processes wrote since (a sensor polls, a rerun lists again)
+        kwargs.setdefault("use_listings_cache", False)
     if scheme in ("s3", "s3a") and "endpoint_url" not in kwargs:
         client = kwargs.get("client_kwargs") or {}
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
