@@ -132,11 +132,11 @@ def remote_refusal(target: StoragePath, owner: OutputOwner, folder: bool | None)
     if not names:
         return None
     if folder is False:
-        return (f"output path '{shown}' is a folder in the store (it holds '{_scheme(target)}{names[0]}'); "
+        return (f"output path '{shown}' is a folder in the store (it holds '{target.child(names[0])}'); "
                 "this sink writes one file: name a file, or choose another output_path")
     marker = read_marker(fs, key)
     if marker is None:
-        return (f"output path '{shown}' is an existing folder that holds other files ('{_scheme(target)}{names[0]}'); "
+        return (f"output path '{shown}' is an existing folder that holds other files ('{target.child(names[0])}'); "
                 f"expected a new path or an earlier output of this job (with its {MARKER} marker, {_DOCS})")
     job, module = marker.get("job"), marker.get("module")
     if not owner.may_replace(job):
@@ -150,7 +150,7 @@ def remote_refusal(target: StoragePath, owner: OutputOwner, folder: bool | None)
     for name in names:
         if name not in listed and write_id_of(name[len(key) + 1:]) not in pending:
             return (f"output path '{shown}' is an earlier output of job '{job}' but also holds "
-                    f"'{_scheme(target)}{name}', which that output did not write: move it away, or choose another "
+                    f"'{target.child(name)}', which that output did not write: move it away, or choose another "
                     "output_path")
     return None
 
@@ -204,12 +204,9 @@ def _remove(fs: Any, keys: list[str]) -> None:
 
 
 def _check_bucket(target: StoragePath) -> None:
-    bucket = target.key.split("/", 1)[0]
+    bucket = target.key.lstrip("/").split("/", 1)[0]
     if target.scheme in ("memory",) or not bucket:
         return
     if not target.fs.exists(bucket):
         raise StorageError(f"'{target}': the bucket '{bucket}' does not exist (create it first)")
 
-
-def _scheme(target: StoragePath) -> str:
-    return f"{target.scheme}://"

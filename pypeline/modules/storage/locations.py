@@ -76,7 +76,8 @@ class StoragePath(str):
 
     def child(self, key: str) -> StoragePath:
         """The path ``key`` (a path inside the same file system) as a :class:`StoragePath`."""
-        return StoragePath(f"{self.scheme}://{key.lstrip('/')}", self.fs, key)
+        url = key if "://" in key else f"{self.scheme}://{key.lstrip('/')}"  # http keys are whole URLs
+        return StoragePath(url, self.fs, key)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -128,9 +129,9 @@ def resolve(url: str, options: Mapping[str, Any] | None = None, *, write: bool =
         raise StorageError(missing_extra(url, scheme)) from None
     except Exception as exc:
         raise storage_error(url, exc, "cannot open the store") from None
-    key = url[len(scheme) + 3:]
-    if scheme in ("http", "https"):
-        key = str(url)
+    key = str(fs._strip_protocol(str(url)))  # the path as the file system spells it (memory: '/bucket/x')
+    if url.endswith("/") and not key.endswith("/"):
+        key += "/"
     return StoragePath(str(url), fs, key)
 
 
