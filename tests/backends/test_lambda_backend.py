@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -223,3 +224,42 @@ async def test_a_function_that_is_not_pypelines_handler_is_a_clear_error(
         "lambda function 'pypeline-test-test-foreign' did not answer with a PYpeline result "
         '(got {"echo": ["pypeline_payload_json"]})'
     )
+
+
+async def test_modules_on_lambda_read_and_write_the_bucket_themselves(
+    flows: FlowHarness, lambda_endpoint: str, moto_endpoint: str
+) -> None:
+    """docs/storage.md: a source and a sink on Lambda reach s3:// directly; nothing passes through the runner."""
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3.put_object(Bucket=BUCKET, Key="lake-in/a.csv", Body=b"id,region\n1,eu\n2,us\n")
+    s3.put_object(Bucket=BUCKET, Key="lake-in/b.csv", Body=b"id,region\n3,eu\n")
+    result = await flows.run(
+        f"""
+flow: {{name: lambda_s3}}
+modules:
+  - id: read
+    name: csv_source
+    configs: {{required: {{file_path: "s3://{BUCKET}/lake-in/*.csv"}}}}
+    execution: {lam(lambda_endpoint, moto_endpoint)}
+  - id: write
+    name: parquet_sink
+    configs: {{required: {{output_path: "s3://{BUCKET}/lake-out/orders"}}, optional: {{partition_cols: [region]}}}}
+    execution: {lam(lambda_endpoint, moto_endpoint)}
+connections:
+  data: ["read.data - write.input"]
+"""
+    )
+    assert result.status == "success", result.manifest
+    modules = result.manifest["modules"]
+    assert [modules[m]["backend"] for m in ("read", "write")] == ["lambda", "lambda"]
+    assert modules["read"]["files_read"] == [f"s3://{BUCKET}/lake-in/a.csv", f"s3://{BUCKET}/lake-in/b.csv"]
+    assert modules["write"]["files_written"] == [f"s3://{BUCKET}/lake-out/orders"]
+    marker = json.loads(s3.get_object(Bucket=BUCKET, Key="lake-out/orders/_PYPELINE")["Body"].read())
+    assert marker["job"] == "lambda_s3" and marker["module"] == "write"
+    frames = []
+    for name in marker["files"]:
+        body = s3.get_object(Bucket=BUCKET, Key=f"lake-out/orders/{name}")["Body"].read()
+        frames.append(pd.read_parquet(io.BytesIO(body)).assign(region=name.split("/")[0].split("=")[1]))
+    assert sorted(pd.concat(frames)[["id", "region"]].itertuples(index=False, name=None)) == [
+        (1, "eu"), (2, "us"), (3, "eu")
+    ]
