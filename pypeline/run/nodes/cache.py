@@ -5,9 +5,12 @@
 * :meth:`NodeCache.restore`, before the first attempt: computes the node's
   key (:mod:`pypeline.run.cache.keys`; every node gets one, cached or not,
   because keys downstream are built from it) and, for a module with caching
-  on, looks the key up in the store. A hit returns the stored outputs (a
-  dask output as a lazy read of the stored files), sets the stored globals,
-  and records the node ``cached`` with the key: the module does not run. A
+  on, looks the key up in the store. A hit returns the stored outputs, sets the
+  stored globals, and records the node ``cached`` with the key: the module
+  does not run. Stored frames come back as :class:`CachedFrame` references,
+  read only when a module that runs takes them as input
+  (:meth:`NodeCache.load_inputs`): a rerun whose modules all hit reads no
+  frame at all. A
   sink hits only when every file it wrote is still there with the
   fingerprint recorded after the write; otherwise it runs again.
 * :meth:`NodeCache.save`, after a successful attempt: stores the outputs,
@@ -38,6 +41,17 @@ from pypeline.run.state.records import NodeRecord
 from pypeline.run.templater.templater import Scope
 
 ThreadCall = Callable[..., Awaitable[Any]]
+
+
+class CachedFrame:
+    """A frame output of a cache hit, read from the store only when a module that runs needs it."""
+
+    def __init__(self, store: CacheStore, job: str, key: str, ref: Mapping[str, Any]) -> None:
+        self._store, self._job, self._key, self._ref = store, job, key, dict(ref)
+
+    def load(self) -> Any:
+        """The frame (a pandas frame, or a lazy dask read of the stored files)."""
+        return self._store.read_output(self._job, self._key, self._ref)
 
 
 def cache_wanted(spec: ModuleSpec, settings: Mapping[str, Any]) -> tuple[bool, bool]:
@@ -93,6 +107,12 @@ class NodeCache:
             self._logger(record).warning("cache_error", key=key, error=f"{type(exc).__name__}: {exc}")
             return outputs
 
+    async def load_inputs(self, inputs: dict[str, Any], threads: ThreadCall) -> dict[str, Any]:
+        """``inputs`` with every :class:`CachedFrame` read from the store (a module is about to run on them)."""
+        if not any(isinstance(v, CachedFrame) for v in inputs.values()):
+            return inputs
+        return {port: await threads(v.load) if isinstance(v, CachedFrame) else v for port, v in inputs.items()}
+
     # -- keys -----------------------------------------------------------------------------------
 
     def _key(self, spec: ModuleSpec, scope: Scope, node_id: str, strict: bool) -> str | None:
@@ -129,14 +149,17 @@ class NodeCache:
         if spec.type == "sink" and not sink_outputs_unchanged(entry, spec.configs.get("storage_options")):
             logger.info("cache_miss", key=key, reason="the sink's output changed or is gone since it was cached")
             return None
-        outputs = {port: self._store.read_output(self._plan.name, key, ref) for port, ref in entry["outputs"].items()}
+        outputs = {
+            port: ref["value"] if ref["kind"] == "json" else CachedFrame(self._store, self._plan.name, key, ref)
+            for port, ref in entry["outputs"].items()
+        }
         for name, value in entry.get("globals", {}).items():
             self._globals.set(record.node_id, name, value)
         record.globals = dict(entry.get("globals", {}))
         record.facts = {**entry.get("facts", {}), "cache": {"status": "hit", "key": key}}
         record.status = "cached"
         record.attempts = 0
-        counts = [len(v) for v in outputs.values() if is_frame(v) and not type(v).__module__.startswith("dask")]
+        counts = [ref["rows"] for ref in entry["outputs"].values() if ref["kind"] == "frame"]
         record.rows_out = sum(counts) if counts else None
         logger.info("cache_hit", key=key)
         return outputs

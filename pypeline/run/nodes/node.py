@@ -119,6 +119,7 @@ class NodeRunner:
         restored = await cache.restore(spec, record, scope, threads)
         if restored is not None:
             return dict(restored)
+        inputs = await cache.load_inputs(inputs, threads)
         outputs = await self._attempts(spec, record, inputs, iter_path, iter_items)
         return dict(await cache.save(spec, record, outputs, threads))
 
