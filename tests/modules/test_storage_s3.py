@@ -18,6 +18,9 @@ import pytest
 from pypeline.modules.source.csv_lazy import SAMPLE_ROWS
 from tests.backends import servers
 from tests.conftest import FlowHarness, write_csv
+from tests.secrets.conftest import Bao, openbao, vault_env
+
+__all__ = ["Bao", "openbao", "vault_env"]  # the OpenBao fixtures of the secret tests
 
 pytestmark = pytest.mark.slow
 
@@ -289,3 +292,51 @@ async def test_parquet_is_read_in_ranges_not_downloaded(
     assert result.status == "success", result.manifest
     assert pd.read_csv(flows.root / "out" / "ids.csv")["id"].sum() == sum(range(100_000))
     assert 0 < sum(fetched) < size / 2, (sum(fetched), size)
+
+
+class TestSecretOptions:
+    async def test_vault_credentials_in_storage_options_stay_secret(
+        self, flows: FlowHarness, s3: Any, s3_endpoint: str, vault_env: Bao
+    ) -> None:
+        put_csv(s3, "sec/a.csv", "n\n1\n2\n")
+        options = ('{storage_options: {key: "{{vault.secret/app/db#user}}", '
+                   'secret: "{{vault.secret/app/db#password}}", endpoint_url: "' + s3_endpoint + '"}}')
+        text = copy_flow("secret_s3", f"csv_source:s3://{BUCKET}/sec/*.csv", "csv_sink:out/sec.csv",
+                         source_options=options).replace(
+            "settings: {execution_mode: pandas}", "settings: {execution_mode: pandas, cache: {enabled: true}}"
+        )
+        first = await flows.run(text)
+        assert first.status == "success", first.manifest
+        second = await flows.run(text)
+        assert second.manifest["modules"]["read"]["status"] == "cached"
+        assert pd.read_csv(flows.root / "out" / "sec.csv")["n"].tolist() == [1, 2]
+        seen = [p for p in flows.root.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".yaml")]
+        assert seen
+        for path in seen:
+            assert vault_env.password not in path.read_text(errors="replace"), path
+
+
+class TestHttp:
+    async def test_csv_over_https_is_read_and_never_written(self, flows: FlowHarness, tmp_path: Path) -> None:
+        import functools
+        import http.server
+        import threading
+
+        served = tmp_path / "site"
+        write_csv(served / "a.csv", "n", ["1", "2"])
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/a.csv"
+        try:
+            result = await flows.run(copy_flow("web", f"csv_source:{url}", "csv_sink:out/web.csv"))
+            refused = await flows.run(copy_flow("web_out", f"csv_source:{url}", f"csv_sink:{url}"))
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert result.status == "success", result.manifest
+        assert pd.read_csv(flows.root / "out" / "web.csv")["n"].tolist() == [1, 2]
+        assert refused.manifest["modules"]["write"]["error"] == (
+            f"'{url}': http:// URLs are read-only; write to s3://, gs://, az:// or a local path"
+        )

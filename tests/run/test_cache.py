@@ -232,3 +232,31 @@ def test_a_project_module_whose_source_changed_is_recomputed(project: Path, inpu
     (project / "mymods.py").write_text(PROJECT_MODULE.replace("FACTOR = 2", "FACTOR = 3"))
     assert recomputed(run()) == ["big", "joined", "write"]
     assert pd.read_csv(project / "out" / "joined.csv")["amount"].tolist() == [15, 60, 90]
+
+
+class TestDaskMode:
+    async def test_dask_outputs_are_stored_as_parquet_folders_and_read_back(
+        self, flows: FlowHarness, inputs: Path
+    ) -> None:
+        text = flow().replace("settings: {cache: {enabled: true}}",
+                              "settings: {execution_mode: dask, cache: {enabled: true}}")
+        first = await flows.run(text)
+        assert first.status == "success", first.manifest
+        expected = pd.read_csv(flows.root / "out" / "joined.csv")
+        assert list((flows.root / "jobs" / ".pype-cache" / "cached").glob("*/output/*.parquet"))
+        (flows.root / "out" / "joined.csv").unlink()
+        second = await flows.run(text)
+        assert recomputed(second.manifest) == ["write"]  # it reads joined's stored files, nothing upstream runs
+        pd.testing.assert_frame_equal(pd.read_csv(flows.root / "out" / "joined.csv"), expected)
+
+
+def test_a_spill_folder_is_local(flows: FlowHarness) -> None:
+    from pypeline.core.errors import FlowSchemaError
+
+    with pytest.raises(FlowSchemaError, match=r"'s3://b/spill' is not a valid value \(expected a local folder"):
+        flows.validate("""
+flow: {name: spill_url}
+settings: {spill: {dir: "s3://b/spill"}}
+modules:
+  - {id: e, name: empty_source}
+""")
