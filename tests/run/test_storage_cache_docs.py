@@ -40,3 +40,18 @@ def test_the_cache_walk_through(flows: FlowHarness, data_dir: Path, cli: CliRunn
         "orders": "hit", "big": "hit", "people": "miss", "joined": "miss", "report": "miss"
     }
     assert "] audit: log_sink (sink)\n" in out
+
+
+def test_dry_run_of_a_flow_on_urls_lists_them_without_problems(flows: FlowHarness, cli: CliRunner) -> None:
+    job = flows.build("""
+flow: {name: dry_urls}
+modules:
+  - {id: read, name: csv_source, configs: {required: {file_path: "s3://bucket/in/*.csv"}}}
+  - {id: write, name: parquet_sink, configs: {required: {output_path: "gs://bucket/out/x.parquet"}}}
+connections:
+  data: ["read.data - write.input"]
+""")
+    result = invoke(cli, "run", str(job), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "reads  s3://bucket/in/*.csv\n" in result.output
+    assert "writes gs://bucket/out/x.parquet\n" in result.output
