@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -190,8 +191,16 @@ class TestWrite:
 
 
 class TestBadInputs:
-    async def test_unknown_scheme(self, flows: FlowHarness) -> None:
-        result = await flows.run(copy_flow("bad", "csv_source:ftp2://host/x.csv", "csv_sink:out/x.csv"))
+    async def test_unknown_scheme_at_build_and_at_run_time(self, flows: FlowHarness) -> None:
+        from pypeline.core.errors import ConfigError
+
+        with pytest.raises(ConfigError, match=re.escape(
+            "module 'read' (csv_source): config 'file_path': unknown storage scheme 'ftp2://' in 'ftp2://host/x.csv' "
+            "(expected s3://, gs://, az://, abfs://, http(s):// (read), memory:// or a local path)"
+        )):
+            flows.validate(copy_flow("bad", "csv_source:ftp2://host/x.csv", "csv_sink:out/x.csv"))
+        templated = copy_flow("bad", "csv_source:{{context.src}}", "csv_sink:out/x.csv")
+        result = await flows.run(templated + "context: {default: {src: 'ftp2://host/x.csv'}}\n")
         assert result.status == "failed"
         assert result.manifest["modules"]["read"]["error"] == (
             "'ftp2://host/x.csv': unknown storage scheme 'ftp2://' (expected s3://, gs://, az://, abfs://, "
@@ -331,7 +340,8 @@ class TestHttp:
         url = f"http://127.0.0.1:{server.server_address[1]}/a.csv"
         try:
             result = await flows.run(copy_flow("web", f"csv_source:{url}", "csv_sink:out/web.csv"))
-            refused = await flows.run(copy_flow("web_out", f"csv_source:{url}", f"csv_sink:{url}"))
+            refused = await flows.run(copy_flow("web_out", f"csv_source:{url}", "csv_sink:{{context.out}}")
+                                      + f"context: {{default: {{out: '{url}'}}}}\n")
         finally:
             server.shutdown()
             server.server_close()

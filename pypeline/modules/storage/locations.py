@@ -167,3 +167,26 @@ STORAGE_OPTIONS_CONFIG: dict[str, Any] = {
     },
 }
 """The config every file module offers for its URLs (merged into its ``CONFIG_SCHEMA['optional']``)."""
+
+
+PATH_CONFIGS = ("file_path", "directory", "output_path")
+"""The configs of the built-in file modules that name a path or URL."""
+
+
+def url_problems(configs: Mapping[str, Any]) -> list[str]:
+    """Build-time problems with literal URLs in path configs: an unknown scheme, an output to a read-only one.
+
+    A templated value is checked when the run renders it (the module then fails naming the URL).
+    """
+    problems = []
+    for key in PATH_CONFIGS:
+        value = configs.get(key)
+        if not isinstance(value, str) or "{{" in value or not is_url(value):
+            continue
+        scheme = scheme_of(value) or ""
+        if scheme not in KNOWN:
+            problems.append(f"config '{key}': unknown storage scheme '{scheme}://' in '{value}' (expected {_SHOWN})")
+        elif key == "output_path" and scheme in READ_ONLY:
+            problems.append(f"config '{key}': {scheme}:// URLs are read-only ('{value}'); write to s3://, gs://, "
+                            "az:// or a local path")
+    return problems
