@@ -30,6 +30,7 @@ _COMMANDS: dict[str, str] = {
     "list-modules": "pypeline.cli.cli_registry:list_modules",
     "package": "pypeline.cli.cmd_package:package",
     "ui": "pypeline.cli.cmd_ui:ui",
+    "cache": "pypeline.cli.cmd_cache:cache",
 }
 
 

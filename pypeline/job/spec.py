@@ -24,6 +24,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "threads": None,
     "spill": {"threshold_rows": 5_000_000, "max_ram_share": 0.6, "dir": None},
     "checkpoint": {"enabled": True},
+    "cache": {"enabled": False, "store": None, "strict": False, "storage_options": {}},
     "dask": {"address": None, "n_workers": None, "threads_per_worker": None},
     "backends": {},
 }
@@ -62,6 +63,8 @@ class ModuleSpec:
     retries: int | None = None
     timeout: float | None = None
     line: int | None = None
+    cache: bool | dict[str, Any] | None = None
+    """``cache:`` of the module (docs/cache.md); ``None``: the flow's ``settings.cache.enabled``."""
 
     def to_dict(self) -> dict[str, Any]:
         """The node entry of ``dag.json``."""
@@ -83,6 +86,7 @@ class ModuleSpec:
             "retries": self.retries,
             "timeout": self.timeout,
             "line": self.line,
+            **({} if self.cache is None else {"cache": self.cache}),
         }
 
     @classmethod
@@ -106,6 +110,7 @@ class ModuleSpec:
             retries=data.get("retries"),
             timeout=data.get("timeout"),
             line=data.get("line"),
+            cache=data.get("cache"),
         )
 
 

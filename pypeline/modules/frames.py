@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob as globlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from pypeline.core.text import relative_note
 from pypeline.modules.sdk.errors import DataError
-from pypeline.modules.sdk.ownership import MARKER
+from pypeline.modules.storage import MARKER, MissingStorageError, expand_url, is_url, local_path
 
 
 class MissingInputError(DataError, FileNotFoundError):
@@ -46,15 +47,25 @@ def to_dask(frame: pd.DataFrame, rows_per_partition: int = 1_000_000) -> Any:
     return dd.from_pandas(frame, npartitions=partitions)
 
 
-def expand_paths(pattern: str) -> list[str]:
+def expand_paths(pattern: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:
     """Files matching a path, folder or glob, sorted; a folder yields its regular files.
 
     Hidden files of a folder and the ownership marker of a sink's output folder
     (``_PYPELINE``, see ``sdk/ownership.py``) are no data: they are left out.
+    A URL (``s3://bucket/in/*.csv``, docs/storage.md) gives the same on its store,
+    as :class:`~pypeline.modules.storage.StoragePath` objects (open them with
+    :func:`~pypeline.modules.storage.open_input`), reached with ``storage_options``.
 
     Raises:
         MissingInputError: when nothing matches (a ``FileNotFoundError`` too).
+        StorageError: a URL's store cannot be reached (one line naming the URL).
     """
+    if is_url(pattern):
+        try:
+            return list(expand_url(pattern, storage_options))
+        except MissingStorageError as exc:
+            raise MissingInputError(exc.format_message()) from None
+    pattern = local_path(pattern)
     path = Path(pattern)
     if any(ch in pattern for ch in "*?["):
         matches = sorted(

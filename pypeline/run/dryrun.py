@@ -39,6 +39,7 @@ from pypeline.job.plan import JobPlan
 from pypeline.modules.file_configs import file_configs
 from pypeline.modules.loader import ModuleImportError, load_module_class
 from pypeline.modules.sdk.config import expression_keys
+from pypeline.run.dryrun_cache import cache_notes
 from pypeline.run.dryrun_checks import (
     column_problems,
     config_problems,
@@ -176,6 +177,7 @@ def dry_run_report(job: JobPlan, env: str, context_vars: dict[str, Any]) -> DryR
         "planned order (priority DFS over sub flows; modules by wave):",
     ]
     seen: set[str] = set()
+    cached = cache_notes(job, context_vars)
     for step, entry in enumerate(job.planned_order, start=1):
         subflow_id = entry["subflow"]
         seen.add(subflow_id)
@@ -185,7 +187,8 @@ def dry_run_report(job: JobPlan, env: str, context_vars: dict[str, Any]) -> DryR
         for planned in modules[subflow_id]:
             pad = "       " + indent
             backend = "" if planned.backend == "local" else f" on {planned.backend}"
-            lines.append(f"{pad}[wave {planned.wave}] {planned.id}: {planned.name} ({planned.type}){backend}")
+            note = f"  [{cached[planned.id]}]" if planned.id in cached else ""
+            lines.append(f"{pad}[wave {planned.wave}] {planned.id}: {planned.name} ({planned.type}){backend}{note}")
             for key in sorted(planned.configs):
                 lines.append(f"{pad}    {key} = {_value(planned.configs[key])}")
             problems.extend(planned.config_problems)

@@ -42,6 +42,7 @@ from pypeline.modules.column_check import check_columns, module_order
 from pypeline.modules.loader import ModuleImportError, load_module_class
 from pypeline.modules.sdk.config import ConfigProblem, check_values
 from pypeline.modules.sdk.ownership import OutputOwner, replace_refusal
+from pypeline.modules.storage import is_url
 
 GLOB_CHARS = ("*", "?", "[")
 
@@ -97,7 +98,12 @@ def input_sources(read: str, reader: str, writes: Iterable[tuple[str, str]]) -> 
 
 
 def exists_now(path: str) -> bool:
-    """True when ``path`` names an existing file or folder (a glob: matches at least one)."""
+    """True when ``path`` names an existing file or folder (a glob: matches at least one).
+
+    A URL (``s3://...``, docs/storage.md) counts as there: the dry run does not list stores.
+    """
+    if is_url(path):
+        return True
     if any(c in path for c in GLOB_CHARS):
         return bool(glob.glob(path, recursive=True))
     return os.path.exists(path)
@@ -105,7 +111,7 @@ def exists_now(path: str) -> bool:
 
 def output_problem(module_id: str, path: str, job_name: str, replace_output_of: Iterable[str] = ()) -> str | None:
     """The sink's refusal to replace what is at ``path`` now (None when it would not refuse)."""
-    if has_templates(path):
+    if has_templates(path) or is_url(path):  # the dry run does not list stores (the run checks ownership)
         return None
     owner = OutputOwner(job=job_name, module=module_id, replace_output_of=tuple(replace_output_of))
     refusal = replace_refusal(Path(path), owner, path)

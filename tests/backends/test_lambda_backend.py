@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -12,7 +13,7 @@ import pytest
 
 from tests.backends.conftest import Bao, read_log, staged_keys
 from tests.backends.flows import M, block, pipeline, single, write_values
-from tests.backends.servers import BUCKET
+from tests.backends.servers import BUCKET, REPO
 from tests.conftest import FlowHarness
 
 pytestmark = pytest.mark.slow
@@ -223,3 +224,31 @@ async def test_a_function_that_is_not_pypelines_handler_is_a_clear_error(
         "lambda function 'pypeline-test-test-foreign' did not answer with a PYpeline result "
         '(got {"echo": ["pypeline_payload_json"]})'
     )
+
+
+async def test_modules_on_lambda_read_and_write_the_bucket_themselves(
+    flows: FlowHarness, lambda_endpoint: str, moto_endpoint: str
+) -> None:
+    """examples/lambda_s3: a source and a sink on Lambda reach s3:// themselves (docs/storage.md)."""
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3.put_object(Bucket=BUCKET, Key="orders/a.csv", Body=b"id,region,amount\n1,eu,5\n2,us,7\n4,us,-1\n")
+    s3.put_object(Bucket=BUCKET, Key="orders/b.csv", Body=b"id,region,amount\n3,eu,9\n")
+    example = (REPO / "examples" / "lambda_s3" / "flow.yaml").read_text()
+    backend = '{function_name: pypeline-worker, staging: "s3://my-bucket/pypeline", region: eu-west-1}'
+    assert backend in example
+    text = example.replace(backend, lam(lambda_endpoint, moto_endpoint).replace('"backend": "lambda", ', ""))
+    result = await flows.run(text.replace("my-bucket", BUCKET))
+    assert result.status == "success", result.manifest
+    modules = result.manifest["modules"]
+    assert [modules[m]["backend"] for m in ("read", "keep", "write")] == ["lambda", "local", "lambda"]
+    assert modules["read"]["files_read"] == [f"s3://{BUCKET}/orders/a.csv", f"s3://{BUCKET}/orders/b.csv"]
+    assert modules["write"]["files_written"] == [f"s3://{BUCKET}/lake/orders"]
+    marker = json.loads(s3.get_object(Bucket=BUCKET, Key="lake/orders/_PYPELINE")["Body"].read())
+    assert marker["job"] == "lambda_s3" and marker["module"] == "write"
+    frames = []
+    for name in marker["files"]:
+        body = s3.get_object(Bucket=BUCKET, Key=f"lake/orders/{name}")["Body"].read()
+        frames.append(pd.read_parquet(io.BytesIO(body)).assign(region=name.split("/")[0].split("=")[1]))
+    assert sorted(pd.concat(frames)[["id", "region"]].itertuples(index=False, name=None)) == [
+        (1, "eu"), (2, "us"), (3, "eu")
+    ]

@@ -245,7 +245,8 @@ CASES = [
         mutate(ETL, ("required: {file_path: in.csv}", "required: {file_path: in.csv, encodng: latin-1}")),
         "{f}:7: module 'read' (csv_source): unknown config 'encodng'; did you mean 'encoding'? (expected one of: "
         "blocksize, column_names, combine_strategy, date_columns, date_format, decimal, delimiter, dtypes, encoding, "
-        "file_column, file_path, header, null_values, on_bad_lines, quotechar, scan, skip_rows, thousands)",
+        "file_column, file_path, header, null_values, on_bad_lines, quotechar, scan, skip_rows, storage_options, "
+        "thousands)",
     ),
     Case(
         "config-wrong-type",

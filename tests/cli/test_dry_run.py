@@ -55,6 +55,7 @@ planned order (priority DFS over sub flows; modules by wave):
            recursive = false
            reverse = false
            sort = "name"
+           storage_options = {}
            reads  /mnt/in (missing now)
   2.   sub flow load  via files (1|) load [iterate]
          [wave 1] load: csv_source (source)

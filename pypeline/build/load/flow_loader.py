@@ -20,6 +20,7 @@ from pypeline.job.spec import ModuleSpec, merge_settings
 from pypeline.modules.registry import ModuleNotFound, Registry
 from pypeline.modules.sdk.base import BaseModule
 from pypeline.modules.sdk.config import ConfigProblem, encoding_problems, resolve_configs
+from pypeline.modules.storage.locations import url_problems
 
 _RESOLUTION_HINTS = {
     "unknown": "a registered module name (see 'pype list-modules') or a dotted import path",
@@ -173,6 +174,8 @@ def _checked_configs(doc: YamlDocument, item: dict[str, Any], pointer: str, cls:
             expected=exc.expected,
         ) from None
     problems = cls.check_configs(configs) + encoding_problems(configs)  # rules the schema cannot express
+    if "storage_options" in configs:  # a file module: its literal URLs name a known store (docs/storage.md)
+        problems += url_problems(configs)
     if problems:
         raise ConfigError(
             f"module '{module_id}' ({item['name']}): {'; '.join(problems)}",
@@ -206,4 +209,5 @@ def _module_spec(
         retries=item.get("retries"),
         timeout=item.get("timeout"),
         line=doc.line_of(pointer),
+        cache=item.get("cache"),
     )

@@ -19,6 +19,10 @@ marker as part of its publish). Everything else is refused with a
 the rename. A parent that is a file, a folder that cannot be created or
 written, a full disk: a :class:`DataError` naming the output path.
 
+An output path that is a URL (``s3://bucket/out.parquet``, docs/storage.md)
+is written the same way into a local staging folder and then published to
+the store (:mod:`pypeline.modules.sdk.remote_outputs`).
+
 An output path ending with ``/`` names a folder: a sink that writes a folder
 writes it there; a sink that writes one file refuses it (it never writes a
 file named like the folder).
@@ -37,7 +41,9 @@ from typing import Any
 from pypeline.core.jsonio import fsync_dir
 from pypeline.modules.sdk.errors import DataError
 from pypeline.modules.sdk.ownership import OutputOwner, owner_of, replace_refusal, write_marker
+from pypeline.modules.sdk.remote_outputs import remote_output_path
 from pypeline.modules.sdk.temporaries import make_temporary
+from pypeline.modules.storage import is_url, local_path
 
 # errors a user fixes on their side (rights, read-only mount, full disk, long names)
 _USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG}
@@ -50,6 +56,7 @@ def atomic_output_path(
     *,
     folder: bool | None = None,
     replace_output_of: Iterable[str] = (),
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[Path]:
     """Yield a temporary path for the output ``final``; rename it to ``final`` when the block succeeds.
 
@@ -61,13 +68,19 @@ def atomic_output_path(
         folder: ``True`` when the sink writes a folder, ``False`` for one file, ``None``
             when only the written output tells; ``False`` refuses a path ending with ``/`` at once.
         replace_output_of: other jobs whose output folder this one may replace (``*``: any).
+        storage_options: for a URL output, the options of its store (docs/storage.md).
 
     Raises:
         DataError: the output may not or cannot be written there (one line naming the path and why).
     """
     shown = os.fspath(final)
-    target = Path(shown)
     owner = owner_of(ctx, replace_output_of)
+    if is_url(shown):
+        with remote_output_path(shown, ctx, owner, folder=folder, storage_options=storage_options) as staged:
+            yield staged
+        return
+    shown = local_path(shown)
+    target = Path(shown)
     names_folder = shown.endswith(("/", os.sep))
     if names_folder and folder is False:
         raise DataError(_file_not_folder(shown))

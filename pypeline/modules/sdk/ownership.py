@@ -44,9 +44,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MARKER = "_PYPELINE"
-MARKER_VERSION = 1
-_MARKER_LIMIT = 64 << 20  # a marker larger than this is not one we wrote
+from pypeline.modules.storage.marker import MARKER, MARKER_VERSION
+from pypeline.modules.storage.marker import MARKER_LIMIT as _MARKER_LIMIT
+
 _DOCS = "docs/security.md#sinks-and-your-files"
 
 SYSTEM_FOLDERS = frozenset({

@@ -22,6 +22,7 @@ from pypeline.modules.frames import is_dask, row_count
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, DataError, RunContext, atomic_output_path
 from pypeline.modules.sdk.outputs import file_path_problems
+from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG
 
 QUOTING = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL, "nonnumeric": csv.QUOTE_NONNUMERIC}
 
@@ -38,6 +39,7 @@ class CsvSink(BaseModule):
     CONFIG_SCHEMA = {
         "required": {"output_path": {"type": "str", "description": "Target CSV file"}},
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "delimiter": {"type": "str", "default": ",", "description": "Field delimiter"},
             "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
             "header": {"type": "bool", "default": True, "description": "Write the column names first"},
@@ -88,7 +90,8 @@ class CsvSink(BaseModule):
     def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
         options = self._options()
         folder = is_dask(frame) and not self.configs["single_file"]
-        with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"]) as tmp:
+        with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"],
+                                storage_options=self.configs["storage_options"]) as tmp:
             if len(frame.columns) == 0:
                 return _write_no_columns(frame, tmp, folder)
             if not is_dask(frame):

@@ -21,6 +21,7 @@ from pypeline.modules.frames import is_dask
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
 from pypeline.modules.sdk.outputs import file_path_problems
+from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG
 
 
 class JsonSink(BaseModule):
@@ -35,6 +36,7 @@ class JsonSink(BaseModule):
     CONFIG_SCHEMA = {
         "required": {"output_path": {"type": "str", "description": "Target file"}},
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "format": {
                 "type": "str",
                 "default": "jsonl",
@@ -67,7 +69,8 @@ class JsonSink(BaseModule):
     def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
         lines = self.configs["format"] == "jsonl"
         encoding = self.configs["encoding"]
-        with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"]) as tmp:
+        with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"],
+                                storage_options=self.configs["storage_options"]) as tmp:
             if not is_dask(frame):
                 with open(tmp, "w", encoding=encoding, newline="\n") as fh:
                     if not lines:

@@ -21,6 +21,7 @@ from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
 from pypeline.modules.sdk.columns import ColumnUse, name_uses
+from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG
 
 COMPRESSIONS = ["snappy", "gzip", "zstd", "brotli", "lz4", "none"]
 
@@ -40,6 +41,7 @@ class ParquetSink(BaseModule):
             "output_path": {"type": "str", "description": "Target file (a folder when partitioned or in dask mode)"},
         },
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "compression": {"type": "str", "default": "snappy", "enum": COMPRESSIONS, "description": "Codec"},
             "partition_cols": {
                 "type": "list[str]",
@@ -78,7 +80,8 @@ class ParquetSink(BaseModule):
         compression = None if self.configs["compression"] == "none" else self.configs["compression"]
         partition_cols = self.configs["partition_cols"] or None
         folder = bool(partition_cols) or is_dask(frame)
-        with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"]) as tmp:
+        with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"],
+                                storage_options=self.configs["storage_options"]) as tmp:
             if is_dask(frame):
                 frame.to_parquet(str(tmp), compression=compression, partition_on=partition_cols, write_index=False)
                 return _footer_rows(tmp)

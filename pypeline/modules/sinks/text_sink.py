@@ -17,6 +17,7 @@ from pypeline.modules.partitioned import concat_parts, continuation_encoding, pa
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
 from pypeline.modules.sdk.columns import ColumnUse, name_uses
 from pypeline.modules.sdk.outputs import file_path_problems
+from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG
 
 
 class TextSink(BaseModule):
@@ -31,6 +32,7 @@ class TextSink(BaseModule):
     CONFIG_SCHEMA = {
         "required": {"output_path": {"type": "str", "description": "Target text file"}},
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "column": {"type": "str", "default": "line", "description": "Column whose values become the lines"},
             "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
             "replace_output_of": {
@@ -63,7 +65,8 @@ class TextSink(BaseModule):
 
     def _write(self, series: Any, path: str, ctx: RunContext) -> int:
         encoding = self.configs["encoding"]
-        with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"]) as tmp:
+        with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"],
+                                storage_options=self.configs["storage_options"]) as tmp:
             if not is_dask(series):
                 _write_lines(series, tmp, encoding)
                 return len(series)

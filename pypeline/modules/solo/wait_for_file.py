@@ -19,6 +19,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
+from pypeline.modules.storage import (
+    STORAGE_OPTIONS_CONFIG,
+    MissingStorageError,
+    expand_url,
+    is_url,
+    local_path,
+    size_of,
+)
 
 
 class WaitForFile(BaseModule):
@@ -34,6 +42,7 @@ class WaitForFile(BaseModule):
             "file_path": {"type": "str", "description": "File to wait for, or a glob (`incoming/*.csv`)"},
         },
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "timeout": {"type": "number", "default": 300, "description": "Seconds to wait at most"},
             "poll_interval": {"type": "number", "default": 5, "description": "Seconds between checks"},
             "min_size": {"type": "int", "default": 0, "description": "Smallest size in bytes that counts"},
@@ -99,15 +108,9 @@ class WaitForFile(BaseModule):
     def _ready(self, sizes: dict[str, tuple[int, float]]) -> str | None:
         """The first matching file that is big enough and stable, or ``None``."""
         c = self.configs
-        pattern = c["file_path"]
-        candidates = sorted(globlib.glob(pattern)) if any(ch in pattern for ch in "*?[") else [pattern]
         now = time.monotonic()
-        for path in candidates:
-            try:
-                size = os.stat(path).st_size
-            except OSError:
-                continue
-            if not os.path.isfile(path) or size < c["min_size"]:
+        for path, size in self._candidates(c["file_path"]):
+            if size < c["min_size"]:
                 continue
             previous = sizes.get(path)
             if previous is None or previous[0] != size:
@@ -116,3 +119,21 @@ class WaitForFile(BaseModule):
             if now - previous[1] >= float(c["stable_seconds"]):
                 return str(path)
         return None
+
+    def _candidates(self, pattern: str) -> list[tuple[str, int]]:
+        """(path, size) of the regular files matching ``pattern`` now (a URL's objects on its store)."""
+        if is_url(pattern):
+            try:
+                return [(str(p), size_of(p)) for p in expand_url(pattern, self.configs["storage_options"])]
+            except MissingStorageError:
+                return []
+        pattern = local_path(pattern)
+        found = []
+        for path in sorted(globlib.glob(pattern)) if any(ch in pattern for ch in "*?[") else [pattern]:
+            try:
+                size = os.stat(path).st_size
+            except OSError:
+                continue
+            if os.path.isfile(path):
+                found.append((path, size))
+        return found

@@ -32,6 +32,8 @@ from typing import IO, Any
 
 import pandas as pd
 
+from pypeline.modules.storage import open_input
+
 WIDE_ENCODINGS = ("utf-16", "utf16", "utf-32", "utf32")
 _CHUNK = 1 << 20
 
@@ -161,7 +163,7 @@ def find_short_rows(
 def _text(source: str | bytes, encoding: str) -> IO[str]:
     if isinstance(source, bytes):
         return io.TextIOWrapper(io.BytesIO(source), encoding=encoding, newline="")
-    return open(source, encoding=encoding, newline="")
+    return open_input(source, "r", encoding=encoding, newline="")
 
 
 def first_nul_line(source: str | bytes, encoding: str) -> int | None:
@@ -199,7 +201,7 @@ def _chunks(source: str | bytes) -> Iterable[bytes]:
     if isinstance(source, bytes):
         yield source
         return
-    with open(source, "rb") as fh:
+    with open_input(source) as fh:
         while chunk := fh.read(_CHUNK):
             yield chunk
 

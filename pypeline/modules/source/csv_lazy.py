@@ -55,6 +55,7 @@ from pypeline.modules.source.csv_checks import (
     nul_message,
 )
 from pypeline.modules.source.csv_reading import CsvReader, FileScan, describe_decode_error, skipping
+from pypeline.modules.storage import reader_options
 
 SAMPLE_ROWS = 10_000
 """Rows read per file, when the module runs, to find the column types of a lazy read."""
@@ -118,7 +119,7 @@ def _sample_frame(reader: CsvReader, path: str, rows: int, skip: frozenset[int])
         options.update(engine="python", on_bad_lines=lambda _line: None)
     if skip:
         options["skiprows"] = skipping(options.get("skiprows"), skip)
-    return pd.read_csv(path, nrows=rows, **options)
+    return pd.read_csv(path, nrows=rows, **options, **reader_options(path))
 
 
 class CsvBlockReader:

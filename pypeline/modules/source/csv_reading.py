@@ -42,6 +42,7 @@ from pypeline.modules.source.csv_checks import (
     may_hold_short_rows,
     nul_message,
 )
+from pypeline.modules.storage import open_input, reader_options
 
 WHITESPACE = "\\s+"
 """The one delimiter longer than a character that is not literal: runs of spaces and tabs (pandas reads it in C)."""
@@ -145,7 +146,7 @@ class CsvReader:
             options.update(engine="python", on_bad_lines=bad.append)
         if skip:
             options["skiprows"] = skipping(options.get("skiprows"), skip)
-        frame = pd.read_csv(path, **options)
+        frame = pd.read_csv(path, **options, **reader_options(path))
         return self._finish(frame, path), len(bad)
 
     def check_nul(self, path: str) -> None:
@@ -181,7 +182,7 @@ class CsvReader:
         """Fields a row of ``path`` should have: its header's or the names' (0 when it cannot be read)."""
         options = {k: v for k, v in self.options().items() if k != "dtype"}
         try:
-            return len(pd.read_csv(path, nrows=0, **options).columns)
+            return len(pd.read_csv(path, nrows=0, **options, **reader_options(path)).columns)
         except Exception:
             return 0
 
@@ -220,7 +221,7 @@ class CsvReader:
             options["skiprows"] = skipping(options.get("skiprows"), skip)
         padded = False
         try:
-            with pd.read_csv(path, chunksize=chunk_rows, **options) as chunks:
+            with pd.read_csv(path, chunksize=chunk_rows, **options, **reader_options(path)) as chunks:
                 for chunk in chunks:
                     chunk = self._finish(chunk, path)
                     padded = padded or may_hold_short_rows(chunk)
@@ -277,7 +278,7 @@ def describe_decode_error(path: str, encoding: str) -> str:
     decoder = codecs.getincrementaldecoder(encoding)()
     offset = 0
     lines = 1
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         while chunk := fh.read(1 << 20):
             try:
                 decoder.decode(chunk)

@@ -32,7 +32,6 @@ whole files, and the row globals are set (docs/dask-mode.md).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +44,7 @@ from pypeline.modules.source.csv_checks import is_blank, is_wide
 from pypeline.modules.source.csv_lazy import CsvBlockReader, sample
 from pypeline.modules.source.csv_reading import CsvReader, FileScan, parse_date_columns, unify_dtypes
 from pypeline.modules.source.headers import csv_declared_columns, csv_header_columns
+from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG, reader_options, size_of
 
 
 class CsvSource(BaseModule):
@@ -62,6 +62,7 @@ class CsvSource(BaseModule):
             "file_path": {"type": "str", "description": "Path, folder or glob of CSV files"},
         },
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "combine_strategy": {
                 "type": "str",
                 "default": "concat",
@@ -140,7 +141,7 @@ class CsvSource(BaseModule):
         return csv_header_columns(configs)
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        files = expand_paths(self.configs["file_path"])
+        files = expand_paths(self.configs["file_path"], self.configs["storage_options"])
         reader = CsvReader(self.configs)
         rows: int | None
         if ctx.execution_mode == "dask":
@@ -151,7 +152,7 @@ class CsvSource(BaseModule):
         for path in files:
             ctx.record_file_read(path)
         ctx.set_global("files_read", len(files))
-        ctx.set_global("file_size", sum(os.path.getsize(p) for p in files))
+        ctx.set_global("file_size", sum(size_of(p) for p in files))
         if rows is not None:
             ctx.set_global("row_count", rows)
             ctx.set_global("rows_dropped", dropped)
@@ -166,7 +167,7 @@ class CsvSource(BaseModule):
         for path in files:
             frame, bad = await ctx.executor.run_in_thread(reader.read, path)
             dropped += bad
-            rows, nbytes = rows + (0 if frame is None else len(frame)), nbytes + os.path.getsize(path)
+            rows, nbytes = rows + (0 if frame is None else len(frame)), nbytes + size_of(path)
             ctx.progress(rows=rows, nbytes=nbytes)
             if frame is None:
                 ctx.emit_event("empty_file", file=path)
@@ -251,7 +252,10 @@ class CsvSource(BaseModule):
             empty = pd.DataFrame({c: pd.Series(dtype=options["dtype"].get(c, "str")) for c in scan.columns or []})
             frame = dd.from_pandas(empty, npartitions=1)
         else:
-            frame = read_pandas(CsvBlockReader(scan.path, reader.configs), scan.path, blocksize=blocksize, **options)
+            frame = read_pandas(
+                CsvBlockReader(scan.path, reader.configs), scan.path, blocksize=blocksize, **options,
+                **reader_options(scan.path),
+            )
         frame.columns = [str(c) for c in frame.columns]
         if self.configs["date_columns"]:
             frame = frame.map_partitions(

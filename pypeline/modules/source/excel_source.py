@@ -18,6 +18,7 @@ import pandas as pd
 from pypeline.modules.frames import expand_paths, like_input
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns
+from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG, reader_options
 
 EXTRA_HINT = "excel_source needs the optional extra 'excel' (openpyxl): pip install 'pypeline[excel]'"
 
@@ -49,6 +50,7 @@ class ExcelSource(BaseModule):
             "file_path": {"type": "str", "description": "An .xlsx file, a folder or a glob"},
         },
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "sheet": {"type": "str|int", "default": 0, "description": "Sheet name, or 0-based sheet index"},
             "header": {"type": "bool", "default": True, "description": "The first row holds the column names"},
             "column_names": {"type": "list[str]|null", "default": None, "description": "Column names (header false)"},
@@ -66,7 +68,7 @@ class ExcelSource(BaseModule):
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         require_openpyxl()
-        files = expand_paths(self.configs["file_path"])
+        files = expand_paths(self.configs["file_path"], self.configs["storage_options"])
         frames = []
         for path in files:
             frames.append(await ctx.executor.run_in_thread(self._read, path))
@@ -91,6 +93,7 @@ class ExcelSource(BaseModule):
                 skiprows=c["skip_rows"] or None,
                 dtype=c["dtypes"] or None,
                 engine="openpyxl",
+                **reader_options(path),
             )
         except ValueError as exc:
             if "Worksheet" in str(exc) or "sheet" in str(exc).lower():

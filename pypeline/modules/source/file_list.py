@@ -11,9 +11,8 @@ secret and a resumed run rebuilds them exactly (``secrets/transport.py``).
 from __future__ import annotations
 
 import fnmatch
-import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from pypeline.core.secret import SecretStr, is_secret
 from pypeline.core.text import relative_note
 from pypeline.modules.frames import MissingInputError
 from pypeline.modules.sdk import BaseModule, RunContext
+from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG, is_url, list_folder, local_path
 
 
 class FileList(BaseModule):
@@ -35,6 +35,7 @@ class FileList(BaseModule):
     CONFIG_SCHEMA = {
         "required": {"directory": {"type": "str", "description": "Folder to list"}},
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "pattern": {"type": "str", "default": "*", "description": "Glob matched against file names"},
             "recursive": {"type": "bool", "default": False, "description": "Descend into sub folders"},
             "sort": {"type": "str", "default": "name", "enum": ["name", "size", "mtime"], "description": "Sort key"},
@@ -58,33 +59,45 @@ class FileList(BaseModule):
         return {"files": files}
 
     def list_files(self) -> list[str]:
-        """The matching files as paths, sorted and filtered by the configs."""
+        """The matching files as paths (URLs for a store, docs/storage.md), sorted and filtered by the configs."""
         c = self.configs
-        folder = Path(c["directory"])
+        if is_url(c["directory"]):
+            listed = list_folder(c["directory"], c["storage_options"], recursive=c["recursive"])
+            return self._filtered(listed)
+        folder = Path(local_path(c["directory"]))
         if not folder.is_dir():
             what = "is a file, expected a folder" if folder.exists() else f"does not exist{relative_note(str(folder))}"
             raise MissingInputError(f"directory '{folder}' {what}")
         walker = folder.rglob("*") if c["recursive"] else folder.iterdir()
-        now = time.time()
-        found: list[tuple[Path, os.stat_result]] = []
+        entries = []
         for path in walker:
-            if not path.is_file() or not fnmatch.fnmatch(path.name, c["pattern"]):
+            if path.is_file():
+                st = path.stat()
+                entries.append((str(path), st.st_size, st.st_mtime))
+        return self._filtered(entries)
+
+    def _filtered(self, entries: Sequence[tuple[str, int, float]]) -> list[str]:
+        """Paths of ``entries`` (path, size, mtime) matching the pattern and filters, sorted."""
+        c = self.configs
+        now = time.time()
+        found: list[tuple[str, int, float]] = []
+        for path, size, mtime in entries:
+            if not fnmatch.fnmatch(path.rsplit("/", 1)[-1], c["pattern"]):
                 continue
-            st = path.stat()
-            age = now - st.st_mtime
-            if c["min_size"] is not None and st.st_size < c["min_size"]:
+            age = now - mtime
+            if c["min_size"] is not None and size < c["min_size"]:
                 continue
-            if c["max_size"] is not None and st.st_size > c["max_size"]:
+            if c["max_size"] is not None and size > c["max_size"]:
                 continue
             if c["min_age_seconds"] is not None and age < c["min_age_seconds"]:
                 continue
             if c["max_age_seconds"] is not None and age > c["max_age_seconds"]:
                 continue
-            found.append((path, st))
-        keys: dict[str, Callable[[tuple[Path, os.stat_result]], Any]] = {
-            "name": lambda item: str(item[0]),
-            "size": lambda item: (item[1].st_size, str(item[0])),
-            "mtime": lambda item: (item[1].st_mtime, str(item[0])),
+            found.append((path, size, mtime))
+        keys: dict[str, Callable[[tuple[str, int, float]], Any]] = {
+            "name": lambda item: item[0],
+            "size": lambda item: (item[1], item[0]),
+            "mtime": lambda item: (item[2], item[0]),
         }
         found.sort(key=keys[c["sort"]], reverse=c["reverse"])
-        return [str(p) for p, _ in found]
+        return [str(p) for p, _, _ in found]

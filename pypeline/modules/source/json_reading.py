@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.sdk.errors import DataError
+from pypeline.modules.storage import open_input
 
 
 def flatten_record(record: dict[str, Any], separator: str = ".", prefix: str = "") -> dict[str, Any]:
@@ -52,7 +53,7 @@ def detect_format(path: str, declared: str, encoding: str, record_path: str | No
     lower = path.lower()
     if lower.endswith((".jsonl", ".ndjson", ".jsonl.txt")):
         return "jsonl"
-    with open(path, "rb") as fh:  # bytes: a bad byte is reported by the reader, with its line
+    with open_input(path) as fh:  # bytes: a bad byte is reported by the reader, with its line
         head = fh.read(1 << 16).decode(encoding, errors="replace").lstrip("\ufeff \t\r\n")
     if head.startswith("["):
         return "json"
@@ -86,7 +87,7 @@ def read_jsonl(
     """Records of a JSON Lines file (or of the byte range ``[start, end)``) and the bad lines skipped."""
     records: list[dict[str, Any]] = []
     bad = 0
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         fh.seek(start)
         number = 0
         while end is None or fh.tell() < end:
@@ -118,7 +119,7 @@ def _decode(raw: bytes, encoding: str, path: str, number: int) -> str:
 def read_json_document(path: str, encoding: str, record_path: str | None) -> list[dict[str, Any]]:
     """The records of a JSON document (see the module docstring)."""
     try:
-        with open(path, encoding=encoding) as fh:
+        with open_input(path, "r", encoding=encoding) as fh:
             document = json.load(fh)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}") from None
@@ -166,7 +167,7 @@ class JsonlScan:
 def scan_jsonl(path: str, encoding: str, skip_bad: bool, flatten: bool, separator: str, blocksize: int) -> JsonlScan:
     """Validate and profile a JSON Lines file in one streaming pass (bounded memory)."""
     scan = JsonlScan(path=path)
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         number = 0
         while True:
             offset = fh.tell()

@@ -35,6 +35,7 @@ from pypeline.modules.source.json_reading import (
     scan_jsonl,
     value_kind,
 )
+from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG
 
 
 class JsonSource(BaseModule):
@@ -51,6 +52,7 @@ class JsonSource(BaseModule):
             "file_path": {"type": "str", "description": "A JSON / JSON Lines file, a folder or a glob"},
         },
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "format": {
                 "type": "str",
                 "default": "auto",
@@ -90,7 +92,7 @@ class JsonSource(BaseModule):
         return problems
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        files = expand_paths(self.configs["file_path"])
+        files = expand_paths(self.configs["file_path"], self.configs["storage_options"])
         if ctx.execution_mode == "dask":
             frame, rows, dropped = await ctx.executor.run_in_thread(self._read_dask, files)
         else:

@@ -18,6 +18,7 @@ from the Parquet footers, without reading data.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,17 @@ import pandas as pd
 from pypeline.modules.frames import expand_paths
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns
+from pypeline.modules.storage import (
+    STORAGE_OPTIONS_CONFIG,
+    StoragePath,
+    folder_files,
+    has_glob,
+    is_url,
+    local_path,
+    read_marker,
+    resolve,
+    storage_error,
+)
 
 FILTER_OPS = ("=", "==", "!=", "<", "<=", ">", ">=", "in", "not in")
 
@@ -46,6 +58,7 @@ class ParquetSource(BaseModule):
             "file_path": {"type": "str", "description": "A Parquet file, a folder (partitioned or not) or a glob"},
         },
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "columns": {"type": "list[str]|null", "default": None, "description": "Columns to read (default: all)"},
             "filters": {
                 "type": "list",
@@ -93,13 +106,15 @@ class ParquetSource(BaseModule):
             return None
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        source = _Source.from_path(self.configs["file_path"], self.configs["partitioning"])
+        source = _Source.from_path(
+            self.configs["file_path"], self.configs["partitioning"], self.configs["storage_options"]
+        )
         if ctx.execution_mode == "dask":
             frame, rows = await ctx.executor.run_in_thread(self._read_dask, source)
         else:
             frame = await ctx.executor.run_in_thread(self._read_pandas, source)
             rows = len(frame)
-        files = source.files()
+        files = source.shown(source.files())
         for path in files:
             ctx.record_file_read(path)
         ctx.set_global("row_count", rows)
@@ -118,7 +133,7 @@ class ParquetSource(BaseModule):
         try:
             table = dataset.to_table(columns=self._columns(dataset), filter=self._filter())
         except Exception as exc:
-            raise DataError(f"{source.path}: cannot read Parquet: {exc}") from None
+            raise _read_error(source, exc) from None
         return table.to_pandas()
 
     def _read_dask(self, source: _Source) -> tuple[Any, int]:
@@ -131,7 +146,7 @@ class ParquetSource(BaseModule):
             rows = dataset.count_rows(filter=expression)
             meta = dataset.schema.empty_table().to_pandas()
         except Exception as exc:
-            raise DataError(f"{source.path}: cannot read Parquet: {exc}") from None
+            raise _read_error(source, exc) from None
         if columns is not None:
             meta = meta[columns]
         files = source.files()
@@ -161,22 +176,48 @@ class ParquetSource(BaseModule):
 
 
 class _Source:
-    """Where the data is: a file, a folder or a list of files (a glob), and its partitioning base."""
+    """Where the data is: a file, a folder or a list of files (a glob), and its partitioning base.
 
-    def __init__(self, path: str, paths: list[str] | str, base: str | None, partitioning: str) -> None:
+    For a URL, ``fs`` is its fsspec file system and ``paths`` / ``base`` are keys in it;
+    pyarrow reads through ``fs`` itself (ranged reads of footers and column chunks, no copy).
+    """
+
+    def __init__(
+        self, path: str, paths: list[str] | str, base: str | None, partitioning: str, fs: Any = None
+    ) -> None:
         self.path = path
         self.paths = paths
         self.base = base
         self.partitioning = partitioning
+        self.fs = fs
 
     @classmethod
-    def from_path(cls, path: str, partitioning: str) -> _Source:
+    def from_path(cls, path: str, partitioning: str, storage_options: Any = None) -> _Source:
+        if is_url(path):
+            return cls._from_url(path, partitioning, storage_options)
+        path = local_path(path)
         if Path(path).is_dir():
             return cls(path, path, path, partitioning)
         files = expand_paths(path)
         if len(files) == 1 and files[0] == path:
             return cls(path, files, None, partitioning)
         return cls(path, files, os.path.commonpath([os.path.dirname(f) or "." for f in files]), partitioning)
+
+    @classmethod
+    def _from_url(cls, url: str, partitioning: str, storage_options: Any) -> _Source:
+        base = resolve(url, storage_options)
+        if not has_glob(url) and not base.fs.isfile(base.key.rstrip("/")):
+            folder = base.key.rstrip("/")
+            listed = folder_files(base) if read_marker(base.fs, folder) is not None else None
+            if listed is not None:  # a PYpeline folder output: exactly its last complete write
+                return cls(url, sorted(listed), folder, partitioning, base.fs)
+            if base.fs.isdir(folder):
+                return cls(url, folder, folder, partitioning, base.fs)
+        files = [f.key for f in expand_paths(url, storage_options) if isinstance(f, StoragePath)]
+        if len(files) == 1 and not has_glob(url):
+            return cls(url, files, None, partitioning, base.fs)
+        common = posixpath.commonpath([posixpath.dirname(f) for f in files])
+        return cls(url, files, common, partitioning, base.fs)
 
     def dataset(self, paths: list[str] | str | None = None, schema: Any = None) -> Any:
         import pyarrow.dataset as ds
@@ -187,16 +228,33 @@ class _Source:
                 self.paths if paths is None else paths,
                 format="parquet",
                 schema=schema,
+                filesystem=self.fs,
                 partitioning="hive" if hive else None,
                 partition_base_dir=self.base if hive and (paths is not None or isinstance(self.paths, list)) else None,
             )
         except Exception as exc:
+            if self.fs is not None:
+                raise storage_error(self.path, exc, "cannot open as Parquet") from None
             raise DataError(f"{self.path}: cannot open as Parquet: {exc}") from None
 
     def files(self) -> list[str]:
+        """The files read (paths, or keys for a URL)."""
         if isinstance(self.paths, list):
             return list(self.paths)
         return sorted(self.dataset().files)
+
+    def shown(self, files: list[str]) -> list[str]:
+        """``files`` as the user names them (URLs for a store)."""
+        if self.fs is None:
+            return files
+        scheme = self.path.split("://", 1)[0]
+        return [f"{scheme}://{f}" for f in files]
+
+
+def _read_error(source: _Source, exc: Exception) -> Exception:
+    if source.fs is not None:
+        return storage_error(source.path, exc, "cannot read Parquet")
+    return DataError(f"{source.path}: cannot read Parquet: {exc}")
 
 
 def _read_piece(

@@ -19,6 +19,7 @@ import pandas as pd
 from pypeline.modules.frames import expand_paths
 from pypeline.modules.sdk import BaseModule, RunContext
 from pypeline.modules.sdk.columns import Columns
+from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG, open_input, reader_options
 
 _BYTE_NEWLINE_ENCODINGS = {"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "iso8859-15", "cp1252"}
 
@@ -34,6 +35,7 @@ class TextSource(BaseModule):
     CONFIG_SCHEMA = {
         "required": {"file_path": {"type": "str", "description": "Path, folder or glob of text files"}},
         "optional": {
+            **STORAGE_OPTIONS_CONFIG,
             "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
             "column": {"type": "str", "default": "line", "description": "Name of the output column"},
             "skip_empty": {"type": "bool", "default": False, "description": "Drop empty lines"},
@@ -48,7 +50,7 @@ class TextSource(BaseModule):
         return {"data": Columns.of([configs["column"]])}
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        files = expand_paths(self.configs["file_path"])
+        files = expand_paths(self.configs["file_path"], self.configs["storage_options"])
         if ctx.execution_mode == "dask":
             frame = await ctx.executor.run_in_thread(self._read_dask, files)
             for path in files:
@@ -66,8 +68,9 @@ class TextSource(BaseModule):
 
     def _read(self, path: str) -> list[str]:
         try:
-            with open(path, encoding=self.configs["encoding"], newline=None) as fh:
-                return fh.read().splitlines()
+            with open_input(path, "r", encoding=self.configs["encoding"], newline=None) as fh:
+                text: str = fh.read()
+                return text.splitlines()
         except UnicodeDecodeError as exc:
             raise ValueError(
                 f"{path}: cannot decode byte at position {exc.start} as {self.configs['encoding']}"
@@ -84,7 +87,7 @@ class TextSource(BaseModule):
         split = codecs.lookup(encoding).name in _BYTE_NEWLINE_ENCODINGS
         blocksize = parse_bytes(c["blocksize"]) if split else None
         _sample, blocks, paths = read_bytes(
-            files, delimiter=b"\n", blocksize=blocksize, sample=False, include_path=True
+            files, delimiter=b"\n", blocksize=blocksize, sample=False, include_path=True, **reader_options(files[0])
         )
         parts = [
             delayed(_decode_block)(block, path, encoding, c["column"], c["skip_empty"])

@@ -57,6 +57,7 @@ from pypeline.run.engine.options import RunOptions, RunResult
 from pypeline.run.guard.link import WatchdogLink
 from pypeline.run.guard.signals import cancel_on_signals
 from pypeline.run.nodes.attempt import AttemptContexts, AttemptLimits
+from pypeline.run.nodes.cache import node_cache
 from pypeline.run.nodes.configs import ModuleConfigs
 from pypeline.run.nodes.node import NodeRunner
 from pypeline.run.nodes.pool import RunPool
@@ -195,10 +196,12 @@ class RunEngine:
             execution_mode=mode, context_vars=p.context_vars, events=self.events.node_event, secrets=p.secrets,
             temp_ledger=str(p.run_dir / LEDGER_FILE), progress=self.events.node_progress,
         )
+        configs = ModuleConfigs(plan, self.templater)
         nodes = NodeRunner(
             plan=plan, state=self.state, events=self.events, log=self.log,
-            configs=ModuleConfigs(plan, self.templater), contexts=contexts, backends=self.backends,
+            configs=configs, contexts=contexts, backends=self.backends,
             limits=self.limits, redact=p.secrets.redact_text,
+            cache=node_cache(plan, configs, self.globals, self.log, p.run_dir.parent.parent.parent),
         )
         return Scheduler(
             plan, self.state, SubflowRunner(plan, self.state, self.artifacts, nodes, mode),

@@ -35,6 +35,7 @@ from pypeline.modules.sdk.context import RunContext
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.artifacts.artifact import is_frame
 from pypeline.run.nodes.attempt import AttemptContexts, AttemptLimits, Failure, failure_of
+from pypeline.run.nodes.cache import NodeCache
 from pypeline.run.nodes.configs import ModuleConfigs
 from pypeline.run.nodes.pool import AttemptThreads
 from pypeline.run.observe.events import ObserverList
@@ -65,6 +66,7 @@ class NodeRunner:
         backends: Mapping[str, Backend],
         limits: AttemptLimits,
         redact: Callable[[str], str],
+        cache: NodeCache | None = None,
     ) -> None:
         self._plan = plan
         self._state = state
@@ -75,6 +77,8 @@ class NodeRunner:
         self._backends = backends
         self._limits = limits
         self._redact = redact
+        self._cache = cache
+        """The output cache (docs/cache.md; ``None`` when the job caches nothing): ``cache.py``."""
 
     async def run(
         self, spec: ModuleSpec, inputs: dict[str, Any], iter_path: tuple[int, ...], iter_items: tuple[Any, ...]
@@ -89,7 +93,9 @@ class NodeRunner:
         started = time.perf_counter()
         try:
             await self._configs.prepare(spec, self._contexts.threads.run_in_thread)
-            return await self._attempts(spec, record, inputs, iter_path, iter_items)
+            if self._cache is None:
+                return await self._attempts(spec, record, inputs, iter_path, iter_items)
+            return await self._cached(spec, record, inputs, iter_path, iter_items, self._cache)
         except asyncio.CancelledError:
             record.status = "cancelled"
             raise
@@ -104,6 +110,20 @@ class NodeRunner:
             record.ended = utc_now()
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self._events.emit("node_finished", record)
+
+    async def _cached(
+        self, spec: ModuleSpec, record: NodeRecord, inputs: dict[str, Any],
+        iter_path: tuple[int, ...], iter_items: tuple[Any, ...], cache: NodeCache,
+    ) -> dict[str, Any]:
+        """The stored outputs on a cache hit, else the attempts' outputs, stored (``cache.py``)."""
+        scope = Scope(module_id=spec.id, iter_path=iter_path, iter_items=iter_items)
+        threads = self._contexts.threads.run_in_thread
+        restored = await cache.restore(spec, record, scope, threads)
+        if restored is not None:
+            return dict(restored)
+        inputs = await cache.load_inputs(inputs, threads)
+        outputs = await self._attempts(spec, record, inputs, iter_path, iter_items)
+        return dict(await cache.save(spec, record, outputs, threads))
 
     def _start(self, spec: ModuleSpec, inputs: dict[str, Any], iter_path: tuple[int, ...]) -> NodeRecord:
         record = NodeRecord(

@@ -32,7 +32,10 @@ from pypeline.run.state.records import NodeRecord, SubflowRecord, subflow_key_st
 PLAIN_PROGRESS_EVERY_S = 5.0
 """Plain mode prints a module's progress report at most this often (seconds)."""
 
-STATUS_STYLES = {"success": "green", "failed": "red", "timed_out": "red", "running": "yellow", "cancelled": "magenta"}
+STATUS_STYLES = {
+    "success": "green", "cached": "cyan", "failed": "red", "timed_out": "red", "running": "yellow",
+    "cancelled": "magenta",
+}
 
 
 def progress_text(report: dict[str, Any], written: int | None = None) -> str:
@@ -132,7 +135,7 @@ class LiveProgress:
         self.nodes: dict[str, tuple[str, str]] = {}
         self.started: dict[str, float] = {}
         self.reports: dict[str, dict[str, Any]] = {}
-        self.counts = {"success": 0, "failed": 0, "timed_out": 0, "cancelled": 0}
+        self.counts = {"success": 0, "cached": 0, "failed": 0, "timed_out": 0, "cancelled": 0}
         self.live = Live(console=self.console, refresh_per_second=8, transient=False, get_renderable=self._render)
         self.live.start()
 

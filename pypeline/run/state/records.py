@@ -8,7 +8,8 @@ here, typed:
   ``failed``, ``skipped``, ``cancelled`` (``restored`` for instances a resumed
   run did not repeat);
 * ``nodes``: one :class:`NodeRecord` per node id (``module`` or ``module#i``); status
-  ``running``, ``success``, ``failed``, ``timed_out`` (failed: its last attempt hit its
+  ``running``, ``success``, ``cached`` (its outputs came from the cache, docs/cache.md),
+  ``failed``, ``timed_out`` (failed: its last attempt hit its
   timeout), ``cancelled`` (``restored`` after a resume);
 * ``lists``: the list outputs that drive iterate connections, keyed by
   ``(node id, port)`` (they cross sub flow boundaries, so checkpoints keep them);
