@@ -67,7 +67,7 @@ from pypeline.run.observe.manifest import ManifestWriter
 from pypeline.run.observe.telemetry import telemetry_observer
 from pypeline.run.scheduling.conditions import ConditionValues
 from pypeline.run.scheduling.scheduler import Scheduler
-from pypeline.run.state.records import RunState
+from pypeline.run.state.records import RunState, SubflowRecord
 from pypeline.run.templater.secrets import install_secret_resolver
 from pypeline.run.templater.templater import ContextResolver, GlobalResolver, IterResolver, Templater
 
@@ -199,8 +199,13 @@ class RunEngine:
         return Scheduler(
             plan, self.state, SubflowRunner(plan, self.state, self.artifacts, nodes, mode),
             values=ConditionValues(p.context_vars, self.globals, self.templater), events=self.events,
-            logger=self.logger, on_subflow_done=self.checkpoints.on_subflow_done,
+            logger=self.logger, on_subflow_done=self._subflow_done,
         )
+
+    async def _subflow_done(self, record: SubflowRecord) -> None:
+        """A sub flow instance finished: its log lines go to disk, then its checkpoint record."""
+        self.log.flush()
+        await self.checkpoints.on_subflow_done(record)
 
     # -- running ------------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 import structlog
 
 from pypeline.core.secret import SecretRegistry
+from pypeline.run.observe.logfile import LogFile
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 
@@ -48,12 +49,9 @@ class RunLog:
     ) -> None:
         self.run_id = run_id
         self.path = path
-        self._file: TextIO | None = None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Line-buffered: each line reaches the file as it is logged, so a live reader (pype ui, tail -f)
-            # sees the run as it goes, and a run killed outright keeps every line it wrote.
-            self._file = open(path, "a", encoding="utf-8", buffering=1)
+        # Written in batches (logfile.py): a live reader sees a line within FLUSH_INTERVAL, warnings
+        # and errors at once; the run flushes at the end of each sub flow instance and when it ends.
+        self._file = LogFile(path) if path is not None else None
         self._echo = echo
         self._echo_fn = echo_fn
         self._echo_level = LEVELS.get(echo_level, 20)
@@ -78,9 +76,9 @@ class RunLog:
             # so a run without registered secrets has nothing to redact: skip the walk.
             event_dict = self.secrets.redact(event_dict)
         line = self.redact(json.dumps(event_dict, default=str, ensure_ascii=False, sort_keys=True))
+        if self._file is not None:
+            self._file.write(line, urgent=LEVELS[level] >= LEVELS["warning"])
         with self._lock:
-            if self._file is not None:
-                self._file.write(line + "\n")
             if LEVELS[level] >= self._echo_level:
                 if self._echo_fn is not None:
                     self._echo_fn(line)
@@ -111,14 +109,11 @@ class RunLog:
         return self._base.bind(**bound) if bound else self._base
 
     def flush(self) -> None:
-        """Flush the log file."""
-        with self._lock:
-            if self._file is not None:
-                self._file.flush()
+        """Write every line logged so far to the log file."""
+        if self._file is not None:
+            self._file.flush()
 
     def close(self) -> None:
-        """Close the log file."""
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+        """Write what waits and close the log file."""
+        if self._file is not None:
+            self._file.close()
