@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pypeline.run.observe.logging import RunLog
+from pypeline.run.observe.manifest import manifest_text
 from pypeline.run.observe.progress import LiveProgress
 from pypeline.run.state.records import NodeRecord, SubflowRecord
 from tests.conftest import FlowHarness
@@ -46,6 +47,25 @@ class TestManifest:
         }
         assert manifest["skipped_subflows"] == ["c"]
         assert manifest["failed_modules"] == [] and manifest["errors"] == []
+
+    async def test_each_module_is_one_line_of_its_record(self, flows: FlowHarness) -> None:
+        result = await flows.run(small_flow(), run_id="m2")
+        lines = (result.run_dir / "manifest.json").read_text().splitlines()
+        entries = {line.split(":", 1)[0].strip(): line for line in lines if line.startswith('    "') and "{" in line}
+        assert set(entries) == {'"a"', '"b"'}
+        for node_id, line in entries.items():
+            assert json.loads(line.split(": ", 1)[1].rstrip(",")) == result.manifest["modules"][json.loads(node_id)]
+
+    def test_module_lines_parse_to_the_document_whatever_the_values_hold(self) -> None:
+        records = {
+            node_id: NodeRecord(node_id=node_id, module_id="m", subflow="s", iter_path=(), status="success",
+                                ended="2026-01-01T00:00:00.000Z", globals={"text": '\n  "modules": {}', "n": 1})
+            for node_id in ("m#1", "m#0", 'odd "id"')
+        }
+        document = {"run_id": "r", "errors": ['\n  "modules": {}'], "modules": {
+            n: r.to_dict() for n, r in sorted(records.items())}, "subflows": []}
+        assert json.loads(manifest_text(document, records)) == document
+        assert json.loads(manifest_text({**document, "modules": {}}, {})) == {**document, "modules": {}}
 
     async def test_running_manifest_is_written_first(self, flows: FlowHarness) -> None:
         probe = {"id": "p", "name": "tests.run.probes.ContextProbe",

@@ -6,6 +6,7 @@ order, everything a run holds, each registered on the engine's own
 order, also when the run fails or is interrupted:
 
 ==================  ==========================================================
+heap                what is alive when the run starts is left out of garbage collections (``heap.py``)
 progress, log       the terminal display and ``runs/<id>/log.jsonl``
 thread pool         ``ctx.executor``'s pool (also the loop's default, on the run's own loop)
 templater           context, globals, iteration and Vault secrets for ``{{...}}``
@@ -53,6 +54,7 @@ from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.checkpoint.resume import ResumePlan
 from pypeline.run.checkpoint.session import CheckpointSession
 from pypeline.run.engine.dask_mode import dask_mode
+from pypeline.run.engine.heap import heap_frozen
 from pypeline.run.engine.options import RunOptions, RunResult
 from pypeline.run.guard.link import WatchdogLink
 from pypeline.run.guard.signals import cancel_on_signals
@@ -117,6 +119,7 @@ class RunEngine:
 
     async def _open(self) -> None:
         p, stack = self.prepared, self._stack
+        stack.enter_context(heap_frozen())
         self.log = self._open_log()
         self.logger = self.log.logger()
         self.pool = RunPool(max_workers=p.threads)

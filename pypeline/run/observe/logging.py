@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,6 +28,22 @@ from pypeline.core.secret import SecretRegistry
 from pypeline.run.observe.logfile import LogFile
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+
+
+_SECOND: list[Any] = [-1, ""]
+"""The last whole second :func:`_timestamp` formatted, and its text (formatting is the slow part)."""
+
+
+def _timestamp(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """``timestamp``: ISO 8601 in UTC with microseconds (``2026-11-23T10:10:10.123456Z``)."""
+    now = time.time()
+    second = int(now)
+    cached = _SECOND
+    if cached[0] != second:
+        cached[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        cached[0] = second
+    event_dict["timestamp"] = f"{cached[1]}.{int((now - second) * 1_000_000):06d}Z"
+    return event_dict
 
 
 class _Null:
@@ -99,7 +116,7 @@ class RunLog:
             self._base = structlog.wrap_logger(
                 _Null(),
                 processors=[
-                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                    _timestamp,
                     structlog.processors.format_exc_info,
                     self._write,
                 ],
