@@ -21,11 +21,13 @@ reference counting as usual; only cycles among the frozen objects wait.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 _FROZEN = [0]
 """Blocks inside :func:`heap_frozen` now (runs may nest or overlap): the last one out unfreezes."""
+_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -36,11 +38,13 @@ def heap_frozen() -> Iterator[None]:
     the plan is read; the objects go back to the collector when the outermost block
     (of every run in the process) ends.
     """
-    gc.freeze()
-    _FROZEN[0] += 1
+    with _LOCK:
+        gc.freeze()
+        _FROZEN[0] += 1
     try:
         yield
     finally:
-        _FROZEN[0] -= 1
-        if not _FROZEN[0]:
-            gc.unfreeze()
+        with _LOCK:
+            _FROZEN[0] -= 1
+            if not _FROZEN[0]:
+                gc.unfreeze()

@@ -46,9 +46,24 @@ def _timestamp(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -
     return event_dict
 
 
+def _exc_info(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog's ``format_exc_info``, called only for a line that carries ``exc_info``."""
+    if "exc_info" in event_dict:
+        return structlog.processors.format_exc_info(logger, method, event_dict)
+    return event_dict
+
+
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False, sort_keys=True)
+"""One encoder for every line (``json.dumps`` with options builds a new one per call)."""
+
+
 class _Null:
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        return lambda *a, **k: None
+    """The logger structlog hands the finished line to: the line is already written."""
+
+    def msg(self, *args: Any, **kwargs: Any) -> None:
+        """Do nothing."""
+
+    debug = info = warning = warn = error = critical = exception = fatal = failure = err = msg
 
 
 class RunLog:
@@ -92,7 +107,9 @@ class RunLog:
             # Every marked value of a run is registered when it is resolved (or is already ***),
             # so a run without registered secrets has nothing to redact: skip the walk.
             event_dict = self.secrets.redact(event_dict)
-        line = self.redact(json.dumps(event_dict, default=str, ensure_ascii=False, sort_keys=True))
+        line = _ENCODER.encode(event_dict)
+        if self.secrets.count:
+            line = self.redact(line)
         if self._file is not None:
             self._file.write(line, urgent=LEVELS[level] >= LEVELS["warning"])
         with self._lock:
@@ -106,7 +123,7 @@ class RunLog:
             seen = json.loads(line)  # what was written: redacted, plain JSON data
             for listener in self.listeners:
                 listener(seen)
-        raise structlog.DropEvent
+        return line  # to _Null, which drops it (cheaper than raising DropEvent for every line)
 
     def logger(self, **bound: Any) -> Any:
         """A structlog logger bound to ``run_id`` and ``bound`` (e.g. ``node_id``)."""
@@ -117,7 +134,7 @@ class RunLog:
                 _Null(),
                 processors=[
                     _timestamp,
-                    structlog.processors.format_exc_info,
+                    _exc_info,
                     self._write,
                 ],
                 wrapper_class=structlog.make_filtering_bound_logger(10),
