@@ -14,7 +14,7 @@ def test_blocks_nest_and_the_outermost_gives_the_objects_back() -> None:
     with heap_frozen():
         frozen = gc.get_freeze_count()
         assert frozen > 0
-        made_inside = [[] for _ in range(10)]
+        made_inside: list[list[int]] = [[] for _ in range(10)]
         with heap_frozen():
             assert gc.get_freeze_count() >= frozen + len(made_inside)
         assert gc.get_freeze_count() > 0  # the inner block does not unfreeze the outer one's objects
