@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -36,3 +39,20 @@ class NoopSink(BaseModule):
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         return {}
+
+
+def small_frame(rows: int) -> pd.DataFrame:
+    """``rows`` rows of ``id`` (int), ``age`` (int, 0..89) and ``name`` (text): the small-frame benchmarks' data."""
+    ids = np.arange(rows, dtype="int64")
+    return pd.DataFrame({"id": ids, "age": ids % 90, "name": [f"n{i}" for i in range(rows)]})
+
+
+class FrameSource(BaseModule):
+    """Emit :func:`small_frame` of ``rows`` rows on ``data``."""
+
+    TYPE = "source"
+    OUTPUT_PORTS = ["data"]
+    CONFIG_SCHEMA = {"required": {}, "optional": {"rows": {"type": "int", "default": 5000}}}
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        return {"data": small_frame(int(self.configs["rows"]))}

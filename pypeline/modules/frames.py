@@ -123,16 +123,34 @@ def map_frame(frame: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
     return frame.map_partitions(fn, *args, meta=meta, **kwargs)
 
 
-async def frame_work(ctx: Any, frame: Any, fn: Any, *args: Any) -> Any:
-    """``fn(*args)``: on the run's thread pool when ``frame`` is a pandas frame, inline for dask.
+INLINE_CELLS = 50_000
+"""Frames of at most this many cells (rows x columns) are worked on inline, on the event loop."""
 
-    pandas work is real CPU work: run on the event loop, it would stall every other
-    module of the run (the sibling branch of a fan-out waits instead of running on
-    the second core). Building a dask graph is cheap and stays on the loop.
+
+async def frame_work(ctx: Any, frame: Any, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``: on the run's thread pool for a large eager frame, inline for a small one or dask.
+
+    Work on a large frame is real CPU work: run on the event loop, it would stall
+    every other module of the run (the sibling branch of a fan-out waits instead of
+    running on the second core). On a small frame (:data:`INLINE_CELLS`) the work
+    takes microseconds to a millisecond, less than handing it to a thread and back
+    (a queue, a wake-up, the interpreter lock changing hands twice), so it runs
+    inline. Building a dask graph is cheap and stays on the loop.
     """
-    if is_dask(frame):
+    if is_dask(frame) or _cells(frame) <= INLINE_CELLS:
         return fn(*args)
     return await ctx.executor.run_in_thread(fn, *args)
+
+
+def _cells(frame: Any) -> float:
+    """Rows x columns of a pandas frame or series, an Arrow table or batch; infinite when unknown."""
+    shape = getattr(frame, "shape", None)
+    if not isinstance(shape, tuple) or not shape or not all(type(n) is int for n in shape):
+        return float("inf")
+    cells = 1
+    for n in shape:
+        cells *= n
+    return cells
 
 
 def like_input(frame: pd.DataFrame, execution_mode: str) -> Any:

@@ -23,6 +23,7 @@ from pypeline.core.errors import JobError, PypelineError, RunError
 from pypeline.core.secret import SecretRegistry
 from pypeline.run.checkpoint.resume import plan_resume
 from pypeline.run.engine.engine import PreparedRun, RunEngine
+from pypeline.run.engine.heap import heap_frozen
 from pypeline.run.engine.options import RunOptions, RunResult
 from pypeline.run.job import load_context, load_job
 
@@ -79,6 +80,11 @@ async def run_job(job_dir: str | Path, options: RunOptions, *, own_loop: bool = 
     Raises:
         JobError: for a missing, stale or invalid job folder or bad options (nothing runs then).
     """
+    with heap_frozen():  # what is alive now stays out of the run's garbage collections (engine/heap.py)
+        return await _run_job(job_dir, options, own_loop)
+
+
+async def _run_job(job_dir: str | Path, options: RunOptions, own_loop: bool) -> RunResult:
     job = load_job(job_dir)
     resume = plan_resume(job.runs_dir, options.resume, job.flow_hash) if options.resume else None
     if resume is not None:  # a resumed run uses the context of the run it resumes

@@ -1,9 +1,11 @@
-"""pandas work of the built-in transforms runs on the run's thread pool, never on the event loop.
+"""pandas work of the built-in transforms on large frames runs on the run's thread pool, not on the event loop.
 
-Run on the loop, a module's pandas work stalls every other module of the run:
-the other branch of a fan-out (the group-by and the write of the filtered
-rows in the reference job) waits instead of using the second core. In dask
-mode the same modules only build a graph, which stays on the loop.
+Run on the loop, a module's pandas work on a large frame stalls every other
+module of the run: the other branch of a fan-out (the group-by and the write
+of the filtered rows in the reference job) waits instead of using the second
+core. On a small frame the work takes less than the hand-off to a thread, so
+it runs inline. In dask mode the same modules only build a graph, which stays
+on the loop.
 """
 
 from __future__ import annotations
@@ -14,15 +16,20 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from pypeline.modules.frames import INLINE_CELLS
 from pypeline.modules.sdk import ThreadRunner
 from tests.modules.harness import run_module
 
 FRAME = pd.DataFrame({"k": ["a", "b", "a"], "v": [1, 2, 3]})
+LARGE = pd.DataFrame({"k": ["a", "b"] * (INLINE_CELLS // 2), "v": range(INLINE_CELLS)})
+"""Twice the cells below which work runs inline."""
 CASES = [
     ("filter_mod", {"condition": "v > 1"}),
     ("derive_mod", {"columns": {"w": "v * 2"}}),
     ("aggregate_mod", {"aggregations": {"total": "sum(v)"}, "group_by": ["k"]}),
 ]
+INLINE = [case for case in CASES if case[0] != "aggregate_mod"]
+"""The modules that decide by frame size (``frame_work``); a group-by always goes to the pool."""
 
 
 class RecordingRunner(ThreadRunner):
@@ -41,11 +48,19 @@ class RecordingRunner(ThreadRunner):
 
 
 @pytest.mark.parametrize(("name", "configs"), CASES, ids=[c[0] for c in CASES])
-async def test_pandas_work_runs_on_the_pool(name: str, configs: dict[str, Any]) -> None:
+async def test_pandas_work_on_a_large_frame_runs_on_the_pool(name: str, configs: dict[str, Any]) -> None:
+    runner = RecordingRunner()
+    run = await run_module(name, configs, {"input": LARGE}, executor=runner)
+    assert len(run.outputs["output"]) > 0
+    assert runner.threads and threading.main_thread().name not in runner.threads
+
+
+@pytest.mark.parametrize(("name", "configs"), INLINE, ids=[c[0] for c in INLINE])
+async def test_pandas_work_on_a_small_frame_runs_inline(name: str, configs: dict[str, Any]) -> None:
     runner = RecordingRunner()
     run = await run_module(name, configs, {"input": FRAME}, executor=runner)
     assert len(run.outputs["output"]) > 0
-    assert runner.threads and threading.main_thread().name not in runner.threads
+    assert runner.threads == []
 
 
 @pytest.mark.parametrize(("name", "configs"), CASES, ids=[c[0] for c in CASES])

@@ -9,11 +9,13 @@ import re
 import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from pypeline.run.observe.logging import RunLog
+from pypeline.run.observe.manifest import manifest_text
 from pypeline.run.observe.progress import LiveProgress
 from pypeline.run.state.records import NodeRecord, SubflowRecord
 from tests.conftest import FlowHarness
@@ -46,6 +48,25 @@ class TestManifest:
         assert manifest["skipped_subflows"] == ["c"]
         assert manifest["failed_modules"] == [] and manifest["errors"] == []
 
+    async def test_each_module_is_one_line_of_its_record(self, flows: FlowHarness) -> None:
+        result = await flows.run(small_flow(), run_id="m2")
+        lines = (result.run_dir / "manifest.json").read_text().splitlines()
+        entries = {line.split(":", 1)[0].strip(): line for line in lines if line.startswith('    "') and "{" in line}
+        assert set(entries) == {'"a"', '"b"'}
+        for node_id, line in entries.items():
+            assert json.loads(line.split(": ", 1)[1].rstrip(",")) == result.manifest["modules"][json.loads(node_id)]
+
+    def test_module_lines_parse_to_the_document_whatever_the_values_hold(self) -> None:
+        records = {
+            node_id: NodeRecord(node_id=node_id, module_id="m", subflow="s", iter_path=(), status="success",
+                                ended="2026-01-01T00:00:00.000Z", globals={"text": '\n  "modules": {}', "n": 1})
+            for node_id in ("m#1", "m#0", 'odd "id"')
+        }
+        document = {"run_id": "r", "errors": ['\n  "modules": {}'], "modules": {
+            n: r.to_dict() for n, r in sorted(records.items())}, "subflows": []}
+        assert json.loads(manifest_text(document, records)) == document
+        assert json.loads(manifest_text({**document, "modules": {}}, {})) == {**document, "modules": {}}
+
     async def test_running_manifest_is_written_first(self, flows: FlowHarness) -> None:
         probe = {"id": "p", "name": "tests.run.probes.ContextProbe",
                  "configs": {"required": {"log": "ctx.log"},
@@ -70,15 +91,59 @@ class TestLogs:
         assert capsys.readouterr().err == ""
         assert '"event": "run_finished"' in (result.run_dir / "log.jsonl").read_text()
 
-    def test_each_line_is_in_the_file_as_soon_as_it_is_logged(self, tmp_path: Path) -> None:
-        """A live reader (pype ui, tail -f) sees lines while the run goes; a run killed outright keeps them."""
+    def test_a_line_reaches_the_file_with_no_further_call(self, tmp_path: Path) -> None:
+        """A live reader (pype ui, tail -f) sees lines while the run goes: a batch is written on a timer."""
         log = RunLog("r1", tmp_path / "log.jsonl", echo=None)
         try:
             log.logger(node_id="a").info("module_finished", rows_out=3)
-            (line,) = (tmp_path / "log.jsonl").read_text(encoding="utf-8").splitlines()
-            assert json.loads(line)["event"] == "module_finished"
+            lines = wait_for_lines(tmp_path / "log.jsonl", 1)
+            assert [json.loads(line)["event"] for line in lines] == ["module_finished"]
         finally:
             log.close()
+
+    def test_warnings_and_errors_are_written_at_once_after_what_waits(self, tmp_path: Path) -> None:
+        """A failure is on disk before the run goes on (a kill -9 right after it keeps it)."""
+        log = RunLog("r1", tmp_path / "log.jsonl", echo=None)
+        try:
+            logger = log.logger(node_id="a")
+            logger.info("first")
+            logger.warning("second")
+            events = [json.loads(line)["event"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+            assert events == ["first", "second"]
+            logger.error("third")
+            assert json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])["event"] == "third"
+        finally:
+            log.close()
+
+    def test_flush_writes_every_waiting_line_whole(self, tmp_path: Path) -> None:
+        log = RunLog("r1", tmp_path / "log.jsonl", echo=None)
+        try:
+            logger = log.logger(node_id="a")
+            for i in range(500):
+                logger.info("step", i=i, text="x" * 300)
+            log.flush()
+            lines = (tmp_path / "log.jsonl").read_text().splitlines()
+            assert [json.loads(line)["i"] for line in lines] == list(range(500))
+        finally:
+            log.close()
+
+    def test_lines_after_close_are_dropped(self, tmp_path: Path) -> None:
+        log = RunLog("r1", tmp_path / "log.jsonl", echo=None)
+        logger = log.logger(node_id="a")
+        logger.info("kept")
+        log.close()
+        logger.info("dropped")
+        assert [json.loads(line)["event"] for line in (tmp_path / "log.jsonl").read_text().splitlines()] == ["kept"]
+
+
+def wait_for_lines(path: Path, count: int, timeout: float = 10) -> list[str]:
+    """The file's lines once it holds ``count`` of them (the log's timer writes them; no fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.01)
 
 
 class TestProgress:

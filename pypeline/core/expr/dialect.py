@@ -74,11 +74,16 @@ class Dialect:
     max_nodes: int = 500
     max_int_bits: int = 4096
     max_string: int = 1_000_000
+    _accessors: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
 
-    def accessors(self) -> frozenset[str]:
-        """Prefixes of dotted method paths (``str`` of ``str.upper``)."""
+    def __post_init__(self) -> None:
+        # every parse asks; a dialect is built once (a module constant), its methods never change
         found: set[str] = set()
         for path in self.methods:
             parts = path.split(".")
             found.update(".".join(parts[:i]) for i in range(1, len(parts)))
-        return frozenset(found)
+        object.__setattr__(self, "_accessors", frozenset(found))
+
+    def accessors(self) -> frozenset[str]:
+        """Prefixes of dotted method paths (``str`` of ``str.upper``)."""
+        return self._accessors

@@ -46,13 +46,25 @@ class DataArtifact(Protocol):
         ...
 
 
+_FRAME_TYPES: dict[type, bool] = {}
+"""Type -> whether it is a frame: the answer depends on the type alone, and the run asks for every port value."""
+
+
 def is_frame(value: Any) -> bool:
     """True for pandas and dask DataFrames (dask is never imported to decide)."""
-    if is_dask(value):
+    kind = type(value)
+    known = _FRAME_TYPES.get(kind)
+    if known is None:
+        known = _FRAME_TYPES[kind] = _is_frame_type(kind)
+    return known
+
+
+def _is_frame_type(kind: type) -> bool:
+    if kind.__module__.startswith("dask"):
         # By class name, not hasattr(): a property like ``npartitions`` can make
         # dask compute (the divisions of a sorted frame) just to answer.
-        return type(value).__name__ == "DataFrame"
-    return any(c.__name__ == "DataFrame" and c.__module__.startswith("pandas") for c in type(value).__mro__)
+        return kind.__name__ == "DataFrame"
+    return any(c.__name__ == "DataFrame" and c.__module__.startswith("pandas") for c in kind.__mro__)
 
 
 def is_dask(value: Any) -> bool:

@@ -8,7 +8,7 @@ drive iterate connections, scalars.
 
 from __future__ import annotations
 
-import uuid
+import itertools
 from typing import TYPE_CHECKING, Any
 
 from pypeline.run.artifacts.artifact import DataArtifact, is_dask, is_frame
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DataArtifact", "MemoryArtifact", "ValueArtifact", "is_frame"]
 
+_NUMBERS = itertools.count(1)
+
 
 class MemoryArtifact:
     """A pandas or dask frame held in RAM."""
@@ -26,7 +28,7 @@ class MemoryArtifact:
     def __init__(self, frame: Any, rows: int | None = None) -> None:
         self._frame: Any = frame
         self._rows = rows
-        self._uri = f"memory://{uuid.uuid4().hex[:12]}"
+        self._number = next(_NUMBERS)
 
     def to_pandas(self) -> pd.DataFrame:
         """The frame itself, or a dask frame computed."""
@@ -51,8 +53,8 @@ class MemoryArtifact:
 
     @property
     def uri(self) -> str:
-        """``memory://<id>``."""
-        return self._uri
+        """``memory://<n>``: the n-th frame this process held in memory."""
+        return f"memory://{self._number}"
 
     @property
     def holds_dask(self) -> bool:
@@ -65,7 +67,7 @@ class MemoryArtifact:
 
     def _require(self) -> Any:
         if self._frame is None:
-            raise RuntimeError(f"artifact {self._uri} was released and cannot be read again")
+            raise RuntimeError(f"artifact {self.uri} was released and cannot be read again")
         return self._frame
 
 

@@ -77,7 +77,15 @@ from typing import Any
 from pypeline.core.errors import CheckpointError
 from pypeline.core.jsonio import atomic_write_bytes, atomic_write_text, canonical_json, compact_json, fsync_dir
 from pypeline.run.checkpoint.journal import Journal, read_records
-from pypeline.run.state.records import RunState, SubflowKey, SubflowRecord, subflow_key_str, utc_now
+from pypeline.run.state.records import (
+    NodeRecord,
+    RunState,
+    SubflowKey,
+    SubflowRecord,
+    nodes_json,
+    subflow_key_str,
+    utc_now,
+)
 from pypeline.secrets.transport import NotWirable, to_wire
 
 CHECKPOINT_VERSION = 2
@@ -97,6 +105,8 @@ class InstanceData:
     lists: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     payload: bytes = b""
     """The journal record as read (a resumed run copies it into its own journal unchanged)."""
+    records: dict[str, NodeRecord] = field(default_factory=dict)
+    """The node records ``nodes`` was made from (a finished instance of this run; empty when read)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -251,8 +261,10 @@ class CheckpointWriter:
             text = compact_json(document)
         elif not secrets.count:
             # no secret was resolved in this run, so no value to mask: the C encoder alone
-            # (walking each record twice more to mask nothing cost ~100 µs per instance)
-            text = compact_json(document, masked=False)
+            # (walking each record twice more to mask nothing cost ~100 µs per instance),
+            # and each node record encoded once for this record and the manifest
+            text = _compact_record(document, instance.records) if instance.records else compact_json(
+                document, masked=False)
         else:
             # node records are what the resumed run's manifest shows: redacted like the manifest;
             # globals and lists are data the resumed run uses: references, never a placeholder
@@ -266,6 +278,14 @@ class CheckpointWriter:
         if self._secrets is None:
             return canonical_json(document)
         return str(self._secrets.redact_text(canonical_json(self._secrets.redact(document))))
+
+
+def _compact_record(document: dict[str, Any], records: Mapping[str, NodeRecord]) -> str:
+    """``compact_json(document, masked=False)``, its ``nodes`` made of the records' own encoded text."""
+    before = {k: v for k, v in document.items() if k < "nodes"}
+    after = {k: v for k, v in document.items() if k > "nodes"}
+    head, tail = compact_json(before, masked=False), compact_json(after, masked=False)
+    return f"{head[:-1]}{',' if before else ''}\"nodes\":{nodes_json(records)}{',' if after else ''}{tail[1:]}"
 
 
 class _Unrestorable(Exception):
@@ -299,6 +319,7 @@ def snapshot_instance(
         seq=seq,
         key=key,
         nodes={n: record.to_dict() for n, record in records.items()},
+        records=records,
         globals=[(f"{n}.{var}", value) for n, record in records.items() for var, value in record.globals.items()],
         lists=lists,
     )

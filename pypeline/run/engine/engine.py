@@ -6,6 +6,7 @@ order, everything a run holds, each registered on the engine's own
 order, also when the run fails or is interrupted:
 
 ==================  ==========================================================
+heap                what is alive when the run starts is left out of garbage collections (``heap.py``)
 progress, log       the terminal display and ``runs/<id>/log.jsonl``
 thread pool         ``ctx.executor``'s pool (also the loop's default, on the run's own loop)
 templater           context, globals, iteration and Vault secrets for ``{{...}}``
@@ -53,6 +54,7 @@ from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.checkpoint.resume import ResumePlan
 from pypeline.run.checkpoint.session import CheckpointSession
 from pypeline.run.engine.dask_mode import dask_mode
+from pypeline.run.engine.heap import heap_frozen
 from pypeline.run.engine.options import RunOptions, RunResult
 from pypeline.run.guard.link import WatchdogLink
 from pypeline.run.guard.signals import cancel_on_signals
@@ -69,7 +71,7 @@ from pypeline.run.observe.manifest import ManifestWriter
 from pypeline.run.observe.telemetry import telemetry_observer
 from pypeline.run.scheduling.conditions import ConditionValues
 from pypeline.run.scheduling.scheduler import Scheduler
-from pypeline.run.state.records import RunState
+from pypeline.run.state.records import RunState, SubflowRecord
 from pypeline.run.templater.secrets import install_secret_resolver
 from pypeline.run.templater.templater import ContextResolver, GlobalResolver, IterResolver, Templater
 
@@ -119,6 +121,7 @@ class RunEngine:
 
     async def _open(self) -> None:
         p, stack = self.prepared, self._stack
+        stack.enter_context(heap_frozen())
         self.log = self._open_log()
         self.logger = self.log.logger()
         self.pool = RunPool(max_workers=p.threads)
@@ -206,8 +209,13 @@ class RunEngine:
         return Scheduler(
             plan, self.state, SubflowRunner(plan, self.state, self.artifacts, nodes, mode),
             values=ConditionValues(p.context_vars, self.globals, self.templater), events=self.events,
-            logger=self.logger, on_subflow_done=self.checkpoints.on_subflow_done,
+            logger=self.logger, on_subflow_done=self._subflow_done,
         )
+
+    async def _subflow_done(self, record: SubflowRecord) -> None:
+        """A sub flow instance finished: its log lines go to disk, then its checkpoint record."""
+        self.log.flush()
+        await self.checkpoints.on_subflow_done(record)
 
     # -- running ------------------------------------------------------------------------------------
 

@@ -79,6 +79,9 @@ class NodeRunner:
         self._redact = redact
         self._cache = cache
         """The output cache (docs/cache.md; ``None`` when the job caches nothing): ``cache.py``."""
+        self._retries = int(plan.settings.get("retries", 0))
+        self._options: dict[str, dict[str, Any]] = {}
+        """Module id -> its backend options (settings defaults under its ``execution`` block), merged once."""
 
     async def run(
         self, spec: ModuleSpec, inputs: dict[str, Any], iter_path: tuple[int, ...], iter_items: tuple[Any, ...]
@@ -92,7 +95,8 @@ class NodeRunner:
         record = self._start(spec, inputs, iter_path)
         started = time.perf_counter()
         try:
-            await self._configs.prepare(spec, self._contexts.threads.run_in_thread)
+            if self._configs.templated(spec):
+                await self._configs.prepare(spec, self._contexts.threads.run_in_thread)
             if self._cache is None:
                 return await self._attempts(spec, record, inputs, iter_path, iter_items)
             return await self._cached(spec, record, inputs, iter_path, iter_items, self._cache)
@@ -145,11 +149,10 @@ class NodeRunner:
         iter_path: tuple[int, ...], iter_items: tuple[Any, ...],
     ) -> dict[str, Any]:
         """Attempt after attempt until one succeeds or the retries are spent."""
-        settings = self._plan.settings
-        retries = spec.retries if spec.retries is not None else int(settings.get("retries", 0))
+        retries = spec.retries if spec.retries is not None else self._retries
         logger = self._log.logger(node_id=record.node_id, module=spec.name)
         scope = Scope(module_id=spec.id, iter_path=iter_path, iter_items=iter_items)
-        failure = Failure("no attempt ran")
+        failure = None
         for attempt in range(1, retries + 2):
             record.attempts = attempt
             outcome = await self._attempt(spec, record, inputs, scope, attempt, logger)
@@ -160,9 +163,10 @@ class NodeRunner:
                 return outcome
             failure = outcome
             if attempt <= retries:
-                delay = retry_delay(settings, attempt)
+                delay = retry_delay(self._plan.settings, attempt)
                 logger.warning("module_retry", attempt=attempt, next_attempt=attempt + 1, delay_s=delay)
                 await asyncio.sleep(delay)
+        failure = failure or Failure("no attempt ran")
         record.status = "timed_out" if failure.timed_out else "failed"
         record.error = failure.cause
         raise ModuleError(record.node_id, failure.cause, attempt=record.attempts, backend=record.backend)
@@ -182,7 +186,7 @@ class NodeRunner:
             configs=self._configs.render(spec, scope, record.node_id, attempt, record.backend),
             inputs=inputs,
             ctx=ctx,
-            options={**self._plan.settings.get("backends", {}).get(record.backend, {}), **spec.execution},
+            options=self._options_of(spec, record.backend),
             attempt=attempt,
             remote_configs=None if record.backend == "local" else self._configs.remote(spec, scope),
         )
@@ -190,7 +194,8 @@ class NodeRunner:
         try:
             outputs = await self._limits.submit(spec, self._backends[record.backend], task, limit)
             check_outputs(spec, outputs, self._plan)
-            await self._count_rows_read_later(spec, outputs, ctx)
+            if spec.id in self._plan.globals_read:
+                await self._count_rows_read_later(spec, outputs, ctx)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -201,6 +206,14 @@ class NodeRunner:
             record.facts = ctx.stats.to_dict()
             record.globals = dict(ctx.globals_set)
         return dict(outputs)
+
+    def _options_of(self, spec: ModuleSpec, backend: str) -> dict[str, Any]:
+        """The backend options of ``spec``'s attempts: settings defaults, then its ``execution`` block."""
+        options = self._options.get(spec.id)
+        if options is None:
+            options = {**self._plan.settings.get("backends", {}).get(backend, {}), **spec.execution}
+            self._options[spec.id] = options
+        return dict(options)
 
     @staticmethod
     def _log_failure(failure: Failure, spec: ModuleSpec, threads: Any, attempt: int, logger: Any) -> None:
@@ -236,8 +249,11 @@ def backend_of(spec: ModuleSpec) -> str:
 
 def sum_rows(values: Mapping[str, Any]) -> int | None:
     """Rows of the eager frames among ``values`` (lazy frames and lists are not counted)."""
-    counts = [len(v) for v in values.values() if not isinstance(v, list) and not is_dask(v) and is_frame(v)]
-    return sum(counts) if counts else None
+    total = None
+    for value in values.values():
+        if is_frame(value) and not is_dask(value):
+            total = (total or 0) + len(value)
+    return total
 
 
 def check_outputs(spec: ModuleSpec, outputs: Any, plan: JobPlan) -> None:
@@ -246,9 +262,11 @@ def check_outputs(spec: ModuleSpec, outputs: Any, plan: JobPlan) -> None:
     Raises:
         TypeError: naming the unknown or missing ports (a module bug: reported with its traceback).
     """
-    unknown = sorted(set(outputs) - set(spec.output_ports))
-    if unknown:
-        raise TypeError(f"run() returned unknown output port(s) {unknown}; declared: {list(spec.output_ports)}")
-    missing = sorted(plan.connected_outputs.get(spec.id, frozenset()) - set(outputs))
-    if missing:
+    declared = spec.output_ports
+    if any(port not in declared for port in outputs):
+        unknown = sorted(set(outputs) - set(declared))
+        raise TypeError(f"run() returned unknown output port(s) {unknown}; declared: {list(declared)}")
+    connected = plan.connected_outputs.get(spec.id, ())
+    if any(port not in outputs for port in connected):
+        missing = sorted(set(connected) - set(outputs))
         raise TypeError(f"run() returned no value for connected output port(s) {missing}")

@@ -1,8 +1,13 @@
 """Run the data nodes of one sub flow instance.
 
-Every module of the sub flow gets a task that waits for the tasks producing
-its inputs, then runs; so a node starts as soon as *its* inputs are ready
-(the planned waves are how the plan is shown, not a barrier). Each output is
+A node starts as soon as *its* inputs are ready (the planned waves are how
+the plan is shown, not a barrier): the instance counts, per module, the data
+connections whose producer has not finished. The modules without inputs
+start first, each in a task of the instance's task group; when a node
+finishes, the readers it made ready run next: the first in the same task
+(a chain of modules runs in one task, with no task to create, schedule and
+wake per module), any others in new tasks of the group, so the branches of a
+fan-out run side by side. Each output is
 registered once with the artifact manager and read by all its consumers
 (fan-out computes once). The manager is told whether the output will *wait*
 (a reader still waits for another input): only then may it be spilled, since
@@ -48,8 +53,10 @@ class SubflowRunner:
         instance = _Instance(self, subflow_id, iter_path, iter_items)
         try:
             async with asyncio.TaskGroup() as group:
+                instance.group = group
                 for module_id in instance.order:
-                    instance.tasks[module_id] = group.create_task(instance.run(module_id), name=f"node:{module_id}")
+                    if not instance.pending[module_id]:
+                        group.create_task(instance.run(module_id), name=f"node:{module_id}")
         except BaseExceptionGroup as group_error:
             raise _first_module_error(group_error) from None
         finally:
@@ -58,7 +65,7 @@ class SubflowRunner:
 
 
 class _Instance:
-    """The bookkeeping of one sub flow instance: its node tasks, outputs and reference counts."""
+    """The bookkeeping of one sub flow instance: inputs still awaited, outputs and reference counts."""
 
     def __init__(
         self, runner: SubflowRunner, subflow_id: str, iter_path: tuple[int, ...], iter_items: tuple[Any, ...]
@@ -69,29 +76,52 @@ class _Instance:
         self.iter_path = iter_path
         self.iter_items = iter_items
         self.order = [m for wave in subflow.waves for m in wave]
-        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.position = {m: i for i, m in enumerate(self.order)}
+        self.pending = {m: len(plan.inputs_of.get(m, ())) for m in self.order}
+        """Module -> its data connections whose producer has not finished (0: ready or started)."""
+        self.group: asyncio.TaskGroup | None = None
         self.produced: dict[str, dict[str, Any]] = {}
         self.remaining = dict(plan.subflow_consumers.get(subflow_id, {}))
         self.made: list[Any] = []
-        self.readers = _readers(plan.inputs_of, subflow.modules)
 
     def waits(self, module_id: str, port: str) -> bool:
         """True when a reader of this output still waits for another of its inputs."""
         inputs_of = self.runner.plan.inputs_of
         return any(
-            not self.tasks[edge.src].done()
-            for reader in self.readers.get((module_id, port), ())
-            for edge in inputs_of.get(reader, ())
-            if edge.src != module_id
+            edge.src != module_id and edge.src not in self.produced
+            for out in self.runner.plan.outputs_of.get(module_id, ())
+            if out.src_port == port
+            for edge in inputs_of.get(out.dst, ())
         )
 
-    async def run(self, module_id: str) -> None:
-        """Wait for the inputs of ``module_id``, run it, register its outputs, release what is read."""
+    async def run(self, module_id: str | None) -> None:
+        """Run ``module_id``, then, in this task, the first reader it made ready (see the module docstring)."""
+        while module_id is not None:
+            await self.run_node(module_id)
+            ready = self.made_ready(module_id)
+            group = self.group
+            assert group is not None  # set before the first task starts
+            for other in ready[1:]:
+                group.create_task(self.run(other), name=f"node:{other}")
+            module_id = ready[0] if ready else None
+
+    def made_ready(self, module_id: str) -> list[str]:
+        """The readers of ``module_id`` whose last awaited input it was, in planned order."""
+        ready = []
+        pending = self.pending
+        for edge in self.runner.plan.outputs_of.get(module_id, ()):
+            pending[edge.dst] -= 1
+            if not pending[edge.dst]:
+                ready.append(edge.dst)
+        if len(ready) > 1:
+            ready.sort(key=self.position.__getitem__)
+        return ready
+
+    async def run_node(self, module_id: str) -> None:
+        """Run ``module_id`` on its inputs, register its outputs, release what is read."""
         runner, plan = self.runner, self.runner.plan
         spec = plan.modules[module_id]
         in_edges = plan.inputs_of.get(module_id, ())
-        for edge in in_edges:
-            await self.tasks[edge.src]
         inputs = {
             edge.dst_port: await runner.artifacts.fetch(self.produced[edge.src][edge.src_port], runner.mode)
             for edge in in_edges
@@ -113,19 +143,6 @@ class _Instance:
             self.remaining[key] -= 1
             if self.remaining[key] == 0:
                 runner.artifacts.release(self.produced[edge.src].pop(edge.src_port))
-
-
-def _readers(inputs_of: Any, modules: Any) -> dict[tuple[str, str], list[str]]:
-    """(module, output port) -> the modules reading it, inside one sub flow.
-
-    Data edges never leave a sub flow, so the inputs of its own modules are all
-    its edges: O(size of the sub flow), not O(edges of the job), per instance.
-    """
-    readers: dict[tuple[str, str], list[str]] = {}
-    for module_id in modules:
-        for edge in inputs_of.get(module_id, ()):
-            readers.setdefault((edge.src, edge.src_port), []).append(edge.dst)
-    return readers
 
 
 def _first_module_error(group_error: BaseExceptionGroup[BaseException]) -> BaseException:

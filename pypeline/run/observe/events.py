@@ -18,13 +18,16 @@ class ObserverList:
     """Fans events out to several observers (see the module docstring)."""
 
     observers: list[Any] = field(default_factory=list)
+    _handlers: dict[str, tuple[int, list[Any]]] = field(default_factory=dict, repr=False)
+    """Event -> (observer count, their handlers): looked up once, not twice per module."""
 
     def emit(self, method: str, *args: Any) -> None:
         """Call ``method(*args)`` on every observer that has it."""
-        for observer in self.observers:
-            handler = getattr(observer, method, None)
-            if handler is None:
-                continue
+        known = self._handlers.get(method)
+        if known is None or known[0] != len(self.observers):
+            handlers = [h for h in (getattr(o, method, None) for o in self.observers) if h is not None]
+            known = self._handlers[method] = (len(self.observers), handlers)
+        for handler in known[1]:
             try:
                 handler(*args)
             except Exception:  # observers are best-effort by design

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,13 +28,45 @@ from typing import Any, TextIO
 import structlog
 
 from pypeline.core.secret import SecretRegistry
+from pypeline.run.observe.logfile import LogFile
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 
 
+_SECOND: list[Any] = [-1, ""]
+"""The last whole second :func:`_timestamp` formatted, and its text (formatting is the slow part)."""
+
+
+def _timestamp(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """``timestamp``: ISO 8601 in UTC with microseconds (``2026-11-23T10:10:10.123456Z``)."""
+    now = time.time()
+    second = int(now)
+    cached = _SECOND
+    if cached[0] != second:
+        cached[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        cached[0] = second
+    event_dict["timestamp"] = f"{cached[1]}.{int((now - second) * 1_000_000):06d}Z"
+    return event_dict
+
+
+def _exc_info(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog's ``format_exc_info``, called only for a line that carries ``exc_info``."""
+    if "exc_info" in event_dict:
+        return structlog.processors.format_exc_info(logger, method, event_dict)
+    return event_dict
+
+
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False, sort_keys=True)
+"""One encoder for every line (``json.dumps`` with options builds a new one per call)."""
+
+
 class _Null:
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        return lambda *a, **k: None
+    """The logger structlog hands the finished line to: the line is already written."""
+
+    def msg(self, *args: Any, **kwargs: Any) -> None:
+        """Do nothing."""
+
+    debug = info = warning = warn = error = critical = exception = fatal = failure = err = msg
 
 
 class RunLog:
@@ -52,12 +85,9 @@ class RunLog:
     ) -> None:
         self.run_id = run_id
         self.path = path
-        self._file: TextIO | None = None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Line-buffered: each line reaches the file as it is logged, so a live reader (pype ui, tail -f)
-            # sees the run as it goes, and a run killed outright keeps every line it wrote.
-            self._file = open(path, "a", encoding="utf-8", buffering=1)
+        # Written in batches (logfile.py): a live reader sees a line within FLUSH_INTERVAL, warnings
+        # and errors at once; the run flushes at the end of each sub flow instance and when it ends.
+        self._file = LogFile(path) if path is not None else None
         self._echo = echo
         self._echo_fn = echo_fn
         self._echo_level = LEVELS.get(echo_level, 20)
@@ -82,10 +112,12 @@ class RunLog:
             # Every marked value of a run is registered when it is resolved (or is already ***),
             # so a run without registered secrets has nothing to redact: skip the walk.
             event_dict = self.secrets.redact(event_dict)
-        line = self.redact(json.dumps(event_dict, default=str, ensure_ascii=False, sort_keys=True))
+        line = _ENCODER.encode(event_dict)
+        if self.secrets.count:
+            line = self.redact(line)
+        if self._file is not None:
+            self._file.write(line, urgent=LEVELS[level] >= LEVELS["warning"])
         with self._lock:
-            if self._file is not None:
-                self._file.write(line + "\n")
             if LEVELS[level] >= self._echo_level:
                 shown = line if self._echo_formatter is None else self.redact(self._echo_formatter(event_dict))
                 if self._echo_fn is not None:
@@ -97,7 +129,7 @@ class RunLog:
             seen = json.loads(line)  # what was written: redacted, plain JSON data
             for listener in self.listeners:
                 listener(seen)
-        raise structlog.DropEvent
+        return line  # to _Null, which drops it (cheaper than raising DropEvent for every line)
 
     def logger(self, **bound: Any) -> Any:
         """A structlog logger bound to ``run_id`` and ``bound`` (e.g. ``node_id``)."""
@@ -107,8 +139,8 @@ class RunLog:
             self._base = structlog.wrap_logger(
                 _Null(),
                 processors=[
-                    structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    structlog.processors.format_exc_info,
+                    _timestamp,
+                    _exc_info,
                     self._write,
                 ],
                 wrapper_class=structlog.make_filtering_bound_logger(10),
@@ -117,14 +149,11 @@ class RunLog:
         return self._base.bind(**bound) if bound else self._base
 
     def flush(self) -> None:
-        """Flush the log file."""
-        with self._lock:
-            if self._file is not None:
-                self._file.flush()
+        """Write every line logged so far to the log file."""
+        if self._file is not None:
+            self._file.flush()
 
     def close(self) -> None:
-        """Close the log file."""
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+        """Write what waits and close the log file."""
+        if self._file is not None:
+            self._file.close()

@@ -1,6 +1,8 @@
 """``manifest.json``: the auditable record of one run (docs/observability.md).
 
-Written atomically when the run starts (status ``running``) and when it ends.
+Written atomically when the run starts (status ``running``) and when it ends,
+as canonical JSON (sorted keys, two-space indent), each module on one line:
+its record's compact JSON, encoded once for the checkpoint and the manifest.
 Per module (node): status (``success``, ``failed``, ``timed_out``, ``cancelled``,
 ``restored``), attempts, rows in/out, duration, files read and
 written, events, stats, globals, error. Per sub flow instance: status,
@@ -14,14 +16,15 @@ no resume command.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as encode_string
 from pathlib import Path
 from typing import Any
 
-from pypeline.core.jsonio import atomic_write_json
+from pypeline.core.jsonio import atomic_write_json, atomic_write_text, canonical_json
 from pypeline.core.secret import SecretRegistry
-from pypeline.run.state.records import FAILED, RunState, utc_now
+from pypeline.run.state.records import FAILED, NodeRecord, RunState, utc_now
 
 MANIFEST_VERSION = 1
 
@@ -109,13 +112,26 @@ class ManifestWriter:
             resumed_from=self.resumed_from,
             redact=self.secrets.redact if self.secrets is not None and self.secrets.count else None,
         )
-        write_manifest(self.path, document)
+        if self.secrets is not None and not self.secrets.count:
+            atomic_write_text(self.path, manifest_text(document, self.state.nodes))
+        else:  # redacted as a whole, or secret-marked values to mask: the document as it is
+            atomic_write_json(self.path, document)
         return document
 
 
-def write_manifest(path: Path, document: dict[str, Any]) -> None:
-    """Atomically write the manifest (canonical JSON)."""
-    atomic_write_json(path, document)
+def manifest_text(document: dict[str, Any], records: Mapping[str, NodeRecord]) -> str:
+    """``canonical_json(document)``, except that each module is one line: its record's own compact JSON.
+
+    The records are encoded once for the checkpoint and the manifest (``NodeRecord.to_json``);
+    only for a run that resolved no secret (nothing to mask or redact). ``document["modules"]``
+    must be the records' :meth:`~NodeRecord.to_dict` forms.
+    """
+    text = canonical_json({**document, "modules": {}})
+    if not records:
+        return text
+    lines = ",\n".join(f"    {encode_string(n)}: {records[n].to_json()}" for n in sorted(records))
+    # top-level keys are the only lines indented by exactly two spaces (strings hold no newline)
+    return text.replace('\n  "modules": {}', '\n  "modules": {\n' + lines + "\n  }", 1)
 
 
 def _named(node_id: str, error: str) -> str:

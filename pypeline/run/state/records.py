@@ -19,13 +19,19 @@ here, typed:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as encode_string
 from typing import Any
+
+from pypeline.core.jsonio import compact_json
 
 SubflowKey = tuple[str, tuple[int, ...]]
 
 FAILED = ("failed", "timed_out")
 """Node statuses of a module that failed; ``timed_out``: its last attempt was stopped at its timeout."""
+OVER = ("success", "failed", "timed_out", "cancelled", "restored")
+"""Node statuses after which the record does not change any more."""
 
 
 _SECOND: list[Any] = [-1, ""]
@@ -67,6 +73,20 @@ class NodeRecord:
     error: str | None = None
     globals: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
+    _json: str | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as compact JSON with sorted keys, encoded once when the node is over.
+
+        The checkpoint record and the manifest both hold it; they use it only while the
+        run has resolved no secret (nothing to mask or redact), and encode the dict otherwise.
+        """
+        if self._json is not None:
+            return self._json
+        text = compact_json(self.to_dict(), masked=False)
+        if self.status in OVER and self.ended is not None:
+            self._json = text
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest entry."""
@@ -88,6 +108,11 @@ class NodeRecord:
             "globals": self.globals,
             **self.facts,
         }
+
+
+def nodes_json(records: Mapping[str, NodeRecord]) -> str:
+    """``{node_id: record.to_dict()}`` as compact JSON, sorted, from each record's :meth:`~NodeRecord.to_json`."""
+    return "{" + ",".join(f"{encode_string(n)}:{records[n].to_json()}" for n in sorted(records)) + "}"
 
 
 @dataclass(slots=True)

@@ -175,7 +175,19 @@ def test_kill_after_finished_sub_flows(
     done_at_kill = project.done(killed)
     assert after <= done_at_kill < INSTANCES
     assert json.loads((killed / "manifest.json").read_text())["status"] == "running"
+    assert_logged_up_to_the_checkpoint(killed)
     resume_and_check(project, killed, baseline[mode], done_at_kill)
+
+
+def assert_logged_up_to_the_checkpoint(killed: Path) -> None:
+    """The log is written in batches, but an instance's lines are on disk before its checkpoint record,
+    and every line is whole (docs/observability.md, "What survives a crash")."""
+    logged = [json.loads(line) for line in (killed / "log.jsonl").read_text(encoding="utf-8").splitlines()]
+    finished = {line["node_id"] for line in logged if line["event"] == "module_finished"}
+    checkpoint = read_checkpoint(killed / "checkpoint")
+    assert checkpoint is not None
+    recorded = {node_id for instance in checkpoint.instances for node_id in instance.nodes}
+    assert recorded and recorded <= finished
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ and only complete, verified records trusted."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 
 from pypeline.core.errors import CheckpointError
+from pypeline.core.jsonio import compact_json
+from pypeline.core.secret import SecretRegistry
 from pypeline.modules.sdk.temporaries import LEDGER_FILE, make_temporary
 from pypeline.run.checkpoint.journal import Journal, encode_record, read_records
 from pypeline.run.checkpoint.store import JOURNAL_FILE, CheckpointWriter, read_checkpoint
@@ -52,6 +55,21 @@ async def test_instances_round_trip(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "cp" / "data").iterdir()) == [
         "000002-lst.raw.parquet", "000002-lst.when.parquet"
     ]
+
+
+async def test_a_record_of_encoded_node_records_is_the_compact_encoding(tmp_path: Path) -> None:
+    """Node records are encoded once (for the record and the manifest): the record's bytes stay those
+    of the whole document encoded at once (sorted keys, no spaces)."""
+    state = run_state()
+    state.nodes["lst"].globals = {"tricky": '"nodes":{}', "Row_Count": 99}
+    writer = CheckpointWriter(tmp_path / "cp", secrets=SecretRegistry())
+    writer.start({"run_id": "r1", "flow_hash": "h"})
+    await writer.instance_done(SubflowRecord(subflow="lst", iter_path=()), state, LST)
+    (instance,) = read_checkpoint(tmp_path / "cp").instances  # type: ignore[union-attr]
+    document = json.loads(instance.payload)
+    assert instance.payload == compact_json(document, masked=False).encode("utf-8")
+    assert document["nodes"] == {"lst": state.nodes["lst"].to_dict()}
+    assert instance.globals == [("lst.tricky", '"nodes":{}'), ("lst.Row_Count", 99)]
 
 
 Instance = tuple[str, tuple[int, ...], dict[str, Any]]

@@ -18,6 +18,7 @@ which every template is already a literal (:mod:`pypeline.core.expr.literals`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -99,9 +100,17 @@ def check_constants(tree: Node) -> None:
 def compile_expression(text: str, role: Role = "expression") -> FrameExpression:
     """Parse, check and compile ``text`` (templates already rendered) for a module instance.
 
+    A compiled expression holds no state of its own (its Arrow forms are a cache
+    per schema), so the same text compiles once per process and is shared: every
+    iteration of a module, and modules with the same condition, reuse it.
+
     Raises:
         FrameExpressionError: for text outside the grammar, past a limit, or with an unresolved template.
     """
+    return _compile_cached(text, role)
+
+
+def _compile(text: str, role: Role) -> FrameExpression:
     tree = check_expression(text)
     try:
         pandas_form = compile_pandas(tree)
@@ -110,6 +119,10 @@ def compile_expression(text: str, role: Role = "expression") -> FrameExpression:
     columns = frozenset(n.name for n in walk(tree) if isinstance(n, Name))
     return FrameExpression(source=text, tree=tree, role=role, columns=columns, pandas_form=pandas_form,
                            grows=grows_text(tree))
+
+
+_compile_cached = functools.lru_cache(maxsize=1024)(_compile)
+"""Errors are not cached: a text that does not compile is checked again (and fails the same way)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
