@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from pypeline.modules.common.records import json_default, plain_records
-from pypeline.modules.frames import compute, is_dask, lazy_len
+from pypeline.modules.frames import is_dask, lazy_len
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -41,8 +41,11 @@ class LogSink(BaseModule):
             require_columns(frame, self.configs["columns"])
             frame = frame[self.configs["columns"]]
         n = self.configs["rows"]
-        head = frame.head(n, npartitions=-1, compute=False) if is_dask(frame) else frame.head(n)
-        head, rows = await ctx.executor.run_in_thread(compute, head, lazy_len(frame))
+        if is_dask(frame):  # with the other sinks of the sub flow: the data is read once for all
+            head, rows = await ctx.compute(frame.head(n, npartitions=-1, compute=False), lazy_len(frame))
+            rows = int(rows)
+        else:
+            head, rows = frame.head(n), len(frame)
         preview = [json.loads(json.dumps(r, default=json_default)) for r in plain_records(head)]
         ctx.logger.info(
             self.configs["title"],

@@ -12,6 +12,11 @@ in the run state instead, because they cross the sub flow boundary.
 
 A failing node makes the task group cancel its siblings; the sub flow then
 fails with that node's :class:`ModuleError`.
+
+In dask mode the instance's sinks compute their inputs together, in one
+``dask.compute`` per batch (:mod:`pypeline.run.nodes.joint`): each node task
+runs with the instance's :class:`SubflowComputes` as the target of
+``ctx.compute``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from typing import Any
 from pypeline.core.errors import ModuleError
 from pypeline.job.plan import JobPlan
 from pypeline.modules.sdk.globals import node_id_for
+from pypeline.modules.sdk.joint import joining
 from pypeline.run.artifacts.manager import ArtifactManager
+from pypeline.run.nodes.joint import SubflowComputes
 from pypeline.run.nodes.node import NodeRunner
 from pypeline.run.state.records import RunState
 
@@ -50,6 +57,8 @@ class SubflowRunner:
             async with asyncio.TaskGroup() as group:
                 for module_id in instance.order:
                     instance.tasks[module_id] = group.create_task(instance.run(module_id), name=f"node:{module_id}")
+                if instance.joint is not None:
+                    instance.joint.watch(instance.tasks)
         except BaseExceptionGroup as group_error:
             raise _first_module_error(group_error) from None
         finally:
@@ -74,6 +83,7 @@ class _Instance:
         self.remaining = dict(plan.subflow_consumers.get(subflow_id, {}))
         self.made: list[Any] = []
         self.readers = _readers(plan.inputs_of, subflow.modules)
+        self.joint = SubflowComputes.for_subflow(plan, subflow_id) if runner.mode == "dask" else None
 
     def waits(self, module_id: str, port: str) -> bool:
         """True when a reader of this output still waits for another of its inputs."""
@@ -96,7 +106,8 @@ class _Instance:
             edge.dst_port: await runner.artifacts.fetch(self.produced[edge.src][edge.src_port], runner.mode)
             for edge in in_edges
         }
-        outputs = await runner.nodes.run(spec, inputs, self.iter_path, self.iter_items)
+        with joining(self.joint):
+            outputs = await runner.nodes.run(spec, inputs, self.iter_path, self.iter_items)
         inputs.clear()
         node_id = node_id_for(module_id, self.iter_path)
         registered: dict[str, Any] = {}
