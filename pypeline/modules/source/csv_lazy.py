@@ -58,6 +58,7 @@ from pypeline.modules.source.csv_checks import (
     find_short_rows,
     first_nul_line,
     has_short_rows,
+    holds_nul,
     may_hold_short_rows,
     nul_message,
 )
@@ -147,14 +148,15 @@ class CsvBlockReader:
         return ("pypeline-csv-block-reader", self.path, configs, repr(self.arrow))
 
     def __call__(self, source: Any, **kwargs: Any) -> pd.DataFrame:
-        data = source.getvalue() if isinstance(source, io.BytesIO) else None
-        if data is not None and first_nul_line(data, self.configs["encoding"]) is not None:
+        in_memory = isinstance(source, io.BytesIO)
+        if in_memory and holds_nul(source, self.configs["encoding"]):
             line = first_nul_line(self.path, self.configs["encoding"])  # the file's own line: error path only
             raise DataError(nul_message(self.path, line or 0))
-        if self.arrow is not None and data is not None and "nrows" not in kwargs:
+        if self.arrow is not None and in_memory and "nrows" not in kwargs:
             fast = read_block(source, kwargs, self.arrow)
             if fast is not None:
                 return fast
+        data = source.getvalue() if in_memory else None
         try:
             frame = pd.read_csv(source, **kwargs)
         except DataError:
