@@ -31,6 +31,7 @@ from tests.resources.modules import partition_gate
 
 GATE = "tests.resources.modules.partition_gate.PartitionGate"
 COMPUTING = "tests.resources.modules.partition_gate.ComputingMod"
+WORKERS = "tests.resources.modules.partition_gate.WorkersSeen"
 REPO = Path(__file__).resolve().parents[2]
 PYPE = str(Path(sys.executable).with_name("pype"))
 
@@ -250,6 +251,29 @@ class TestFailures:
         assert modules["count"]["stats"]["joint_compute"]["modules"] == ["count", "direct"]
         assert modules["after_count"]["stats"]["joint_compute"]["modules"] == ["after_count"]
         assert len(pd.read_parquet(flows.root / "out" / "a")) == len(pd.read_parquet(flows.root / "out" / "b")) == 6000
+
+
+@pytest.mark.slow
+async def test_a_sink_on_the_dask_backend_computes_on_its_cluster_not_in_the_batch(flows: FlowHarness) -> None:
+    write_data(flows.root / "data", files=1)
+    result = await flows.run(f"""
+        flow: {{name: cluster}}
+        settings: {{execution_mode: dask}}
+        modules:
+          - {{id: read, name: csv_source, configs: {{required: {{file_path: "data/*.csv"}},
+                                                   optional: {{blocksize: 40KB}}}}}}
+          - {{id: here, name: {WORKERS}}}
+          - {{id: here_too, name: parquet_sink, configs: {{required: {{output_path: out/here}}}}}}
+          - {{id: there, name: {WORKERS}, execution: {{backend: dask, n_workers: 1}}}}
+        connections:
+          data: ["read.data - here.input", "read.data - here_too.input", "read.data - there.input"]
+        """)
+    assert result.status == "success", result.manifest["errors"]
+    modules = result.manifest["modules"]
+    assert modules["here"]["globals"]["workers"] == ["not-a-worker"]
+    assert all(w.startswith("tcp://127.0.0.1:") for w in modules["there"]["globals"]["workers"])
+    assert modules["here"]["stats"]["joint_compute"]["modules"] == ["here", "here_too"]
+    assert "joint_compute" not in modules["there"]["stats"]
 
 
 def _env() -> dict[str, str]:

@@ -14,7 +14,8 @@ and that has not finished: a transform still building its graph, a sink on
 its way to ``ctx.compute``, a sink that retries. A module that waits for an
 input does not count: its producer does (if that producer is itself waiting
 in the batch, the module cannot go on before the batch anyway). Nor does a
-module on another backend that feeds nothing (it can never join). Example::
+module on another backend that feeds nothing: modules on other backends
+never join (a sink on the dask backend computes on its cluster). Example::
 
     read -> keep -> derive -> write_rows                 write_rows asks first and waits,
                         \\--> totals -> write_totals       totals (building its graph) may still ask;
@@ -76,10 +77,15 @@ class _Running:
 class SubflowComputes:
     """The joint computes of one sub flow instance (see the module docstring)."""
 
-    def __init__(self, order: list[str], producers: Mapping[str, tuple[str, ...]], passive: frozenset[str]) -> None:
+    def __init__(
+        self, order: list[str], producers: Mapping[str, tuple[str, ...]], remote: frozenset[str] = frozenset()
+    ) -> None:
         self._rank = {module_id: index for index, module_id in enumerate(order)}
         self._producers = producers
-        self._passive = passive
+        self._remote = remote
+        feeding = {src for sources in producers.values() for src in sources}
+        self._passive = frozenset(m for m in remote if m not in feeding)
+        """Modules that never ask and feed nothing: nobody waits for them."""
         self._tasks: Mapping[str, asyncio.Task[Any]] = {}
         self._waiting: list[_Request] = []
         self._running: _Running | None = None
@@ -94,11 +100,16 @@ class SubflowComputes:
         subflow = plan.subflows[subflow_id]
         order = [m for wave in subflow.waves for m in wave]
         producers = {m: tuple(sorted({e.src for e in plan.inputs_of.get(m, ())})) for m in order}
-        feeding = {src for sources in producers.values() for src in sources}
-        passive = frozenset(
-            m for m in order if str(plan.modules[m].execution.get("backend", "local")) != "local" and m not in feeding
-        )
-        return cls(order, producers, passive)
+        remote = frozenset(m for m in order if str(plan.modules[m].execution.get("backend", "local")) != "local")
+        return cls(order, producers, remote)
+
+    def for_module(self, module_id: str) -> SubflowComputes | None:
+        """What ``ctx.compute`` of ``module_id`` goes through: ``None`` (compute alone) on another backend.
+
+        A module on the dask backend computes on its cluster (its own scheduler), one on a remote
+        backend on the far side: neither shares this process's computation.
+        """
+        return None if module_id in self._remote else self
 
     def watch(self, tasks: Mapping[str, asyncio.Task[Any]]) -> None:
         """Follow the instance's module tasks (``module id -> task``, all created): a finished one may start a batch."""
@@ -148,8 +159,6 @@ class SubflowComputes:
         try:
             await self._settle(requests)
         except asyncio.CancelledError:  # the loop is shutting down: nobody will wait for the results
-            if self._running is not None:
-                self._running.run.stop()
             for request in requests:
                 request.future.cancel()
             raise
@@ -181,6 +190,9 @@ class SubflowComputes:
         self._running = _Running(requests, run)
         try:
             return await run.outcome(), run.exact
+        except asyncio.CancelledError:
+            run.stop()
+            raise
         finally:
             self._running = None
 

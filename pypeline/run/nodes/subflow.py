@@ -106,7 +106,7 @@ class _Instance:
             edge.dst_port: await runner.artifacts.fetch(self.produced[edge.src][edge.src_port], runner.mode)
             for edge in in_edges
         }
-        with joining(self.joint):
+        with joining(self.joint.for_module(module_id) if self.joint is not None else None):
             outputs = await runner.nodes.run(spec, inputs, self.iter_path, self.iter_items)
         inputs.clear()
         node_id = node_id_for(module_id, self.iter_path)

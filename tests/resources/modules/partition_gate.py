@@ -73,3 +73,28 @@ class ComputingMod(BaseModule):
         (rows,) = await ctx.compute(lazy_len(frame))
         ctx.set_global("rows", int(rows))
         return {"output": frame}
+
+
+def _worker() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "not-a-worker"
+
+
+class WorkersSeen(BaseModule):
+    """A sink that records, through ``ctx.compute``, which dask workers computed its input (global ``workers``)."""
+
+    TYPE = "sink"
+    DESCRIPTION = "test sink"
+    INPUT_PORTS = ["input"]
+    GLOBALS = ["workers"]
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        frame = inputs["input"]
+        where = frame.map_partitions(lambda part: pd.Series([_worker()] * len(part), dtype=str), meta=(None, str))
+        (seen,) = await ctx.compute(where)
+        ctx.set_global("workers", sorted(set(seen)))
+        return {}
