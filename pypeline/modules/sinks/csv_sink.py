@@ -26,8 +26,7 @@ from pypeline.modules.partitioned import (
     parts_folder,
     written_rows,
 )
-from pypeline.modules.sdk import BaseModule, DataError, RunContext, atomic_output_path
-from pypeline.modules.sdk.lazy_outputs import atomic_output_path_async
+from pypeline.modules.sdk import BaseModule, DataError, RunContext, atomic_output_path, atomic_output_path_async
 from pypeline.modules.sdk.outputs import file_path_problems
 
 QUOTING = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL, "nonnumeric": csv.QUOTE_NONNUMERIC}

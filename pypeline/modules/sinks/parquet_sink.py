@@ -21,8 +21,7 @@ from typing import Any
 
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import is_dask
-from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
-from pypeline.modules.sdk.lazy_outputs import atomic_output_path_async
+from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path, atomic_output_path_async
 
 COMPRESSIONS = ["snappy", "gzip", "zstd", "brotli", "lz4", "none"]
 

@@ -20,8 +20,7 @@ from pypeline.modules.partitioned import (
     parts_folder,
     written_rows,
 )
-from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
-from pypeline.modules.sdk.lazy_outputs import atomic_output_path_async
+from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path, atomic_output_path_async
 from pypeline.modules.sdk.outputs import file_path_problems
 
 
