@@ -97,14 +97,15 @@ class TestLeftToTheCParser:
     @pytest.mark.parametrize(
         ("configs", "dtypes"),
         [
-            ({"thousands": "."}, {"v": "float64"}),
-            ({"delimiter": "::"}, {"v": "float64"}),
-            ({"delimiter": "\\s+"}, {"v": "float64"}),
-            ({}, {"v": "datetime64[ns]"}),
-            ({}, {"v": "int32"}),
-            ({}, {"v": "category"}),
+            ({"thousands": "."}, {"id": "int64", "v": "float64"}),
+            ({"delimiter": "::"}, {"id": "int64", "v": "float64"}),
+            ({"delimiter": "\\s+"}, {"id": "int64", "v": "float64"}),
+            ({}, {"id": "int64", "v": "datetime64[ns]"}),
+            ({}, {"id": "int64", "v": "int32"}),
+            ({}, {"id": "int64", "v": "category"}),
+            ({}, {"v": TEXT}),  # one column: a line of blanks is a value to pyarrow, no row to the C parser
         ],
-        ids=["thousands", "long-delimiter", "whitespace-delimiter", "datetime", "int32", "category"],
+        ids=["thousands", "long-delimiter", "whitespace-delimiter", "datetime", "int32", "category", "one-column"],
     )
     def test_options_pyarrow_lacks_keep_the_whole_file_on_the_c_parser(
         self, configs: dict[str, Any], dtypes: dict[str, Any]

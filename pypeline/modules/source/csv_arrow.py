@@ -25,7 +25,9 @@ errors and the data are those of the C parser:
   pyarrow alone would read ``1`` and ``0`` too).
 * **Options pyarrow lacks.** ``thousands``, a delimiter of several characters
   or ``\\s+``, a column type other than those above: the whole file is parsed
-  by the C parser (:func:`arrow_options`, decided once per file).
+  by the C parser (:func:`arrow_options`, decided once per file). So is a
+  file of one column: a line of blanks is no row to the C parser, and a value
+  to pyarrow, with no error to tell.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def arrow_options(configs: dict[str, Any], dtypes: dict[str, Any]) -> dict[str, 
     """Column -> kind (``int``, ``float``, ``bool``, ``Int64``, ``text``) when the blocks of a file may be
     parsed by pyarrow with these configs and column types; ``None`` when the C parser must (module docstring)."""
     delimiter = configs["delimiter"]
-    if len(delimiter) != 1 or configs.get("thousands") or len(configs["quotechar"]) != 1:
+    if len(delimiter) != 1 or configs.get("thousands") or len(configs["quotechar"]) != 1 or len(dtypes) < 2:
         return None
     kinds: dict[str, str] = {}
     for column, dtype in dtypes.items():
