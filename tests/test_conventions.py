@@ -116,6 +116,7 @@ class TestPublicApi:
             "RunContext",
             "ThreadRunner",
             "atomic_output_path",
+            "atomic_output_path_async",
         ]
         assert sdk.MODULE_TYPES == ("source", "mod", "sink", "solo")
 

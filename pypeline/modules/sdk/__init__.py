@@ -21,6 +21,7 @@ from pypeline.modules.sdk.columns import Columns, ColumnUse
 from pypeline.modules.sdk.context import RunContext, ThreadRunner
 from pypeline.modules.sdk.errors import DataError
 from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.modules.sdk.lazy_outputs import atomic_output_path_async
 from pypeline.modules.sdk.outputs import atomic_output_path
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "RunContext",
     "ThreadRunner",
     "atomic_output_path",
+    "atomic_output_path_async",
 ]

@@ -19,7 +19,10 @@ passes it to ``setup``, ``run`` and ``teardown``. Module code uses it to
   back to an instance whose write had committed before the kill (``sql_sink``);
 * write files: ``with atomic_output_path(path, ctx) as tmp`` (``ctx.job_name`` goes into
   the ownership marker of a folder output, ``ctx.temp_ledger`` lists the temporary
-  folder so that ``--resume`` removes it after a kill).
+  folder so that ``--resume`` removes it after a kill);
+* compute lazy (dask) data: ``results = await ctx.compute(*collections)``, in one
+  ``dask.compute`` with the other sinks of the sub flow, so work they share runs once
+  (``sdk/joint.py``).
 
 The context never knows which backend runs the module: a remote backend
 builds its own context on the far side and ships the recorded facts back.
@@ -40,6 +43,7 @@ from typing import Any, TypeVar
 
 from pypeline.core.secret import SecretRegistry
 from pypeline.modules.sdk.globals import GlobalStore
+from pypeline.modules.sdk.joint import compute as joint_compute
 
 T = TypeVar("T")
 
@@ -171,6 +175,14 @@ class RunContext:
             yield folder
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    async def compute(self, *collections: Any) -> tuple[Any, ...]:
+        """``dask.compute(*collections)``, together with the other sinks of the sub flow (``sdk/joint.py``).
+
+        Raises:
+            Exception: what the computation of this module's collections raised.
+        """
+        return await joint_compute(self, collections)
 
     @property
     def iter_item(self) -> Any:

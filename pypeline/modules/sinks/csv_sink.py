@@ -3,24 +3,30 @@
 The file is written under a temporary name next to the target and renamed on
 success, so a failed or killed run never leaves a partial file under the
 final name. In dask mode every partition is written to its own part file in
-one pass (``pypeline.modules.partitioned``), never computing the whole frame;
-with ``single_file: true`` (the default) the parts are then appended in order
-into one file, otherwise the folder of parts is the output. The row count
-comes from the same pass. A frame without columns (and without rows) is an
+one pass (``pypeline.modules.partitioned``, computed with ``ctx.compute``
+together with the other sinks of the sub flow), never computing the whole
+frame; with ``single_file: true`` (the default) the parts are then appended
+in order into one file, otherwise the folder of parts is the output. The row
+count comes from the same pass. A frame without columns (and without rows) is an
 empty file, never a file holding a lone newline.
 """
 
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pypeline.modules.frames import is_dask, row_count
-from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
-from pypeline.modules.sdk import BaseModule, DataError, RunContext, atomic_output_path
+from pypeline.modules.partitioned import (
+    concat_and_remove,
+    continuation_encoding,
+    partition_writes,
+    parts_folder,
+    written_rows,
+)
+from pypeline.modules.sdk import BaseModule, DataError, RunContext, atomic_output_path, atomic_output_path_async
 from pypeline.modules.sdk.outputs import file_path_problems
 from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG
 
@@ -70,7 +76,10 @@ class CsvSink(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, frame, path, ctx)
+        if is_dask(frame) and len(frame.columns):
+            rows = await self._write_lazy(frame, path, ctx)
+        else:
+            rows = await ctx.executor.run_in_thread(self._write, frame, path, ctx)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}
@@ -88,24 +97,30 @@ class CsvSink(BaseModule):
         }
 
     def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
-        options = self._options()
+        """A pandas frame, or a frame without columns (dask ones too: their rows are counted to refuse them)."""
         folder = is_dask(frame) and not self.configs["single_file"]
         with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"],
                                 storage_options=self.configs["storage_options"]) as tmp:
             if len(frame.columns) == 0:
                 return _write_no_columns(frame, tmp, folder)
-            if not is_dask(frame):
-                frame.to_csv(tmp, **options)
-                return len(frame)
-            if not self.configs["single_file"]:
-                return write_partitions(frame, tmp, lambda part, p, i: part.to_csv(p, **options), ".csv")
-            parts = parts_folder(tmp)
-            try:
-                rows = write_partitions(frame, parts, _part_writer(options), ".csv")
-                concat_parts(sorted(parts.iterdir()), tmp)
-            finally:
-                shutil.rmtree(parts, ignore_errors=True)
-            return rows
+            frame.to_csv(tmp, **self._options())
+            return len(frame)
+
+    async def _write_lazy(self, frame: Any, path: str, ctx: RunContext) -> int:
+        options = self._options()
+        single = bool(self.configs["single_file"])
+        replace = self.configs["replace_output_of"]
+        async with atomic_output_path_async(
+            path, ctx, folder=not single, replace_output_of=replace, storage_options=self.configs["storage_options"]
+        ) as tmp:
+            if not single:
+                writes = partition_writes(frame, tmp, lambda part, p, i: part.to_csv(p, **options), ".csv")
+                (counts,) = await ctx.compute(writes)
+                return written_rows(counts)
+            parts = parts_folder(tmp)  # beside tmp: removed with it when the write fails
+            (counts,) = await ctx.compute(partition_writes(frame, parts, _part_writer(options), ".csv"))
+            await ctx.executor.run_in_thread(concat_and_remove, parts, tmp)
+            return written_rows(counts)
 
 
 def _write_no_columns(frame: Any, tmp: Path, folder: bool) -> int:

@@ -4,7 +4,8 @@ Nulls are written as ``null``, datetimes as ISO 8601 text, nested values
 (dicts and lists, as ``json_source`` reads them) as nested JSON. Non-ASCII
 text is written as is (UTF-8) unless ``ascii: true``. The file appears under
 its final name only when complete; in dask mode every partition is written
-to a part file in one pass and the parts are appended in order
+to a part file in one pass (computed with ``ctx.compute``, together with the
+other sinks of the sub flow) and the parts are appended in order
 (``pypeline.modules.partitioned``), never holding the whole frame.
 """
 
@@ -18,8 +19,14 @@ from typing import Any
 
 from pypeline.modules.common.records import json_default, plain_records
 from pypeline.modules.frames import is_dask
-from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
-from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+from pypeline.modules.partitioned import (
+    concat_and_remove,
+    continuation_encoding,
+    partition_writes,
+    parts_folder,
+    written_rows,
+)
+from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path, atomic_output_path_async
 from pypeline.modules.sdk.outputs import file_path_problems
 from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG
 
@@ -61,7 +68,11 @@ class JsonSink(BaseModule):
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, inputs["input"], path, ctx)
+        frame = inputs["input"]
+        if is_dask(frame):
+            rows = await self._write_lazy(frame, path, ctx)
+        else:
+            rows = await ctx.executor.run_in_thread(self._write, frame, path, ctx)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}
@@ -71,28 +82,30 @@ class JsonSink(BaseModule):
         encoding = self.configs["encoding"]
         with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"],
                                 storage_options=self.configs["storage_options"]) as tmp:
-            if not is_dask(frame):
-                with open(tmp, "w", encoding=encoding, newline="\n") as fh:
-                    if not lines:
-                        fh.write("[")
-                    rows = self._write_records(frame, fh, first=True)
-                    if not lines:
-                        fh.write(self._closing(rows))
-                return rows
-            parts = parts_folder(tmp)
-            try:
-                rows = write_partitions(frame, parts, self._part_writer(), ".json")
-                pieces = sorted(parts.iterdir())
-                if lines:
-                    concat_parts(pieces, tmp)
-                else:
-                    self._concat_array(pieces, tmp, rows)
-            finally:
-                shutil.rmtree(parts, ignore_errors=True)
+            with open(tmp, "w", encoding=encoding, newline="\n") as fh:
+                if not lines:
+                    fh.write("[")
+                rows = self._write_records(frame, fh, first=True)
+                if not lines:
+                    fh.write(self._closing(rows))
             return rows
 
-    def _concat_array(self, pieces: list[Path], target: Path, rows: int) -> None:
-        """``[`` + the parts (every item comma-led, the very first comma dropped) + ``]``, in constant memory."""
+    async def _write_lazy(self, frame: Any, path: str, ctx: RunContext) -> int:
+        replace = self.configs["replace_output_of"]
+        async with atomic_output_path_async(path, ctx, folder=False, replace_output_of=replace) as tmp:
+            parts = parts_folder(tmp)  # beside tmp: removed with it when the write fails
+            (counts,) = await ctx.compute(partition_writes(frame, parts, self._part_writer(), ".json"))
+            rows = written_rows(counts)
+            if self.configs["format"] == "jsonl":
+                await ctx.executor.run_in_thread(concat_and_remove, parts, tmp)
+            else:
+                await ctx.executor.run_in_thread(self._concat_array, parts, tmp, rows)
+            return rows
+
+    def _concat_array(self, parts: Path, target: Path, rows: int) -> None:
+        """``[`` + the parts (every item comma-led, the very first comma dropped) + ``]``, in constant memory;
+        then the folder of parts is removed."""
+        pieces = sorted(parts.iterdir())
         encoding = self.configs["encoding"]
         comma = len(",".encode(continuation_encoding(encoding)))
         with open(target, "wb") as out:
@@ -105,6 +118,7 @@ class JsonSink(BaseModule):
                         skip = 0
                     shutil.copyfileobj(fh, out, 1 << 20)
             out.write(self._closing(rows).encode(continuation_encoding(encoding)))
+        shutil.rmtree(parts, ignore_errors=True)
 
     def _write_records(self, frame: Any, fh: Any, *, first: bool) -> int:
         """Write ``frame``'s rows; array items after the first start with a comma."""

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pypeline.modules.common.records import json_default, plain_records
-from pypeline.modules.frames import compute, is_dask, lazy_len
+from pypeline.modules.frames import is_dask, lazy_len
 from pypeline.modules.sdk import BaseModule, RunContext
 from pypeline.modules.sdk.columns import ColumnUse, name_uses
 
@@ -47,8 +47,11 @@ class LogSink(BaseModule):
             require_columns(frame, self.configs["columns"])
             frame = frame[self.configs["columns"]]
         n = self.configs["rows"]
-        head = frame.head(n, npartitions=-1, compute=False) if is_dask(frame) else frame.head(n)
-        head, rows = await ctx.executor.run_in_thread(compute, head, lazy_len(frame))
+        if is_dask(frame):  # with the other sinks of the sub flow: the data is read once for all
+            head, rows = await ctx.compute(frame.head(n, npartitions=-1, compute=False), lazy_len(frame))
+            rows = int(rows)
+        else:
+            head, rows = frame.head(n), len(frame)
         preview = [json.loads(json.dumps(r, default=json_default)) for r in plain_records(head)]
         ctx.logger.info(
             self.configs["title"],

@@ -1,10 +1,14 @@
-"""``noop_sink``: consume the input and write nothing (counts its rows)."""
+"""``noop_sink``: consume the input and write nothing (counts its rows).
+
+In dask mode the count is computed with ``ctx.compute``, together with the
+other sinks of the sub flow.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pypeline.modules.frames import row_count
+from pypeline.modules.frames import is_dask, lazy_len
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -18,5 +22,7 @@ class NoopSink(BaseModule):
     GLOBALS = ["row_count"]
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        ctx.set_global("row_count", row_count(inputs["input"]))
+        frame = inputs["input"]
+        rows = (await ctx.compute(lazy_len(frame)))[0] if is_dask(frame) else len(frame)
+        ctx.set_global("row_count", int(rows))
         return {}

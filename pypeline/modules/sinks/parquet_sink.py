@@ -8,8 +8,10 @@ when complete, so a failed or killed run never leaves a partial file or
 folder under the final name.
 
 In dask mode the frame is written with ``to_parquet`` into a folder (one file
-per partition, computed in one pass, never whole in memory); the row count is
-then read from the Parquet footers, not by reading the data again.
+per partition, never whole in memory), computed with ``ctx.compute`` in one
+``dask.compute`` together with the other sinks of the sub flow
+(docs/dask-mode.md); the row count is then read from the Parquet footers, not
+by reading the data again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import is_dask
-from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path, atomic_output_path_async
 from pypeline.modules.sdk.columns import ColumnUse, name_uses
 from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG
 
@@ -71,22 +73,34 @@ class ParquetSink(BaseModule):
         frame = inputs["input"]
         require_columns(frame, self.configs["partition_cols"])
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, frame, path, ctx)
+        if is_dask(frame):
+            rows = await self._write_lazy(frame, path, ctx)
+        else:
+            rows = await ctx.executor.run_in_thread(self._write, frame, path, ctx)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}
 
+    def _compression(self) -> str | None:
+        return None if self.configs["compression"] == "none" else str(self.configs["compression"])
+
     def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
-        compression = None if self.configs["compression"] == "none" else self.configs["compression"]
         partition_cols = self.configs["partition_cols"] or None
-        folder = bool(partition_cols) or is_dask(frame)
-        with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"],
-                                storage_options=self.configs["storage_options"]) as tmp:
-            if is_dask(frame):
-                frame.to_parquet(str(tmp), compression=compression, partition_on=partition_cols, write_index=False)
-                return _footer_rows(tmp)
-            frame.to_parquet(tmp, compression=compression, partition_cols=partition_cols, index=False)
+        replace = self.configs["replace_output_of"]
+        with atomic_output_path(path, ctx, folder=bool(partition_cols), replace_output_of=replace,
+                                  storage_options=self.configs["storage_options"]) as tmp:
+            frame.to_parquet(tmp, compression=self._compression(), partition_cols=partition_cols, index=False)
             return len(frame)
+
+    async def _write_lazy(self, frame: Any, path: str, ctx: RunContext) -> int:
+        replace = self.configs["replace_output_of"]
+        async with atomic_output_path_async(path, ctx, folder=True, replace_output_of=replace) as tmp:
+            write = await ctx.executor.run_in_thread(
+                frame.to_parquet, str(tmp), compression=self._compression(),
+                partition_on=self.configs["partition_cols"] or None, write_index=False, compute=False,
+            )
+            await ctx.compute(write)
+            return await ctx.executor.run_in_thread(_footer_rows, tmp)
 
 
 def _footer_rows(folder: Any) -> int:

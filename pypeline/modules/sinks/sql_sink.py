@@ -24,9 +24,10 @@ comes back to an instance whose rows were committed writes nothing
 off). The other modes give the same table when they run again.
 
 The connection URL is never logged and appears in messages only with its
-password masked. In dask mode the partitions are computed once, in parallel,
-into temporary local Parquet files, which are then inserted one at a time
-inside the same transaction (one connection, bounded memory).
+password masked. In dask mode the partitions are computed once, in parallel
+(together with the other sinks of the sub flow, ``ctx.compute``), into
+temporary local Parquet files, which are then inserted one at a time inside
+the same transaction (one connection, bounded memory).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from pypeline.modules.common.records import plain_records
 from pypeline.modules.common.sql import make_engine, redact_url, sql_error
 from pypeline.modules.common.sql_ledger import LedgerEntry, find_write, ledger_table, record_write
 from pypeline.modules.frames import is_dask
-from pypeline.modules.partitioned import write_partitions
+from pypeline.modules.partitioned import partition_writes
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import ColumnUse, name_uses
 
@@ -108,6 +109,7 @@ class SqlSink(BaseModule):
         write = _Write(ledger=ledger, key=ctx.output_key, run_id=ctx.run_id)
         if is_dask(frame):
             with ctx.scratch_dir("sql_sink_") as scratch:
+                await ctx.compute(partition_writes(frame, scratch, _parquet_part, ".parquet"))
                 rows = await ctx.executor.run_in_thread(self._write_dask, frame, scratch, write)
         else:
             rows = await ctx.executor.run_in_thread(self._write_parts, frame, [frame], write)
@@ -149,9 +151,9 @@ class SqlSink(BaseModule):
         )
 
     def _write_dask(self, frame: Any, folder: Path, write: _Write) -> int:
-        """Compute every partition once (in parallel) into Parquet files in ``folder``, then stream them
-        into the one transaction: the database sees one connection, memory holds one partition at a time."""
-        write_partitions(frame, folder, lambda part, p, i: part.to_parquet(p, index=False), ".parquet")
+        """Stream the partitions, computed once (in parallel, with the other sinks of the sub flow) into
+        Parquet files in ``folder``, into the one transaction: the database sees one connection, memory
+        holds one partition at a time."""
         return self._write_parts(frame, (pd.read_parquet(f) for f in sorted(folder.iterdir())), write)
 
     def _write_parts(self, frame: Any, parts: Iterable[pd.DataFrame], write: _Write) -> int:
@@ -293,3 +295,7 @@ def _sql_type(series: pd.Series) -> Any:
         if len(present) and isinstance(present.iloc[0], (dict, list)):
             return JSON()
     return Text()
+
+
+def _parquet_part(part: pd.DataFrame, path: Path, _index: int) -> None:
+    part.to_parquet(path, index=False)

@@ -1,20 +1,26 @@
 """``text_sink``: write one column of a frame as lines of a text file, atomically.
 
-In dask mode each partition is written to a part file in one pass and the
+In dask mode each partition is written to a part file in one pass (computed
+with ``ctx.compute``, together with the other sinks of the sub flow) and the
 parts are appended in order (``pypeline.modules.partitioned``): the frame is
 never computed whole.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pypeline.modules.frames import is_dask
-from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
-from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+from pypeline.modules.partitioned import (
+    concat_and_remove,
+    continuation_encoding,
+    partition_writes,
+    parts_folder,
+    written_rows,
+)
+from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path, atomic_output_path_async
 from pypeline.modules.sdk.columns import ColumnUse, name_uses
 from pypeline.modules.sdk.outputs import file_path_problems
 from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG
@@ -58,7 +64,10 @@ class TextSink(BaseModule):
         if column not in frame.columns:
             raise KeyError(f"column '{column}' not in the input (columns: {', '.join(map(str, frame.columns))})")
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, frame[column], path, ctx)
+        if is_dask(frame):
+            rows = await self._write_lazy(frame[column], path, ctx)
+        else:
+            rows = await ctx.executor.run_in_thread(self._write, frame[column], path, ctx)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}
@@ -67,21 +76,24 @@ class TextSink(BaseModule):
         encoding = self.configs["encoding"]
         with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"],
                                 storage_options=self.configs["storage_options"]) as tmp:
-            if not is_dask(series):
-                _write_lines(series, tmp, encoding)
-                return len(series)
-            parts = parts_folder(tmp)
-            try:
-                rows = write_partitions(
-                    series,
-                    parts,
-                    lambda part, p, i: _write_lines(part, p, encoding if i == 0 else continuation_encoding(encoding)),
-                    ".txt",
-                )
-                concat_parts(sorted(parts.iterdir()), tmp)
-            finally:
-                shutil.rmtree(parts, ignore_errors=True)
-            return rows
+            _write_lines(series, tmp, encoding)
+            return len(series)
+
+    async def _write_lazy(self, series: Any, path: str, ctx: RunContext) -> int:
+        encoding = self.configs["encoding"]
+        replace = self.configs["replace_output_of"]
+        async with atomic_output_path_async(path, ctx, folder=False, replace_output_of=replace,
+                                  storage_options=self.configs["storage_options"]) as tmp:
+            parts = parts_folder(tmp)  # beside tmp: removed with it when the write fails
+            writes = partition_writes(
+                series,
+                parts,
+                lambda part, p, i: _write_lines(part, p, encoding if i == 0 else continuation_encoding(encoding)),
+                ".txt",
+            )
+            (counts,) = await ctx.compute(writes)
+            await ctx.executor.run_in_thread(concat_and_remove, parts, tmp)
+            return written_rows(counts)
 
 
 def _write_lines(series: Any, path: Path, encoding: str) -> None:

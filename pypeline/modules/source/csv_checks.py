@@ -187,6 +187,26 @@ def first_nul_line(source: str | bytes, encoding: str) -> int | None:
     return None
 
 
+def holds_nul(block: io.BytesIO, encoding: str) -> bool:
+    """Whether the bytes of ``block`` hold a NUL character (see :func:`first_nul_line`).
+
+    Searched a slice at a time, so a block of dask's lazy read is never copied whole.
+    """
+    if is_wide(encoding):
+        return first_nul_line(block.getvalue(), encoding) is not None
+    view = block.getbuffer()
+    try:
+        for start in range(0, len(view), _CHUNK):
+            piece = view[start : start + _CHUNK]
+            found = b"\x00" in piece.tobytes()
+            piece.release()
+            if found:
+                return True
+        return False
+    finally:
+        view.release()
+
+
 def _newlines_before(source: str | bytes, offset: int) -> int:
     count = 0
     for chunk in _chunks(source):

@@ -12,8 +12,14 @@ that work as well as a pandas-mode read:
   later block that differs (a float, or an empty value, in a column whose
   first rows held integers) fails at write time with a message about dask's
   ``read_csv`` arguments.
-* **Errors that name the file.** Each block is parsed by a
-  :class:`CsvBlockReader`, not ``pd.read_csv`` itself. When a block fails (at
+* **pyarrow first.** A :class:`CsvBlockReader` parses each block with
+  pandas' pyarrow engine (what ``dd.read_csv(engine="pyarrow")`` does) and
+  keeps the result when it is exactly what pandas' C parser would give;
+  otherwise (a malformed row, a value of another type, an option pyarrow
+  lacks) the block is parsed by the C parser as below:
+  :mod:`pypeline.modules.source.csv_arrow`.
+* **Errors that name the file.** The C parser's failures are explained by the
+  :class:`CsvBlockReader`, not left to ``pd.read_csv``. When a block fails (at
   compute time, inside the sink that computes it) it raises a
   :class:`~pypeline.modules.sdk.DataError` naming the file, and the line
   where one can be told:
@@ -46,11 +52,13 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.sdk.errors import DataError
+from pypeline.modules.source.csv_arrow import read_block
 from pypeline.modules.source.csv_checks import (
     Dialect,
     find_short_rows,
     first_nul_line,
     has_short_rows,
+    holds_nul,
     may_hold_short_rows,
     nul_message,
 )
@@ -129,19 +137,27 @@ class CsvBlockReader:
     plus keyword arguments), on its workers: it holds only plain data, so it pickles.
     """
 
-    def __init__(self, path: str, configs: dict[str, Any]) -> None:
+    def __init__(self, path: str, configs: dict[str, Any], arrow: dict[str, str] | None = None) -> None:
         self.path = path
         self.configs = dict(configs)
+        self.arrow = arrow
+        """Column -> kind when blocks may be parsed by pyarrow first (``csv_arrow.arrow_options``), else ``None``."""
         self.__name__ = "read_csv"  # dask names its tasks after the reader
 
     def __dask_tokenize__(self) -> Any:
-        return ("pypeline-csv-block-reader", self.path, repr(sorted(self.configs.items(), key=lambda kv: kv[0])))
+        configs = repr(sorted(self.configs.items(), key=lambda kv: kv[0]))
+        return ("pypeline-csv-block-reader", self.path, configs, repr(self.arrow))
 
     def __call__(self, source: Any, **kwargs: Any) -> pd.DataFrame:
-        data = source.getvalue() if isinstance(source, io.BytesIO) else None
-        if data is not None and first_nul_line(data, self.configs["encoding"]) is not None:
+        in_memory = isinstance(source, io.BytesIO)
+        if in_memory and holds_nul(source, self.configs["encoding"]):
             line = first_nul_line(self.path, self.configs["encoding"])  # the file's own line: error path only
             raise DataError(nul_message(self.path, line or 0))
+        if self.arrow is not None and in_memory and "nrows" not in kwargs:
+            fast = read_block(source, kwargs, self.arrow)
+            if fast is not None:
+                return fast
+        data = source.getvalue() if in_memory else None
         try:
             frame = pd.read_csv(source, **kwargs)
         except DataError:

@@ -20,9 +20,11 @@ Reading options, malformed rows and errors are described in
 In ``execution_mode: dask`` the module returns a lazy dask frame split into
 ``blocksize`` partitions. By default (``scan: false``) it reads only each
 file's header and first rows (to fix every column's type); the data is parsed
-when a sink computes it, and a malformed row, a bad byte or a value that does
-not fit its column's type then fails the sink with one error naming the file
-(and the line for the first two): :mod:`pypeline.modules.source.csv_lazy`.
+when a sink computes it (by pyarrow where it gives the C parser's result,
+:mod:`pypeline.modules.source.csv_arrow`), and a malformed row, a bad byte or
+a value that does not fit its column's type then fails the sink with one
+error naming the file (and the line for the first two):
+:mod:`pypeline.modules.source.csv_lazy`.
 ``row_count`` and ``rows_dropped`` are not set (counting would read the
 data; the run counts ``row_count`` when the flow reads it, docs/dask-mode.md).
 ``scan: true`` first reads the files once in chunks (bounded memory): errors
@@ -40,6 +42,7 @@ import pandas as pd
 from pypeline.modules.frames import expand_paths
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns
+from pypeline.modules.source.csv_arrow import arrow_options
 from pypeline.modules.source.csv_checks import is_blank, is_wide
 from pypeline.modules.source.csv_lazy import CsvBlockReader, sample
 from pypeline.modules.source.csv_reading import CsvReader, FileScan, parse_date_columns, unify_dtypes
@@ -252,10 +255,8 @@ class CsvSource(BaseModule):
             empty = pd.DataFrame({c: pd.Series(dtype=options["dtype"].get(c, "str")) for c in scan.columns or []})
             frame = dd.from_pandas(empty, npartitions=1)
         else:
-            frame = read_pandas(
-                CsvBlockReader(scan.path, reader.configs), scan.path, blocksize=blocksize, **options,
-                **reader_options(scan.path),
-            )
+            block_reader = CsvBlockReader(scan.path, reader.configs, arrow_options(reader.configs, options["dtype"]))
+            frame = read_pandas(block_reader, scan.path, blocksize=blocksize, **options, **reader_options(scan.path))
         frame.columns = [str(c) for c in frame.columns]
         if self.configs["date_columns"]:
             frame = frame.map_partitions(

@@ -10,7 +10,9 @@ While a dask-mode run is active, :func:`dask_mode` therefore
 * installs one pool of ``num_workers`` threads (dask's ``num_workers``
   setting, e.g. the ``DASK_NUM_WORKERS`` environment variable; default: the
   CPU count) as dask's ``pool``, so all computations of the run share it and
-  at most that many partitions are processed at a time;
+  at most that many partitions are processed at a time (a
+  :class:`~pypeline.run.nodes.dask_run.DaskPool`, which lets a joint compute
+  that failed or was stopped wait for the tasks it started);
 * makes pyarrow allocate from the system allocator instead of its default
   (mimalloc or jemalloc), which keeps freed memory cached and lets peak RSS
   grow with the amount of data streamed through (measured on 49M rows:
@@ -33,11 +35,11 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from pypeline.core.compat import lock_free_cached_property
+from pypeline.run.nodes.dask_run import DaskPool
 
 ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
 
@@ -76,7 +78,7 @@ def dask_mode(settings: dict[str, Any]) -> Iterator[int | None]:
     # on Python 3.11 that can deadlock in functools.cached_property (see pypeline.core.compat)
     lock_free_cached_property()
     workers = int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pypeline-dask")
+    pool = DaskPool(max_workers=workers)
     try:
         with dask.config.set(pool=pool), _system_arrow_allocator():
             yield workers

@@ -17,6 +17,11 @@ in the run state instead, because they cross the sub flow boundary.
 
 A failing node makes the task group cancel its siblings; the sub flow then
 fails with that node's :class:`ModuleError`.
+
+In dask mode the instance's sinks compute their inputs together, in one
+``dask.compute`` per batch (:mod:`pypeline.run.nodes.joint`): each node task
+runs with the instance's :class:`SubflowComputes` as the target of
+``ctx.compute``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from typing import Any
 from pypeline.core.errors import ModuleError
 from pypeline.job.plan import JobPlan
 from pypeline.modules.sdk.globals import node_id_for
+from pypeline.modules.sdk.joint import joining
 from pypeline.run.artifacts.manager import ArtifactManager
+from pypeline.run.nodes.joint import SubflowComputes
 from pypeline.run.nodes.node import NodeRunner
 from pypeline.run.state.records import RunState
 
@@ -83,6 +90,7 @@ class _Instance:
         self.produced: dict[str, dict[str, Any]] = {}
         self.remaining = dict(plan.subflow_consumers.get(subflow_id, {}))
         self.made: list[Any] = []
+        self.joint = SubflowComputes.for_subflow(plan, subflow_id) if runner.mode == "dask" else None
 
     def waits(self, module_id: str, port: str) -> bool:
         """True when a reader of this output still waits for another of its inputs."""
@@ -97,7 +105,11 @@ class _Instance:
     async def run(self, module_id: str | None) -> None:
         """Run ``module_id``, then, in this task, the first reader it made ready (see the module docstring)."""
         while module_id is not None:
-            await self.run_node(module_id)
+            try:
+                await self.run_node(module_id)
+            finally:
+                if self.joint is not None:
+                    self.joint.finished(module_id)
             ready = self.made_ready(module_id)
             group = self.group
             assert group is not None  # set before the first task starts
@@ -126,7 +138,8 @@ class _Instance:
             edge.dst_port: await runner.artifacts.fetch(self.produced[edge.src][edge.src_port], runner.mode)
             for edge in in_edges
         }
-        outputs = await runner.nodes.run(spec, inputs, self.iter_path, self.iter_items)
+        with joining(self.joint.for_module(module_id) if self.joint is not None else None):
+            outputs = await runner.nodes.run(spec, inputs, self.iter_path, self.iter_items)
         inputs.clear()
         node_id = node_id_for(module_id, self.iter_path)
         registered: dict[str, Any] = {}
