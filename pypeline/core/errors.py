@@ -135,13 +135,17 @@ class ModuleError(RunError):
         cause: what went wrong, already free of secret values.
         attempt: the attempt number (1-based) that failed.
         backend: where the module ran.
+        error_type: the kind of error the last attempt raised (``FileNotFoundError``, ``TimeoutError``, ...).
     """
 
-    def __init__(self, module_id: str, cause: str, *, attempt: int = 1, backend: str = "local") -> None:
+    def __init__(
+        self, module_id: str, cause: str, *, attempt: int = 1, backend: str = "local", error_type: str = ""
+    ) -> None:
         self.module_id = module_id
         self.cause = cause
         self.attempt = attempt
         self.backend = backend
+        self.error_type = error_type or type(self).__name__
         super().__init__(f"module '{module_id}' failed (attempt {attempt}, backend {backend}): {cause}")
 
 

@@ -120,7 +120,7 @@ CASES = [
         "schema-misspelt-section",
         mutate(ETL, ("connections:", "conections:")),
         "{f}:16: at conections: unknown key 'conections'; did you mean 'connections'? "
-        "(expected one of: connections, context, flow, modules, settings)",
+        "(expected one of: connections, context, flow, modules, params, ports, settings)",
     ),
     Case(
         "schema-missing-key",

@@ -1,14 +1,18 @@
 """Parse connection strings and mappings into typed edges, and check them.
 
-Data connections are written ``"a.port - b.port"``. Control connections are
-written as a string ``"a (order|condition) b"`` (``"a (1|) b"``,
-``"a (Last|a__row_count > 0) b"``) or as a mapping::
+Data connections are written ``"a.port - b.port"`` (module ids of an
+included flow hold dots, ``east.load.data``: the port is after the last
+dot). Control connections are written as a string ``"a (order|condition) b"``
+(``"a (1|) b"``, ``"a (Last|a__row_count > 0) b"``), optionally followed by
+the type and its options in brackets (``"load (1|) alert [on_error, handled]"``,
+``"files (1|) load [iterate, parallel=4]"``), or as a mapping::
 
-    - {from: list_files, to: load_one, type: iterate, order: 1}
+    - {from: list_files, to: load_one, type: iterate, order: 1, parallel: 4}
 
 Checks here: ids and ports exist, every input port is fed at most once and
 required ones at least once, the category table of docs/flow-format.md, order 0
-reserved, conditions parse, iterate connections leave a list output.
+reserved, conditions parse, iterate connections leave a list output,
+``handled`` only on ``on_error`` and ``parallel`` (1 or more) only on ``iterate``.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from pypeline.core.expressions import ExpressionError, parse_expression
 from pypeline.core.text import did_you_mean
 from pypeline.job.spec import CONTROL_TYPES, ControlEdge, DataEdge, ModuleSpec
 
-_DATA_RE = re.compile(r"^\s*([^\s.]+)\.(\S+)\s+-\s+([^\s.]+)\.(\S+)\s*$")
-_CONTROL_RE = re.compile(r"^\s*([^\s(]+)\s*\((.*)\)\s*([^\s()]+)\s*$", re.DOTALL)
+_DATA_RE = re.compile(r"^\s*(\S+)\.([^\s.]+)\s+-\s+(\S+)\.([^\s.]+)\s*$")
+_CONTROL_RE = re.compile(r"^\s*([^\s(]+)\s*\((.*)\)\s*([^\s()\[\]]+)\s*(?:\[([^\[\]]*)\])?\s*$", re.DOTALL)
 
 DATA_OUT = ("source", "mod")
 DATA_IN = ("mod", "sink")
@@ -163,7 +167,7 @@ def _control_fields(flow: FlowSpec, item: Any, line: int | None) -> dict[str, An
                 f"control connection {item!r} is not of the form 'from (order|condition) to'",
                 path=flow.path, line=line, expected="e.g. 'load (1|) report' or 'load (2|load__row_count > 0) mail'",
             )
-        src, valve, dst = match.groups()
+        src, valve, dst, options = match.groups()
         order_text, _, condition = valve.partition("|")
         order_text = order_text.strip()
         order: int | str
@@ -181,7 +185,7 @@ def _control_fields(flow: FlowSpec, item: Any, line: int | None) -> dict[str, An
                 ) from None
         return {
             "src": src, "dst": dst, "order": order, "condition": condition.strip() or None,
-            "type": "normal", "port": None,
+            **_string_options(flow, item, options or "", line),
         }
     order = item.get("order", 1)
     condition = item.get("condition")
@@ -189,7 +193,41 @@ def _control_fields(flow: FlowSpec, item: Any, line: int | None) -> dict[str, An
         "src": item["from"], "dst": item["to"], "order": order,
         "condition": condition.strip() if isinstance(condition, str) and condition.strip() else None,
         "type": item.get("type", "normal"), "port": item.get("port"),
+        "handled": item.get("handled", False), "parallel": item.get("parallel"),
     }
+
+
+def _string_options(flow: FlowSpec, item: str, text: str, line: int | None) -> dict[str, Any]:
+    """The bracketed part of a string control connection: ``[on_error, handled]``, ``[iterate, parallel=4]``."""
+    fields: dict[str, Any] = {"type": "normal", "port": None, "handled": False, "parallel": None}
+    types: list[str] = []
+    for word in (w.strip() for w in text.split(",")):
+        name, sep, value = (part.strip() for part in word.partition("="))
+        if not word:
+            continue
+        if not sep and name in CONTROL_TYPES:
+            types.append(name)
+        elif not sep and name == "handled":
+            fields["handled"] = True
+        elif sep and name == "port" and value:
+            fields["port"] = value
+        elif sep and name == "parallel" and re.fullmatch(r"-?\d+", value):
+            fields["parallel"] = int(value)
+        else:
+            raise PlanError(
+                f"control connection {item!r}: {word!r} is not a connection type or option"
+                f"{did_you_mean(name, (*CONTROL_TYPES, 'handled', 'parallel', 'port'))}",
+                path=flow.path, line=line,
+                expected="a type (" + ", ".join(CONTROL_TYPES) + ") and options handled, parallel=N, port=NAME, "
+                "e.g. '[on_error, handled]'",
+            )
+    if len(types) > 1:
+        raise PlanError(
+            f"control connection {item!r}: two types ({', '.join(types)})", path=flow.path, line=line,
+            expected="one type per connection",
+        )
+    fields["type"] = types[0] if types else "normal"
+    return fields
 
 
 def _check_control(
@@ -211,9 +249,11 @@ def _check_control(
         )
     if fields["type"] not in CONTROL_TYPES:
         raise PlanError(
-            f"control connection '{shown}': unknown type {fields['type']!r}",
-            path=flow.path, line=line, expected="normal, iterate or start",
+            f"control connection '{shown}': unknown type {fields['type']!r}"
+            f"{did_you_mean(str(fields['type']), CONTROL_TYPES)}",
+            path=flow.path, line=line, expected=", ".join(CONTROL_TYPES),
         )
+    _check_trigger_options(flow, shown, fields)
     src_spec, dst_spec = modules[src], modules[dst]
     category = _category_problem(src, src_spec, dst, dst_spec)
     if subflow_of[src] == subflow_of[dst]:
@@ -269,3 +309,26 @@ def _check_port(flow: FlowSpec, shown: str, src: str, src_spec: ModuleSpec, fiel
             f"control connection '{shown}': 'port' is only meaningful for type iterate",
             path=flow.path, line=line,
         )
+
+
+def _check_trigger_options(flow: FlowSpec, shown: str, fields: dict[str, Any]) -> None:
+    """``handled`` belongs to ``on_error``, ``parallel`` (1 or more) to ``iterate``; ``parallel`` becomes an int."""
+    line, kind = fields["line"], fields["type"]
+    if fields["handled"] and kind != "on_error":
+        raise PlanError(
+            f"control connection '{shown}': 'handled' is only meaningful for type on_error (this one is {kind})",
+            path=flow.path, line=line, expected="type on_error, or no 'handled'",
+        )
+    parallel = fields["parallel"]
+    if parallel is not None and kind != "iterate":
+        raise PlanError(
+            f"control connection '{shown}': 'parallel' is only meaningful for type iterate (this one is {kind})",
+            path=flow.path, line=line, expected="type iterate, or no 'parallel'",
+        )
+    if parallel is not None and parallel < 1:
+        raise PlanError(
+            f"control connection '{shown}': parallel {parallel} would run no item",
+            path=flow.path, line=line, expected="parallel: 1 or more (1 runs the items one after the other)",
+        )
+    fields["parallel"] = parallel or 1
+    fields["handled"] = bool(fields["handled"])

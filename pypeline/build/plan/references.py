@@ -2,7 +2,9 @@
 
 * ``context.X`` must be defined by at least one environment of ``context:``;
 * ``MODULE__VAR`` must name a module of the flow and, when that module
-  declares its globals, one of them (case-insensitive);
+  declares its globals, one of them (case-insensitive); the *from* module of
+  an ``on_error`` / ``always`` connection also has ``error_message``,
+  ``error_type`` and ``error_module``;
 * ``iter.item`` / ``iter.index`` in a module's configs need the module's sub
   flow to be reachable through an ``iterate`` connection (otherwise there is
   never an iteration to read);
@@ -11,13 +13,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pypeline.build.load.flow_spec import FlowSpec
 from pypeline.core.errors import PlanError
 from pypeline.core.expressions import parse_expression
 from pypeline.core.references import Reference, ReferenceSyntaxError
 from pypeline.core.templates import find_templates
 from pypeline.core.text import did_you_mean
-from pypeline.job.spec import ControlEdge, ModuleSpec
+from pypeline.job.spec import ERROR_GLOBALS, ON_FAILURE, ControlEdge, ModuleSpec
 
 
 def check_references(
@@ -33,6 +37,13 @@ def check_references(
     """
     context_names = {name for env in flow.context.values() for name in env}
     lower_ids = {m.lower(): m for m in modules}
+    handled = {e.src for e in control_edges if e.type in ON_FAILURE}
+    if handled:  # the scheduler sets these on them (run/scheduling/failures.py)
+        modules = {
+            m: (replace(spec, globals=(*spec.globals, *ERROR_GLOBALS)) if m in handled and spec.globals is not None
+                else spec)
+            for m, spec in modules.items()
+        }
     in_iteration = _iterated_subflows(control_edges, subflow_of) if subflow_of is not None else None
     for spec in modules.values():
         for top_key in sorted(spec.configs):

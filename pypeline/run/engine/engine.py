@@ -199,7 +199,8 @@ class RunEngine:
         return Scheduler(
             plan, self.state, SubflowRunner(plan, self.state, self.artifacts, nodes, mode),
             values=ConditionValues(p.context_vars, self.globals, self.templater), events=self.events,
-            logger=self.logger, on_subflow_done=self.checkpoints.on_subflow_done,
+            logger=self.logger, on_subflow_done=self.checkpoints.on_subflow_done, globals_store=self.globals,
+            redact=p.secrets.redact_text,
         )
 
     # -- running ------------------------------------------------------------------------------------
