@@ -50,7 +50,11 @@ class PypelineError(Exception):
 
 
 class FlowError(PypelineError):
-    """The flow YAML does not validate. Carries the file and line when known."""
+    """The flow YAML does not validate. Carries the file and line when known.
+
+    ``chain`` names, innermost first, the includes that brought the file in
+    (``include 'east' at flow.yaml:9``) when the problem is in an included flow.
+    """
 
     exit_code: ClassVar[int] = 2
 
@@ -63,6 +67,7 @@ class FlowError(PypelineError):
         column: int | None = None,
         pointer: str | None = None,
         expected: str | None = None,
+        chain: tuple[str, ...] = (),
     ) -> None:
         self.what = what
         self.path = path
@@ -70,7 +75,15 @@ class FlowError(PypelineError):
         self.column = column
         self.pointer = pointer
         self.expected = expected
+        self.chain = chain
         super().__init__(self._build())
+
+    def included(self, step: str) -> FlowError:
+        """The same error, seen through one more include (``step``: ``include 'east' at flow.yaml:9``)."""
+        return type(self)(
+            self.what, path=self.path, line=self.line, column=self.column, pointer=self.pointer,
+            expected=self.expected, chain=(*self.chain, step),
+        )
 
     def _build(self) -> str:
         where = self.path or "<flow>"
@@ -84,6 +97,8 @@ class FlowError(PypelineError):
         parts.append(self.what)
         if self.expected:
             parts.append(f" (expected {self.expected})")
+        if self.chain:
+            parts.append(" [in " + ", in ".join(self.chain) + "]")
         return "".join(parts)
 
 

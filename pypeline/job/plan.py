@@ -57,6 +57,8 @@ class JobPlan:
     """The flow YAML the job was built from (absolute), so a reader can tell it changed since."""
     folder: Path | None = None
     """The job folder the plan was read from (``None`` for a plan the build has not written)."""
+    includes: tuple[dict[str, Any], ...] = ()
+    """The flows inlined by ``include:`` (``id``, ``file``, ``in``, ``line``); their modules are ``<id>.<module>``."""
 
     outgoing: dict[str, FiringGroups] = field(init=False, repr=False, compare=False)
     planned_order: tuple[dict[str, Any], ...] = field(init=False, repr=False, compare=False)

@@ -44,4 +44,5 @@ def plan_flow(flow: FlowSpec) -> JobPlan:
         root_subflows=roots,
         environments=tuple(sorted(context_files(flow.context))),
         flow_path=str(Path(flow.path).resolve()) if flow.path else None,
+        includes=flow.includes,
     )

@@ -52,7 +52,7 @@ def check_references(
                 found = find_templates({top_key: spec.configs[top_key]})
             except ReferenceSyntaxError as exc:
                 raise PlanError(
-                    f"module '{spec.id}', config '{top_key}': bad template: {exc}", path=flow.path, line=line
+                    f"module '{spec.id}', config '{top_key}': bad template: {exc}", **flow.module_at(spec.id, line)
                 ) from None
             for key, _raw, ref in found:
                 problem = _problem(ref, context_names, lower_ids, modules)
@@ -63,14 +63,14 @@ def check_references(
                             f"leads to sub flow '{subflow_of[spec.id]}'"
                         )
                 if problem:
-                    raise PlanError(f"module '{spec.id}', config '{key}': {problem}", path=flow.path, line=line)
+                    raise PlanError(f"module '{spec.id}', config '{key}': {problem}", **flow.module_at(spec.id, line))
     for edge in control_edges:
         if not edge.condition:
             continue
         for ref in parse_expression(edge.condition).references:
             problem = _problem(ref, context_names, lower_ids, modules)
             if problem:
-                raise PlanError(f"control connection '{edge}': {problem}", path=flow.path, line=edge.line)
+                raise PlanError(f"control connection '{edge}': {problem}", **flow.control_at(edge.index, edge.line))
 
 
 def _iterated_subflows(control_edges: tuple[ControlEdge, ...], subflow_of: dict[str, str]) -> set[str]:
@@ -97,6 +97,8 @@ def _problem(
             f"unknown context variable '{ref.name}'{did_you_mean(ref.name, context_names)} "
             f"(defined: {defined}; add it under 'context:')"
         )
+    if ref.kind == "param":
+        return f"'{{{{{ref}}}}}' is unknown here: parameters belong to a flow that declares them under 'params:'"
     if ref.kind == "global":
         module_id = lower_ids.get(ref.module.lower())
         if module_id is None:
