@@ -16,8 +16,8 @@ including flow can connect to::
 
 Includes nest (``east.inner.load``); a file that includes itself, directly or
 through others, is refused, and so is a chain deeper than
-:data:`MAX_INCLUDE_DEPTH` or a flow of more than :data:`MAX_INCLUDES` includes. A problem inside an included file is reported with
-that file and line, and the chain of includes that led there
+:data:`MAX_INCLUDE_DEPTH` or a flow of more than :data:`MAX_INCLUDES` includes.
+A problem inside an included file is reported with that file and line, and the chain of includes that led there
 (``[in include 'east' at flow.yaml:9]``): the load phase adds the chain as
 the error leaves each include, the plan phase finds it in the
 :class:`~pypeline.build.load.flow_spec.Origin` of each module and connection.

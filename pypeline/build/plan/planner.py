@@ -3,7 +3,8 @@
 Order of checks (each raises the first problem as a :class:`PlanError`):
 data connections (ids, ports, categories, fan-in) -> sub flows and data
 cycles -> control connections (categories, same sub flow, valves, iterate
-lists) -> control cycles -> template and condition names -> planned order.
+lists) -> control cycles -> template and condition names -> child jobs
+calling back (``run_job``) -> planned order.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pypeline.build.load.flow_spec import FlowSpec
+from pypeline.build.plan.child_jobs import check_child_jobs
 from pypeline.build.plan.connections import parse_control_edges, parse_data_edges
 from pypeline.build.plan.graph import build_subflows, check_control_cycles, find_subflows, root_subflows
 from pypeline.build.plan.references import check_references
@@ -31,6 +33,7 @@ def plan_flow(flow: FlowSpec) -> JobPlan:
     control_edges = parse_control_edges(flow, modules, subflow_of)
     check_control_cycles(flow, control_edges, subflow_of)
     check_references(flow, modules, control_edges, subflow_of)
+    check_child_jobs(flow, modules)
     roots = root_subflows(subflows, control_edges, subflow_of)
     return JobPlan(
         name=flow.name,
