@@ -1,7 +1,7 @@
 """``run_job``: run another job as a child of this run (Talend's tRunJob).
 
 The child is a job folder (``jobs/load_orders``) or a flow YAML, built first
-with ``pype build`` (into ``jobs_dir``). It runs as a ``pype run`` process of
+with ``pype build`` (into ``target_dir``). It runs as a ``pype run`` process of
 its own, a child of this one: its own run folder under the child job's
 ``runs/``, its own manifest and log, its own thread pool. What links them:
 
@@ -74,7 +74,8 @@ class RunJob(BaseModule):
             "env": {"type": "str|null", "default": None, "description": "The child's context environment"},
             "globals": {"type": "dict[str]", "default": {},
                         "description": "Globals to read back: name here -> the child's `module__var`"},
-            "jobs_dir": {"type": "str", "default": "jobs", "description": "Where a flow YAML is built"},
+            "target_dir": {"type": "str", "default": "jobs",
+                           "description": "Where a flow YAML `job` is built (`pype build --out`)"},
             "max_depth": {"type": "int", "default": 8, "description": "Deepest nesting of child jobs allowed"},
         },
     }
@@ -132,7 +133,7 @@ class RunJob(BaseModule):
             if not job.is_dir():
                 raise ChildJobError(f"child job '{job}': no such job folder (or give a flow YAML to build)")
             return job
-        code, out, err = await _pype(["build", str(job), "--out", self.configs["jobs_dir"]], os.environ.copy())
+        code, out, err = await _pype(["build", str(job), "--out", self.configs["target_dir"]], os.environ.copy())
         built = [line[len("built "):] for line in out.splitlines() if line.startswith("built ")]
         if code != 0 or not built:
             raise ChildJobError(f"child job '{job}' does not build: {_first_error(err)}")
