@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from pypeline.core.expressions import ExpressionError, parse_expression
+from pypeline.core.references import Reference, ReferenceSyntaxError, parse_reference
 from tests.conftest import invoke, write_csv
 
 PART = """\
@@ -318,3 +320,23 @@ def test_includes_that_multiply_are_refused(project: Path, cli: CliRunner) -> No
           "configs: {required: {values: {}}}}\n")
     message = _error(project, cli)
     assert "too many includes (more than 1000 in the flow" in message
+
+
+class TestDottedNames:
+    """The names of included modules in conditions and templates; every other attribute access stays refused."""
+
+    def test_conditions_and_templates_read_dotted_module_ids(self) -> None:
+        refs = parse_expression("east.inner.load__row_count > 0 and context.env == 'x'").references
+        assert refs[0] == Reference(kind="global", module="east.inner.load", name="row_count")
+        assert parse_reference(" east.load__rows ") == Reference(kind="global", module="east.load", name="rows")
+
+    @pytest.mark.parametrize("text", ["east.load__n.real", "east.__class__", "context.env.x", "iter.item.x",
+                                      "east.load", "east.load__n.__class__"])
+    def test_other_attribute_access_is_refused(self, text: str) -> None:
+        with pytest.raises(ExpressionError):
+            parse_expression(text)
+
+    @pytest.mark.parametrize("text", ["east..load__n", "east.__n", ".load__n", "east.lo-ad__n"])
+    def test_malformed_dotted_ids_are_no_name(self, text: str) -> None:
+        with pytest.raises(ReferenceSyntaxError):
+            parse_reference(text)

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from tests.conftest import FlowHarness
+from tests.conftest import FlowHarness, invoke
 from tests.run.flowtext import flow, mod
 from tests.run.probes import read_events, reset_events
 
@@ -181,3 +182,17 @@ class TestResume:
         assert state["load"] == "success" and state["report"] == "success" and state["cleanup"] == "restored"
         assert state["alert"] == "restored"  # it ran in the first run; on_error does not fire now
         assert second.manifest["modules"]["alert"]["status"] == "restored"
+
+
+class TestThroughTheCli:
+    """The same through ``pype build`` / ``pype run``: exit codes and what is printed."""
+
+    @pytest.mark.parametrize(("handled", "code"), [(False, 1), (True, 0)], ids=["unhandled", "handled"])
+    def test_exit_code(self, flows: FlowHarness, cli: CliRunner, handled: bool, code: int) -> None:
+        flows.write(alert_flow(fail=True, handled=handled))
+        assert invoke(cli, "build", "flow.yaml").exit_code == 0
+        ran = invoke(cli, "run", "jobs/alerting", "--quiet", "--progress", "none")
+        assert ran.exit_code == code, ran.output
+        assert ("run " in ran.stdout) and (f": {'success' if handled else 'failed'} (" in ran.stdout)
+        assert ("error: module 'load'" in ran.stderr) is (not handled)
+        assert any(line.startswith("note alert RuntimeError|load|") for line in events(flows.root))
