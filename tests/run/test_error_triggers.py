@@ -115,6 +115,18 @@ class TestOnError:
         assert state["slow"] == "cancelled"
         assert state["alert"] == "success" and state["after_alert"] == "success"
 
+    async def test_a_handler_branch_fans_out_under_halt(self, flows: FlowHarness) -> None:
+        text = flow("fanning", [
+            mod("load", wait_for="slow_started", fail=True),
+            mod("slow", set_event="slow_started", wait_for="never"),
+            mod("alert"), mod("mail"), mod("page"), mod("log_it", sleep=0.05),
+        ], ["load (1|) alert [on_error]", "alert (1|) mail", "alert (1|) page", "alert (2|) log_it [start]"],
+            settings=HALT)
+        result = await flows.run(text)
+        state = statuses(result.manifest)
+        assert state["slow"] == "cancelled"
+        assert [state[m] for m in ("alert", "mail", "page", "log_it")] == ["success"] * 4
+
     async def test_handler_per_iteration_item(self, flows: FlowHarness) -> None:
         from tests.run.flowtext import PROBE_SOURCE
 

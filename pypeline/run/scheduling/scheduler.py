@@ -234,8 +234,8 @@ class Scheduler:
             if len(chosen) == 1:
                 ok = await self._fire(chosen[0], path, items, frames) and ok
             else:
-                results = await asyncio.gather(*(self._fire(edge, path, items, frames) for edge in chosen))
-                ok = ok and all(results)
+                fired = [self._task(self._fire(edge, path, items, frames), f"fire:{edge}") for edge in chosen]
+                ok = ok and all(await asyncio.gather(*fired))
         return ok
 
     async def _failure(self, key: SubflowKey, items: tuple[Any, ...], frames: Frames, exc: BaseException) -> bool:
