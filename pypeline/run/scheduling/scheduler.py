@@ -143,6 +143,10 @@ class Scheduler:
             e.index: parse_expression(e.condition) for e in self.job.control_edges if e.condition
         }
         self._scopes = self.job.scopes
+        self._handlers = {
+            subflow: tuple(e for _order, edges in groups for e in edges if e.type in ON_FAILURE)
+            for subflow, groups in self.job.outgoing.items()
+        }
         self._logger = logger
         self._globals = globals_store if globals_store is not None else GlobalStore()
         self._redact = redact
@@ -217,7 +221,7 @@ class Scheduler:
         """Fire the connections of an ended instance, group by group (success or ``failure`` ones)."""
         subflow_id, path = key
         wanted = ON_SUCCESS if failure is None else ON_FAILURE
-        handlers = [e for e in self.job.control_out(subflow_id) if e.type in ON_FAILURE]
+        handlers = self._handlers.get(subflow_id, ())
         if handlers and (failure is not None or any(e.type == "always" for e in handlers)):
             publish(self._globals, [e for e in handlers if failure or e.type == "always"], path, failure or NO_ERROR)
         ok = True
@@ -242,7 +246,7 @@ class Scheduler:
         """Record a failed instance, run its handlers, and halt or skip as the strategy and handlers say."""
         facts = error_facts(exc, self._redact)
         record = self._failed(key, facts.message)
-        handlers = [e for e in self.job.control_out(key[0]) if e.type in ON_FAILURE]
+        handlers = self._handlers.get(key[0], ())
         may_handle = any(edge.handled for edge in handlers)
         if self._halt and not may_handle:
             self._start_halt()
