@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FlowHarness, write_csv
-from tests.run.flowtext import PROBE_MOD, flow, mod
+from tests.run.flowtext import PROBE_MOD, PROBE_SOURCE, flow, mod
 
 ITEMS = 8
 SLEEP = 0.5
@@ -121,3 +121,30 @@ async def test_a_failing_item_follows_the_fail_strategy(flows: FlowHarness, inpu
     else:
         assert "2" not in written and len(written) < ITEMS
         assert subflows["after"] == "not_run"
+
+
+async def test_resume_after_a_failed_item_runs_only_that_item_again(flows: FlowHarness) -> None:
+    """Checkpoints stay per item: under continue one item fails, the resumed run runs that item alone."""
+    from pypeline.run.run import RunOptions, run_job
+    from tests.run.probes import read_events, reset_events
+
+    reset_events()
+    for name in ("a", "b", "d", "e", "f"):
+        (flows.root / f"ok_{name}").touch()
+    text = flow("par_resume", [
+        mod("files", PROBE_SOURCE, items=["a", "b", "c", "d", "e", "f"]),
+        '  - {"id": "gate", "name": "fail_mod", "configs": {"optional": {"unless_file_exists": "ok_{{iter.item}}"}}}',
+        mod("after_gate", sleep=0.05),
+    ], [{"from": "files", "to": "gate", "type": "iterate", "parallel": 3}, "gate (1|) after_gate"],
+        settings={"timeout": 60, "fail_strategy": "continue"})
+    first = await flows.run(text)
+    assert first.status == "failed"
+    assert sorted(n for n, m in first.manifest["modules"].items() if m["status"] == "failed") == ["gate#2"]
+    (flows.root / "ok_c").touch()
+    resumed = await run_job(flows.root / "jobs" / "par_resume",
+                            RunOptions(resume="latest", progress="none", echo_logs=False))
+    assert resumed.status == "success"
+    ran_again = sorted(n for n, m in resumed.manifest["modules"].items() if m["status"] == "success")
+    assert ran_again == ["after_gate#2", "gate#2"]
+    assert [line for line in read_events(flows.root / "events.log") if line.startswith("start after_gate")].count(
+        "start after_gate#2") == 1
