@@ -23,7 +23,7 @@ from pypeline.job.runs import run_status
 from pypeline.modules.sdk import GlobalStore, RunContext, ThreadRunner
 from pypeline.modules.solo.child_runs import ChildJobError
 from pypeline.modules.solo.run_job import RunJob
-from tests.conftest import invoke, write_csv
+from tests.conftest import FlowHarness, invoke, write_csv
 
 CHILD = """\
 flow: {name: child}
@@ -285,3 +285,28 @@ class TestSameNodeAgain:
         assert sorted(p.name for p in (project / "jobs/steps/runs").iterdir()) == ["parent-1.call", "parent-2.call"]
         second = json.loads((project / "jobs/steps/runs/parent-2.call/manifest.json").read_text())
         assert second["modules"]["one"]["status"] == "restored"
+
+
+async def test_a_retried_attempt_resumes_the_child_of_the_attempt_before(flows: FlowHarness) -> None:
+    """retries: the second attempt of the run_job node resumes the child run the first attempt left."""
+    root: Path = flows.root
+    write(root, "flaky.yaml", """\
+        flow: {name: flaky}
+        modules:
+          - {id: one, name: set_globals, configs: {required: {values: {n: 1}}}}
+          - {id: gate, name: fail_mod, configs: {optional: {fail_attempts: 1, counter_file: out/count.txt}}}
+        connections:
+          control: ["one (1|) gate"]
+        """)
+    result = await flows.run("""\
+        flow: {name: retrying}
+        settings: {retry_delay: 0}
+        modules:
+          - {id: call, name: run_job, retries: 1, configs: {required: {job: flaky.yaml}}}
+        """)
+    assert result.status == "success", result.manifest["errors"]
+    runs = sorted(p.name for p in (root / "jobs/flaky/runs").iterdir())
+    assert runs == [f"{result.run_id}.call", f"{result.run_id}.call-2"]
+    second = json.loads((root / "jobs/flaky/runs" / runs[1] / "manifest.json").read_text())
+    assert second["resumed_from"] == runs[0] and second["modules"]["one"]["status"] == "restored"
+    assert result.manifest["modules"]["call"]["attempts"] == 2

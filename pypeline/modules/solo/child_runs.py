@@ -75,9 +75,15 @@ def latest_child_run(job_dir: Path, output_key: str) -> ChildRun | None:
     return ChildRun(run_dir=run_dir, status=run_status(run_dir))
 
 
-def child_run_id(parent_run_id: str, node_id: str) -> str:
-    """``<parent run id>.<node id>``: a child run's id, unique since the parent's is (``#`` becomes ``-``)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{parent_run_id}.{node_id}")
+def child_run_id(job_dir: Path, parent_run_id: str, node_id: str) -> str:
+    """``<parent run id>.<node id>`` (``#`` becomes ``-``): a child run's id, unique since the parent's is;
+    ``-2``, ``-3``, ... appended for the node's next attempts in the same parent run (``retries``)."""
+    base = re.sub(r"[^A-Za-z0-9_.-]", "-", f"{parent_run_id}.{node_id}")
+    run_id, attempt = base, 1
+    while (job_dir / "runs" / run_id).exists():
+        attempt += 1
+        run_id = f"{base}-{attempt}"
+    return run_id
 
 
 def child_globals(manifest: dict[str, Any], wanted: dict[str, str], job: str) -> dict[str, Any]:

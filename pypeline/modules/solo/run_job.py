@@ -10,7 +10,7 @@ its own, a child of this one: its own run folder under the child job's
 * the child's manifest names this node in ``parent_run``; this node's
   manifest entry names the child in ``stats.child_run`` and the parent's
   manifest lists it in ``child_runs``; the child's run id is
-  ``<parent run id>.<node id>``;
+  ``<parent run id>.<node id>`` (``-2``, ... for a retried attempt);
 * globals back: ``{{call__status}}`` (``success``/``failed``), ``run_id``,
   ``run_dir``, and the child globals named in ``globals``
   (``{rows: load__row_count}`` gives ``{{call__rows}}``);
@@ -142,7 +142,7 @@ class RunJob(BaseModule):
 
     async def _start(self, job_dir: Path, previous: ChildRun | None, depth: int, ctx: RunContext) -> ChildRun:
         """Run the child (resume ``previous`` when it can be resumed) and return its run."""
-        run_id = child_run_id(ctx.run_id, ctx.node_id)
+        run_id = child_run_id(job_dir, ctx.run_id, ctx.node_id)
         parent = {"job": ctx.job_name, "run_id": ctx.run_id, "node_id": ctx.node_id,
                   "output_key": ctx.output_key, "depth": depth + 1}
         args = ["run", str(job_dir), "--quiet", "--progress", "none", "--run-id", run_id,
