@@ -55,10 +55,12 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
                    "(wrong config type, missing input, refused output folder); run nothing. Exit 1 on problems.")
 @click.option("--resume", "resume", is_flag=False, flag_value="latest", default=None, metavar="[RUN_ID]",
               help="Resume a failed run from its checkpoint (default: the latest failed run).")
+@click.option("--parent-run", "parent_run", default=None, hidden=True,
+              help="Set by run_job: the run that starts this one (JSON); standard input is its lifeline.")
 @report_errors
 def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, threads: int | None,
         progress: str, log_level: str | None, log_format: str, quiet: bool, otel: bool | None, dry_run: bool,
-        resume: str | None) -> None:
+        resume: str | None, parent_run: str | None) -> None:
     """Run JOB, a job folder written by 'pype build' (or a flow YAML: built into jobs/ first).
 
     With --resume, finished sub flow instances of the resumed run are not run
@@ -95,6 +97,8 @@ def run(job: Path, env: str | None, sets: tuple[str, ...], run_id: str | None, t
         otel=otel,
         secrets=command_secrets(),
         guard=bool((click.get_current_context().find_root().obj or {}).get("console")),
+        parent_run=_parent_run(parent_run),
+        lifeline=parent_run is not None,
     )
     result = run_job_sync(job, options)
     manifest = result.manifest
@@ -175,3 +179,18 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except (ValueError, OSError):
         return str(path)
+
+
+def _parent_run(text: str | None) -> dict[str, Any] | None:
+    """The ``--parent-run`` JSON object ``run_job`` passes to a child run."""
+    if text is None:
+        return None
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise click.BadParameter("expected a JSON object", param_hint="--parent-run")
+    return value

@@ -51,7 +51,11 @@ class PypelineError(Exception):
 
 
 class FlowError(PypelineError):
-    """The flow YAML does not validate. Carries the file and line when known."""
+    """The flow YAML does not validate. Carries the file and line when known.
+
+    ``chain`` names, innermost first, the includes that brought the file in
+    (``include 'east' at flow.yaml:9``) when the problem is in an included flow.
+    """
 
     exit_code: ClassVar[int] = 2
 
@@ -64,6 +68,7 @@ class FlowError(PypelineError):
         column: int | None = None,
         pointer: str | None = None,
         expected: str | None = None,
+        chain: tuple[str, ...] = (),
     ) -> None:
         self.what = what
         self.path = path
@@ -71,7 +76,15 @@ class FlowError(PypelineError):
         self.column = column
         self.pointer = pointer
         self.expected = expected
+        self.chain = chain
         super().__init__(self._build())
+
+    def included(self, step: str) -> FlowError:
+        """The same error, seen through one more include (``step``: ``include 'east' at flow.yaml:9``)."""
+        return type(self)(
+            self.what, path=self.path, line=self.line, column=self.column, pointer=self.pointer,
+            expected=self.expected, chain=(*self.chain, step),
+        )
 
     def _build(self) -> str:
         where = self.path or "<flow>"
@@ -85,6 +98,8 @@ class FlowError(PypelineError):
         parts.append(self.what)
         if self.expected:
             parts.append(f" (expected {self.expected})")
+        if self.chain:
+            parts.append(" [in " + ", in ".join(self.chain) + "]")
         return "".join(parts)
 
 
@@ -136,13 +151,17 @@ class ModuleError(RunError):
         cause: what went wrong, already free of secret values.
         attempt: the attempt number (1-based) that failed.
         backend: where the module ran.
+        error_type: the kind of error the last attempt raised (``FileNotFoundError``, ``TimeoutError``, ...).
     """
 
-    def __init__(self, module_id: str, cause: str, *, attempt: int = 1, backend: str = "local") -> None:
+    def __init__(
+        self, module_id: str, cause: str, *, attempt: int = 1, backend: str = "local", error_type: str = ""
+    ) -> None:
         self.module_id = module_id
         self.cause = cause
         self.attempt = attempt
         self.backend = backend
+        self.error_type = error_type or type(self).__name__
         super().__init__(f"module '{module_id}' failed (attempt {attempt}, backend {backend}): {cause}")
 
 

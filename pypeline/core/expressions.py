@@ -76,6 +76,7 @@ CONDITION_DIALECT = Dialect(
         "max": Signature(func="max", required=1, variadic=True),
     },
     namespaces=frozenset({"context", "iter", "vault"}),
+    dotted_names=True,
     attribute_hint="attribute access is only allowed as context.NAME or iter.item / iter.index",
     conditional=True,
     identity=True,

@@ -9,10 +9,15 @@ Spelling:
 
 =========================  ===========================================
 ``context.NAME``           a context variable (docs/secrets.md)
-``MODULE__VAR``            a global set by module ``MODULE`` (case-insensitive)
+``MODULE__VAR``            a global set by module ``MODULE`` (case-insensitive); the ids of
+                           an included flow's modules hold dots (``east.load__row_count``)
 ``iter.item``, ``iter.index``  the innermost iteration's item and index
 ``vault.PATH#KEY``         a secret (templates only; resolved by the Vault resolver)
+``params.NAME``            a parameter of a flow meant to be included (replaced by the build)
 =========================  ===========================================
+
+A module id never holds ``__`` (the flow schema refuses it), so the first
+``__`` of a name always ends its module part, dotted or not.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ReferenceKind = Literal["context", "global", "iter", "secret"]
+ReferenceKind = Literal["context", "global", "iter", "secret", "param"]
 
 ITER_FIELDS = ("item", "index")
 
@@ -38,6 +43,8 @@ class Reference:
             return f"{self.module}__{self.name}"
         if self.kind == "secret":
             return f"vault.{self.name}"
+        if self.kind == "param":
+            return f"params.{self.name}"
         return f"{self.kind}.{self.name}"
 
 
@@ -67,11 +74,21 @@ def parse_reference(text: str) -> Reference:
         if field not in ITER_FIELDS:
             raise ReferenceSyntaxError(f"'{name}' is not an iteration field (expected iter.item or iter.index)")
         return Reference(kind="iter", name=field)
+    if name.startswith("params."):
+        param = name[len("params.") :]
+        if not param.isidentifier():
+            raise ReferenceSyntaxError(f"'{name}' is not a valid parameter name")
+        return Reference(kind="param", name=param)
     if "__" in name:
         module, var = name.split("__", 1)
-        if module and var and module.replace("_", "a").isalnum() and var.isidentifier():
+        if module and var and all(_is_id(part) for part in module.split(".")) and var.isidentifier():
             return Reference(kind="global", module=module, name=var)
     raise ReferenceSyntaxError(
         f"'{name}' is not a known name (expected context.NAME, MODULE__VAR, iter.item, iter.index "
         "or vault.PATH#KEY)"
     )
+
+
+def _is_id(part: str) -> bool:
+    """One part of a module id: letters, digits and ``_`` (ids of included modules join parts with dots)."""
+    return bool(part) and part.replace("_", "a").isalnum()

@@ -47,6 +47,8 @@ def dag_document(plan: JobPlan) -> dict[str, Any]:
             "data": sorted((e.to_dict() for e in plan.data_edges), key=lambda d: (d["to"], d["to_port"])),
             "control": [e.to_dict() for e in plan.control_edges],
         },
+        # only when the flow has includes, so the dag.json of any other flow keeps its bytes
+        **({"includes": [dict(i) for i in plan.includes]} if plan.includes else {}),
     }
 
 
@@ -227,6 +229,7 @@ def read_job_folder(folder: str | Path, *, check_hash: bool, hint: str = "") -> 
         flow_hash=metadata["flow_hash"],
         flow_path=metadata.get("flow_path"),
         folder=root,
+        includes=tuple(dag.get("includes") or ()),
     )
 
 

@@ -59,6 +59,8 @@ class JobPlan:
     """The job folder the plan was read from (``None`` for a plan the build has not written)."""
     warnings: tuple[str, ...] = field(default=(), compare=False)
     """What the build found doubtful but not wrong (an output nobody reads); not part of the job folder."""
+    includes: tuple[dict[str, Any], ...] = ()
+    """The flows inlined by ``include:`` (``id``, ``file``, ``in``, ``line``); their modules are ``<id>.<module>``."""
 
     outgoing: dict[str, FiringGroups] = field(init=False, repr=False, compare=False)
     planned_order: tuple[dict[str, Any], ...] = field(init=False, repr=False, compare=False)

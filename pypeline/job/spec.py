@@ -11,8 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ControlType = Literal["normal", "iterate", "start"]
-CONTROL_TYPES: tuple[ControlType, ...] = ("normal", "iterate", "start")
+ControlType = Literal["normal", "iterate", "start", "on_error", "always"]
+CONTROL_TYPES: tuple[ControlType, ...] = ("normal", "iterate", "start", "on_error", "always")
+ON_SUCCESS: frozenset[str] = frozenset({"normal", "iterate", "start", "always"})
+"""Types that fire when the *from* sub flow instance succeeds."""
+ON_FAILURE: frozenset[str] = frozenset({"on_error", "always"})
+"""Types that fire when the *from* sub flow instance fails (after its retries)."""
+ERROR_GLOBALS: tuple[str, ...] = ("error_message", "error_type", "error_module")
+"""Globals the run sets on the *from* module of ``on_error`` / ``always`` connections (docs/flow-format.md)."""
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "timeout": None,
@@ -149,10 +155,19 @@ class ControlEdge:
     type: ControlType = "normal"
     port: str | None = None
     line: int | None = None
+    handled: bool = False
+    """``on_error`` only: a failure its handler ran for counts as handled (the run may end ``success``)."""
+    parallel: int = 1
+    """``iterate`` only: how many items run at once."""
 
     def __str__(self) -> str:
         valve = f"({self.order}|{self.condition or ''})"
-        kind = "" if self.type == "normal" else f" [{self.type}]"
+        options: list[str] = [self.type] if self.type != "normal" else []
+        if self.handled:
+            options.append("handled")
+        if self.parallel != 1:
+            options.append(f"parallel={self.parallel}")
+        kind = f" [{', '.join(options)}]" if options else ""
         return f"{self.src} {valve} {self.dst}{kind}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,6 +181,9 @@ class ControlEdge:
             "condition": self.condition,
             "type": self.type,
             "port": self.port,
+            # written only when set, so the dag.json of a flow without them keeps its bytes
+            **({"handled": True} if self.handled else {}),
+            **({"parallel": self.parallel} if self.parallel != 1 else {}),
         }
 
     @classmethod
@@ -179,6 +197,8 @@ class ControlEdge:
             condition=data.get("condition"),
             type=data.get("type", "normal"),
             port=data.get("port"),
+            handled=bool(data.get("handled", False)),
+            parallel=int(data.get("parallel", 1)),
         )
 
 

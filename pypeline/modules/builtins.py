@@ -44,4 +44,5 @@ BUILTIN_MODULES: dict[str, str] = {
     "set_globals": "pypeline.modules.solo.set_globals.SetGlobals",
     "fail_mod": "pypeline.modules.solo.fail_mod.FailMod",
     "wait_for_file": "pypeline.modules.solo.wait_for_file.WaitForFile",
+    "run_job": "pypeline.modules.solo.run_job.RunJob",
 }

@@ -120,7 +120,7 @@ CASES = [
         "schema-misspelt-section",
         mutate(ETL, ("connections:", "conections:")),
         "{f}:16: at conections: unknown key 'conections'; did you mean 'connections'? "
-        "(expected one of: connections, context, flow, modules, settings)",
+        "(expected one of: connections, context, flow, modules, params, ports, settings)",
     ),
     Case(
         "schema-missing-key",
@@ -396,6 +396,68 @@ CASES = [
         mutate(CONTROL, ("type: iterate}", "type: iterate, port: names}")),
         "{f}:19: control connection 'files (1|) read': 'names' is not a list output of 'files' "
         "(expected one of: files)",
+    ),
+    # -- error triggers and parallel iteration (docs/flow-format.md, "Control connections") --------
+    Case(
+        "control-unknown-type-mapping",
+        mutate(CONTROL, ("type: iterate}", "type: on_eror}")),
+        "{f}:19: at connections.control[0].type: 'on_eror' is not allowed; did you mean 'on_error'? (expected "
+        "one of: 'normal', 'iterate', 'start', 'on_error', 'always')",
+    ),
+    Case(
+        "control-unknown-type-string",
+        mutate(CONTROL, ('"write (1|) flag"', '"write (1|) flag [on_eror]"')),
+        "{f}:20: control connection 'write (1|) flag [on_eror]': 'on_eror' is not a connection type or option; "
+        "did you mean 'on_error'? (expected a type (normal, iterate, start, on_error, always) and options "
+        "handled, parallel=N, port=NAME, e.g. '[on_error, handled]')",
+    ),
+    Case(
+        "control-two-types",
+        mutate(CONTROL, ('"write (1|) flag"', '"write (1|) flag [on_error, always]"')),
+        "{f}:20: control connection 'write (1|) flag [on_error, always]': two types (on_error, always) "
+        "(expected one type per connection)",
+    ),
+    Case(
+        "control-handled-on-normal",
+        mutate(CONTROL, ('"write (1|) flag"', "{from: write, to: flag, handled: true}")),
+        "{f}:20: control connection 'write (1|) flag': 'handled' is only meaningful for type on_error (this "
+        "one is normal) (expected type on_error, or no 'handled')",
+    ),
+    Case(
+        "control-handled-on-always",
+        mutate(CONTROL, ('"write (1|) flag"', '"write (1|) flag [always, handled]"')),
+        "{f}:20: control connection 'write (1|) flag': 'handled' is only meaningful for type on_error (this "
+        "one is always) (expected type on_error, or no 'handled')",
+    ),
+    Case(
+        "control-parallel-zero",
+        mutate(CONTROL, ("type: iterate}", "type: iterate, parallel: 0}")),
+        "{f}:19: control connection 'files (1|) read': parallel 0 would run no item (expected parallel: 1 or "
+        "more (1 runs the items one after the other))",
+    ),
+    Case(
+        "control-parallel-zero-string",
+        mutate(CONTROL, ("{from: files, to: read, type: iterate}", '"files (1|) read [iterate, parallel=0]"')),
+        "{f}:19: control connection 'files (1|) read': parallel 0 would run no item (expected parallel: 1 or "
+        "more (1 runs the items one after the other))",
+    ),
+    Case(
+        "control-parallel-not-iterate",
+        mutate(CONTROL, ('"write (1|) flag"', '"write (1|) flag [parallel=2]"')),
+        "{f}:20: control connection 'write (1|) flag': 'parallel' is only meaningful for type iterate (this "
+        "one is normal) (expected type iterate, or no 'parallel')",
+    ),
+    Case(
+        "include-missing-file",
+        mutate(CONTROL, ("  - {id: drop, name: noop_sink}", "  - {id: drop, name: noop_sink}\n"
+                                                              "  - {id: part, include: parts/missing.yaml}")),
+        "{f}:13: include 'part': file 'parts/missing.yaml' not found (looked for parts/missing.yaml) "
+        "(expected a flow file, relative to the including file)",
+    ),
+    Case(
+        "include-with-a-name",
+        mutate(CONTROL, ("  - {id: drop, name: noop_sink}", "  - {id: drop, name: noop_sink, include: x.yaml}")),
+        "{f}:12: at modules[6].name: unknown key 'name' (expected one of: description, id, include, params)",
     ),
     # -- conditions --------------------------------------------------------------------------------
     Case(

@@ -176,3 +176,85 @@ class TestCommand:
         result = cli.invoke(__import__("pypeline.cli.cli", fromlist=["main"]).main, ["graph", "empty"])
         assert result.exit_code == 2
         assert "empty: not a job folder (expected one *_execution_metadata.json, found 0)" in result.stderr
+
+
+COMPOSED = """\
+flow: {name: composed}
+modules:
+  - {id: files, name: file_list, configs: {required: {directory: data}}}
+  - {id: part, include: parts/part.yaml}
+  - {id: alert, name: set_globals, configs: {required: {values: {why: "{{part.write__error_message}}"}}}}
+  - {id: post, name: set_globals, configs: {required: {values: {done: 1}}}}
+connections:
+  control:
+    - "files (1|) part [iterate, parallel=3]"
+    - "part (1|) alert [on_error, handled]"
+    - "part (2|) post [always]"
+"""
+PART = """\
+flow: {name: part}
+ports: {entry: load, exit: write}
+modules:
+  - {id: load, name: csv_source, configs: {required: {file_path: "{{iter.item}}"}}}
+  - {id: inner, include: inner.yaml}
+  - {id: write, name: csv_sink, configs: {required: {output_path: out/x.csv}}}
+connections:
+  data: ["load.data - inner.rows", "inner.kept - write.input"]
+"""
+INNER = """\
+flow: {name: inner}
+ports: {inputs: {rows: keep.input}, outputs: {kept: keep.output}}
+modules:
+  - {id: keep, name: filter_mod, configs: {required: {condition: "a > 1"}}}
+"""
+
+
+class TestComposition:
+    """Error triggers, parallel iteration and include boundaries in the three drawings."""
+
+    @pytest.fixture
+    def composed(self, flows: FlowHarness) -> Path:
+        (flows.root / "parts").mkdir()
+        flows.write(PART, "parts/part.yaml")
+        flows.write(INNER, "parts/inner.yaml")
+        return flows.write(COMPOSED)
+
+    def test_ascii_names_types_options_and_includes(self, composed: Path) -> None:
+        text = render_ascii(graph_plan(composed))
+        assert "include part: parts/part.yaml (modules part.*)" in text
+        assert "include part.inner: inner.yaml (modules part.inner.*)" in text
+        assert "files -(1|)-[iterate files parallel=3]-> part.load" in text
+        assert "part.write -(1|)-[on_error handled]-> alert" in text
+        assert "part.write -(2|)-[always]-> post" in text
+
+    def test_dot_nests_include_clusters_inside_the_sub_flow(self, composed: Path) -> None:
+        graph = parse_dot(render_dot(graph_plan(composed)))
+        [subflow] = [s for s in graph.get_subgraphs() if s.get_name().strip('"') == "cluster_part.load"]
+        [outer] = subflow.get_subgraphs()
+        assert outer.get_name().strip('"') == "cluster_part.load/part"
+        assert {n.get_name().strip('"') for n in outer.get_nodes()} == {"part.load", "part.write"}
+        [inner] = outer.get_subgraphs()
+        assert {n.get_name().strip('"') for n in inner.get_nodes()} == {"part.inner.keep"}
+        edges = {(e.get_source().strip('"'), e.get_destination().strip('"')): e for e in graph.get_edges()}
+        assert "#b3261e" in edges[("part.write", "alert")].get_color()
+        assert "dotted" in edges[("part.write", "post")].get_style()
+        assert edges[("files", "part.load")].get_label() == '"(1|) iterate files parallel=3"'
+
+    def test_mermaid_nests_includes_and_marks_error_triggers(self, composed: Path) -> None:
+        text = render_mermaid(graph_plan(composed))
+        lines = text.splitlines()
+        assert '    subgraph inc_part__load__part["include part: parts/part.yaml"]' in lines
+        assert '      subgraph inc_part__load__part__inner["include part.inner: inner.yaml"]' in lines
+        assert sum(1 for line in lines if line.strip().startswith("subgraph ")) == sum(
+            1 for line in lines if line.strip() == "end")
+        assert '  m_part__write --x|"(1#124;) on_error handled"| m_alert' in lines
+        assert '  m_part__write --o|"(2#124;) always"| m_post' in lines
+        declared = set(re.findall(r"^\s+(m_\w+)\[", text, re.M))
+        assert declared == {"m_files", "m_part__load", "m_part__inner__keep", "m_part__write", "m_alert", "m_post"}
+
+    def test_job_folder_draws_the_same(self, flows: FlowHarness, composed: Path) -> None:
+        from pypeline.build.build import build_flow
+
+        job = build_flow(composed, flows.root / "jobs")
+        for render in (render_ascii, render_mermaid, render_dot):
+            assert render(graph_plan(job)) == render(graph_plan(composed))

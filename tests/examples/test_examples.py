@@ -141,6 +141,35 @@ def check_container_demo(root: Path, manifest: dict[str, Any]) -> None:
     assert clean["stats"]["container"]["image_digest"].startswith("sha256:")
 
 
+def check_child_jobs(root: Path, manifest: dict[str, Any]) -> None:
+    out = root / "out/child_jobs"
+    assert [r["order_id"] for r in rows(out / "orders.csv")] == ["1", "3", "4", "5", "7"]
+    assert [(r["store"], r["orders"], r["total"]) for r in rows(out / "summary.csv")] == [
+        ("lyon", "1", "19.9"), ("nice", "1", "42.0"), ("paris", "3", "215.5")]
+    assert manifest["modules"]["done"]["globals"] == {"message": "5 orders from 3 stores"}
+    assert [c["job"] for c in manifest["child_runs"]] == ["load_orders", "summarize_orders"]
+    for link in manifest["child_runs"]:  # each child run names this run as its parent
+        child = json.loads((root / "jobs" / link["job"] / "runs" / link["run_id"] / "manifest.json").read_text())
+        assert child["parent_run"]["run_id"] == manifest["run_id"] and child["status"] == "success"
+    assert not (out / "ALERT.txt").exists()
+
+
+def check_include_params(root: Path, manifest: dict[str, Any]) -> None:
+    out = root / "out/include_params"
+    assert [r["order_id"] for r in rows(out / "east.csv")] == ["E1", "E3", "E5"]
+    assert [r["order_id"] for r in rows(out / "west.csv")] == ["W2", "W3"]
+    assert [r["order_id"] for r in rows(out / "all.csv")] == ["E1", "E3", "E5", "W2", "W3"]
+    assert manifest["modules"]["summary"]["globals"] == {"east": 3, "west": 2}
+
+
+def check_parallel_iterate(root: Path, manifest: dict[str, Any]) -> None:
+    out = root / "out/parallel_iterate"
+    days = [rows(out / f"day_{i}.csv") for i in range(8)]
+    assert all(days) and all(float(r["total"]) > 0 for day in days for r in day)
+    assert len(rows(out / "all_days.csv")) == sum(len(day) for day in days)
+    assert manifest["modules"]["load#7"]["files_read"][0].endswith("sales_2025-02-08.csv")
+
+
 CHECKS: dict[str, Callable[[Path, dict[str, Any]], None]] = {
     "noop": check_noop,
     "regex_filter": check_regex_filter,
@@ -154,6 +183,9 @@ CHECKS: dict[str, Callable[[Path, dict[str, Any]], None]] = {
     **MODULE_EXAMPLE_CHECKS,
     "hybrid_dask": check_hybrid_dask,
     "container_demo": check_container_demo,
+    "child_jobs": check_child_jobs,
+    "include_params": check_include_params,
+    "parallel_iterate": check_parallel_iterate,
 }
 EXAMPLE_IMAGE = "localhost/pypeline-example:latest"
 """The image examples/container/flow.yaml names; its README line builds it with `pype package container`."""
@@ -218,3 +250,15 @@ def test_spec_sample_as_printed_fails_to_build(checkout: Path, cli: CliRunner) -
     assert result.exit_code == 2
     assert "are in the same sub flow" in result.stderr
     assert not (checkout / "jobs" / "sample_etl").exists()
+
+
+def test_child_jobs_alert_branch_runs_when_a_child_fails(checkout: Path, cli: CliRunner) -> None:
+    assert invoke(cli, "build", "examples/child_jobs/flow.yaml").exit_code == 0
+    ran = invoke(cli, "run", "jobs/child_jobs", "--context", "broken", "--quiet", "--progress", "none")
+    assert ran.exit_code == 1
+    alert = lines(checkout / "out/child_jobs/ALERT.txt")
+    assert len(alert) == 1 and alert[0].startswith("ALERT: the order summary failed (ChildJobError): ")
+    assert "no file matches 'out/child_jobs/no_such_file.csv'" in alert[0]
+    manifest = last_manifest(checkout, "child_jobs")
+    assert [c["status"] for c in manifest["child_runs"]] == ["success", "failed"]
+    assert {s["instance"]: s["status"] for s in manifest["subflows"]}["done"] == "not_run"

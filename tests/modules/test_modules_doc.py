@@ -40,7 +40,7 @@ def test_every_config_has_a_description_and_every_optional_one_a_default(name: s
         for key, spec in cls.CONFIG_SCHEMA.get(section, {}).items():
             assert spec.get("description"), f"{name}.{key} has no description"
             assert section == "required" or "default" in spec, f"{name}.{key} has no default"
-    assert "row_count" in cls.GLOBALS or name in ("set_globals", "wait_for_file", "fail_mod", "noop_mod")
+    assert "row_count" in cls.GLOBALS or name in ("set_globals", "wait_for_file", "fail_mod", "noop_mod", "run_job")
 
 
 def test_list_modules_shows_every_builtin_with_its_description(project: Path, cli: CliRunner) -> None:

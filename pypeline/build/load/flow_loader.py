@@ -12,9 +12,10 @@ from typing import Any
 
 from pypeline.backends.registry import check_execution_block
 from pypeline.build.load.flow_spec import FlowSpec
+from pypeline.build.load.includes import ConfigRewrite, assemble
 from pypeline.build.load.schema_check import validate_against_schema
 from pypeline.build.load.yaml_source import YamlDocument, pointer_join, read_yaml_file
-from pypeline.core.errors import ConfigError, ModuleResolutionError, PlanError
+from pypeline.core.errors import ConfigError, ModuleResolutionError
 from pypeline.core.text import did_you_mean
 from pypeline.job.spec import ModuleSpec, merge_settings
 from pypeline.modules.registry import ModuleNotFound, Registry
@@ -41,18 +42,18 @@ def load_flow(path: str | Path, registry: Registry | None = None) -> FlowSpec:
 
 
 def load_document(doc: YamlDocument, registry: Registry) -> FlowSpec:
-    """Check an already parsed document (see :func:`load_flow`)."""
+    """Check an already parsed document (see :func:`load_flow`); its includes are inlined (``includes.py``)."""
     validate_against_schema(doc)
     data: dict[str, Any] = doc.data
     settings = merge_settings(data.get("settings"))
-    modules = _load_modules(doc, data["modules"], registry, settings)
-    connections = data.get("connections") or {}
-    data_raw = tuple(
-        (text, doc.line_of(f"/connections/data/{i}")) for i, text in enumerate(connections.get("data") or [])
-    )
-    control_raw = tuple(
-        (item, doc.line_of(f"/connections/control/{i}")) for i, item in enumerate(connections.get("control") or [])
-    )
+    checks = _ExecutionChecks(settings)
+
+    def load_module(
+        part: YamlDocument, item: dict[str, Any], pointer: str, rewrite: ConfigRewrite | None
+    ) -> ModuleSpec:
+        return _load_module(part, item, pointer, registry, settings, checks, rewrite)
+
+    assembly = assemble(doc, load_module)
     context = {env: dict(values or {}) for env, values in (data.get("context") or {}).items()}
     return FlowSpec(
         path=doc.path,
@@ -60,23 +61,16 @@ def load_document(doc: YamlDocument, registry: Registry) -> FlowSpec:
         meta=dict(data["flow"]),
         settings=settings,
         context=context,
-        modules=modules,
-        raw_data_connections=data_raw,
-        raw_control_connections=control_raw,
+        modules=tuple(assembly.modules),
+        raw_data_connections=tuple(assembly.data),
+        raw_control_connections=tuple(assembly.control),
         source_text=doc.text,
-        config_lines=_config_lines(doc),
+        config_lines=assembly.config_lines,
+        module_origins=assembly.module_origins,
+        data_origins=tuple(assembly.data_origins),
+        control_origins=tuple(assembly.control_origins),
+        includes=tuple(assembly.includes),
     )
-
-
-def _config_lines(doc: YamlDocument) -> dict[tuple[str, str], int]:
-    lines: dict[tuple[str, str], int] = {}
-    for index, item in enumerate(doc.data["modules"]):
-        for section in ("required", "optional"):
-            for key in (item.get("configs") or {}).get(section) or {}:
-                line = doc.line_of(pointer_join(f"/modules/{index}/configs/{section}", key))
-                if line is not None:
-                    lines[(item["id"], str(key))] = line
-    return lines
 
 
 class _ExecutionChecks:
@@ -95,28 +89,6 @@ class _ExecutionChecks:
         return self.seen[key]
 
 
-def _load_modules(
-    doc: YamlDocument, items: list[dict[str, Any]], registry: Registry, settings: dict[str, Any]
-) -> tuple[ModuleSpec, ...]:
-    seen: dict[str, int | None] = {}
-    specs: list[ModuleSpec] = []
-    checks = _ExecutionChecks(settings)
-    for index, item in enumerate(items):
-        pointer = f"/modules/{index}"
-        line = doc.line_of(pointer)
-        module_id = item["id"]
-        if module_id in seen:
-            raise PlanError(
-                f"module id '{module_id}' is used twice (first at line {seen[module_id]})",
-                path=doc.path,
-                line=doc.line_of(pointer + "/id"),
-                expected="unique module ids",
-            )
-        seen[module_id] = line
-        specs.append(_load_module(doc, item, pointer, registry, settings, checks))
-    return tuple(specs)
-
-
 def _load_module(
     doc: YamlDocument,
     item: dict[str, Any],
@@ -124,6 +96,7 @@ def _load_module(
     registry: Registry,
     settings: dict[str, Any],
     checks: _ExecutionChecks,
+    rewrite: ConfigRewrite | None = None,
 ) -> ModuleSpec:
     module_id = item["id"]
     try:
@@ -136,7 +109,7 @@ def _load_module(
             expected=_RESOLUTION_HINTS[exc.kind],
         ) from None
     cls = info.cls
-    configs = _checked_configs(doc, item, pointer, cls)
+    configs = _checked_configs(doc, item, pointer, cls, rewrite)
     execution = dict(item.get("execution") or {"backend": "local"})
     problem = checks.problem(execution)
     if problem:
@@ -153,14 +126,19 @@ def _load_module(
     return _module_spec(doc, item, pointer, info.module_path, cls, configs, execution)
 
 
-def _checked_configs(doc: YamlDocument, item: dict[str, Any], pointer: str, cls: type[BaseModule]) -> dict[str, Any]:
-    """The module's configs with defaults filled, checked against its schema and its own rules.
+def _checked_configs(
+    doc: YamlDocument, item: dict[str, Any], pointer: str, cls: type[BaseModule], rewrite: ConfigRewrite | None
+) -> dict[str, Any]:
+    """The module's configs (renamed and with their params replaced, in an include) with defaults filled,
+    checked against its schema and its own rules.
 
     Raises:
         ConfigError: naming the module, the key and its line.
     """
     module_id = item["id"]
     configs_given = item.get("configs") or {}
+    if rewrite is not None:
+        configs_given = rewrite(configs_given, cls)
     try:
         configs = resolve_configs(cls.CONFIG_SCHEMA, configs_given)
     except ConfigProblem as exc:

@@ -70,11 +70,12 @@ def build_subflows(
             cycle = list(exc.args[1])
             steps = list(itertools.pairwise(cycle))
             edges = [next(e for e in data_edges if (e.src, e.dst) == step) for step in steps]
+            # data edges keep the order of the raw connections, so an edge's position is its index there
+            where = [flow.data_at(data_edges.index(e), e.line) for e in edges]
             raise CycleError(
                 "data connections form a cycle: " + " -> ".join(cycle)
                 + " (" + ", ".join(f"'{e}'" for e in edges) + ")",
-                path=flow.path,
-                line=min((e.line for e in edges if e.line), default=None),
+                **min(where, key=lambda w: ("chain" in w, w["line"] is None, w["line"] or 0)),
                 expected="a data graph without cycles",
             ) from None
         waves: list[tuple[str, ...]] = []
@@ -103,11 +104,11 @@ def check_control_cycles(flow: FlowSpec, control_edges: tuple[ControlEdge, ...],
         edges = [
             next(e for e in control_edges if (subflow_of[e.src], subflow_of[e.dst]) == step) for step in steps
         ]
+        where = [flow.control_at(e.index, e.line) for e in edges]
         raise CycleError(
             "control connections form a cycle between sub flows " + " -> ".join(cycle)
             + " (" + ", ".join(f"'{e}'" for e in edges) + ")",
-            path=flow.path,
-            line=min((e.line for e in edges if e.line), default=None),
+            **min(where, key=lambda w: ("chain" in w, w["line"] is None, w["line"] or 0)),
             expected="control connections without cycles",
         ) from None
 

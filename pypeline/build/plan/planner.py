@@ -4,8 +4,8 @@ Order of checks (each raises the first problem as a :class:`PlanError`):
 data connections (ids, ports, categories, fan-in) -> sub flows and data
 cycles -> control connections (categories, same sub flow, valves, iterate
 lists) -> control cycles -> template and condition names -> sink paths ->
-column names (``columns.py``) -> planned order; outputs nobody reads become
-warnings (``outputs.py``).
+column names (``columns.py``) -> child jobs calling back (``run_job``) ->
+planned order; outputs nobody reads become warnings (``outputs.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pypeline.build.load.flow_spec import FlowSpec
+from pypeline.build.plan.child_jobs import check_child_jobs
 from pypeline.build.plan.columns import check_flow_columns
 from pypeline.build.plan.connections import parse_control_edges, parse_data_edges
 from pypeline.build.plan.graph import build_subflows, check_control_cycles, find_subflows, root_subflows
@@ -37,6 +38,7 @@ def plan_flow(flow: FlowSpec) -> JobPlan:
     check_references(flow, modules, control_edges, subflow_of)
     check_sink_paths(flow, modules)
     check_flow_columns(flow, modules, data_edges, subflows)
+    check_child_jobs(flow, modules)
     roots = root_subflows(subflows, control_edges, subflow_of)
     return JobPlan(
         name=flow.name,
@@ -51,4 +53,5 @@ def plan_flow(flow: FlowSpec) -> JobPlan:
         environments=tuple(sorted(context_files(flow.context))),
         flow_path=str(Path(flow.path).resolve()) if flow.path else None,
         warnings=tuple(unread_outputs(modules, data_edges, control_edges)),
+        includes=flow.includes,
     )

@@ -2,7 +2,9 @@
 
 * ``context.X`` must be defined by at least one environment of ``context:``;
 * ``MODULE__VAR`` must name a module of the flow and, when that module
-  declares its globals, one of them (case-insensitive);
+  declares its globals, one of them (case-insensitive); the *from* module of
+  an ``on_error`` / ``always`` connection also has ``error_message``,
+  ``error_type`` and ``error_module``;
 * ``iter.item`` / ``iter.index`` in a module's configs need the module's sub
   flow to be reachable through an ``iterate`` connection (otherwise there is
   never an iteration to read);
@@ -11,13 +13,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pypeline.build.load.flow_spec import FlowSpec
 from pypeline.core.errors import PlanError
 from pypeline.core.expressions import parse_expression
 from pypeline.core.references import Reference, ReferenceSyntaxError
 from pypeline.core.templates import find_templates
 from pypeline.core.text import did_you_mean
-from pypeline.job.spec import ControlEdge, ModuleSpec
+from pypeline.job.spec import ERROR_GLOBALS, ON_FAILURE, ControlEdge, ModuleSpec
 
 
 def check_references(
@@ -33,6 +37,13 @@ def check_references(
     """
     context_names = {name for env in flow.context.values() for name in env}
     lower_ids = {m.lower(): m for m in modules}
+    handled = {e.src for e in control_edges if e.type in ON_FAILURE}
+    if handled:  # the scheduler sets these on them (run/scheduling/failures.py)
+        modules = {
+            m: (replace(spec, globals=(*spec.globals, *ERROR_GLOBALS)) if m in handled and spec.globals is not None
+                else spec)
+            for m, spec in modules.items()
+        }
     in_iteration = _iterated_subflows(control_edges, subflow_of) if subflow_of is not None else None
     for spec in modules.values():
         for top_key in sorted(spec.configs):
@@ -41,7 +52,7 @@ def check_references(
                 found = find_templates({top_key: spec.configs[top_key]})
             except ReferenceSyntaxError as exc:
                 raise PlanError(
-                    f"module '{spec.id}', config '{top_key}': bad template: {exc}", path=flow.path, line=line
+                    f"module '{spec.id}', config '{top_key}': bad template: {exc}", **flow.module_at(spec.id, line)
                 ) from None
             for key, _raw, ref in found:
                 problem = _problem(ref, context_names, lower_ids, modules)
@@ -52,14 +63,14 @@ def check_references(
                             f"leads to sub flow '{subflow_of[spec.id]}'"
                         )
                 if problem:
-                    raise PlanError(f"module '{spec.id}', config '{key}': {problem}", path=flow.path, line=line)
+                    raise PlanError(f"module '{spec.id}', config '{key}': {problem}", **flow.module_at(spec.id, line))
     for edge in control_edges:
         if not edge.condition:
             continue
         for ref in parse_expression(edge.condition).references:
             problem = _problem(ref, context_names, lower_ids, modules)
             if problem:
-                raise PlanError(f"control connection '{edge}': {problem}", path=flow.path, line=edge.line)
+                raise PlanError(f"control connection '{edge}': {problem}", **flow.control_at(edge.index, edge.line))
 
 
 def _iterated_subflows(control_edges: tuple[ControlEdge, ...], subflow_of: dict[str, str]) -> set[str]:
@@ -86,6 +97,8 @@ def _problem(
             f"unknown context variable '{ref.name}'{did_you_mean(ref.name, context_names)} "
             f"(defined: {defined}; add it under 'context:')"
         )
+    if ref.kind == "param":
+        return f"'{{{{{ref}}}}}' is unknown here: parameters belong to a flow that declares them under 'params:'"
     if ref.kind == "global":
         module_id = lower_ids.get(ref.module.lower())
         if module_id is None:

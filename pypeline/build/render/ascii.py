@@ -21,9 +21,11 @@ Sub flows come in the planned priority-DFS order, indented by their depth in
 it. Inside a box, modules are listed by wave (a module's inputs come from
 earlier waves), each followed by its outgoing data connections
 (``port -> module.port``). Under a box, its control connections in firing
-order: ``from -(order|condition)-> to``, with ``[iterate PORT]`` or
-``[start]`` for those types. Only ASCII characters are used, so the output
-reads the same in any terminal, log or file.
+order: ``from -(order|condition)-> to``, with the type and its options in
+brackets (``[iterate PORT parallel=4]``, ``[start]``, ``[on_error handled]``,
+``[always]``). Each include is listed under the title line with its file;
+its modules' ids carry its id (``east.load``). Only ASCII characters are
+used, so the output reads the same in any terminal, log or file.
 """
 
 from __future__ import annotations
@@ -32,23 +34,30 @@ from pypeline.job.plan import JobPlan
 from pypeline.job.spec import ControlEdge
 
 
+def control_kind(edge: ControlEdge) -> str:
+    """The type and its options (``iterate files parallel=4``, ``on_error handled``); ``""`` for normal."""
+    if edge.type == "normal":
+        return ""
+    words: list[str] = [edge.type]
+    if edge.type == "iterate" and edge.port:
+        words.append(edge.port)
+    if edge.handled:
+        words.append("handled")
+    if edge.parallel != 1:
+        words.append(f"parallel={edge.parallel}")
+    return " ".join(words)
+
+
 def control_label(edge: ControlEdge) -> str:
     """``(order|condition)`` plus the type when it is not ``normal``."""
     valve = f"({edge.order}|{edge.condition or ''})"
-    if edge.type == "iterate":
-        return f"{valve} iterate {edge.port}" if edge.port else f"{valve} iterate"
-    if edge.type == "start":
-        return f"{valve} start"
-    return valve
+    kind = control_kind(edge)
+    return f"{valve} {kind}" if kind else valve
 
 
 def _control_line(view: JobPlan, edge: ControlEdge) -> str:
     valve = f"-({edge.order}|{edge.condition or ''})-"
-    kind = ""
-    if edge.type == "iterate":
-        kind = f"[iterate {edge.port}]-" if edge.port else "[iterate]-"
-    elif edge.type == "start":
-        kind = "[start]-"
+    kind = f"[{control_kind(edge)}]-" if edge.type != "normal" else ""
     target = view.subflow_of[edge.dst]
     where = f"  (sub flow {target})" if target != edge.dst else ""
     return f"{edge.src} {valve}{kind}> {edge.dst}{where}"
@@ -83,6 +92,7 @@ def render_ascii(view: JobPlan) -> str:
     lines = [
         f"flow {view.name}{version}: {n_mod} module{'s' * (n_mod != 1)} in {n_sf} sub flow{'s' * (n_sf != 1)}, "
         f"{n_ctl} control connection{'s' * (n_ctl != 1)}",
+        *(f"include {i['id']}: {i['file']} (modules {i['id']}.*)" for i in view.includes),
         "",
     ]
     depth = view.depth_of()

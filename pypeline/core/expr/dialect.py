@@ -57,6 +57,9 @@ class Dialect:
     """``"str.upper"`` -> signature; keys are the dotted paths written after the subject."""
     namespaces: frozenset[str] = frozenset()
     """Names that take one ``.field`` to form a single name (``context.env``)."""
+    dotted_names: bool = False
+    """Whether any other plain name takes ``.name`` parts to form one name (the module ids of an
+    included flow: ``east.load__row_count``)."""
     attribute_hint: str = "attribute access is not allowed"
     """The message for any other ``.name`` when the dialect has no methods."""
     backticks: bool = False

@@ -275,9 +275,19 @@ class _Parser:
                 raise ExpressionSyntaxError(f"only the listed functions may be called ({self._allowed()})", token.pos)
             node = self.attribute(node)
 
+    def _joins(self, name: str, field: Token) -> bool:
+        """Whether ``name.field`` is one name: a namespace's field, or a part of a dotted module id
+        (``east.load``: no ``__`` yet, and the field starts with a letter as every module id does)."""
+        if name in self.dialect.namespaces:
+            return True
+        return (
+            self.dialect.dotted_names and name.split(".")[0] not in self.dialect.namespaces and "__" not in name
+            and field.kind == "name" and field.text[:1].isalpha()
+        )
+
     def attribute(self, subject: Node) -> Node:
         dot = self.next()
-        if isinstance(subject, Name) and not subject.quoted and subject.name in self.dialect.namespaces:
+        if isinstance(subject, Name) and not subject.quoted and self._joins(subject.name, self.peek()):
             field = self.next()
             if field.kind not in ("name", "kw"):
                 raise self.unexpected(field, "a name after '.'")

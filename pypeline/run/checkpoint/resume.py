@@ -42,13 +42,14 @@ from typing import Any
 from pypeline.core.errors import CheckpointError
 from pypeline.core.jsonio import atomic_write_json
 from pypeline.core.templates import find_templates
+from pypeline.job.runs import LOCK_FILE, fcntl_module, is_locked
+from pypeline.job.runs import run_status as run_status  # read here by pype ui (ui/sources.py)
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.checkpoint.store import Checkpoint, InstanceData, read_checkpoint
 from pypeline.run.state.records import NodeRecord, RunState
 from pypeline.secrets.transport import forgiving, from_wire
 
 CHECKPOINT_DIR = "checkpoint"
-LOCK_FILE = ".run.lock"
 RESUMED_BY_FILE = "resumed_by.json"
 LATEST = "latest"
 
@@ -154,17 +155,6 @@ def plan_resume(runs_dir: Path, run_id: str, flow_hash: str) -> ResumePlan:
     return ResumePlan(run_id=run_id, run_dir=run_dir, checkpoint=checkpoint)
 
 
-def run_status(run_dir: Path) -> str:
-    """``success``, ``failed``, ``running`` (a live process holds the lock) or ``killed``."""
-    try:
-        status = str(json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("status"))
-    except (OSError, ValueError):
-        status = "running"
-    if status == "running":
-        return "running" if is_locked(run_dir) else "killed"
-    return status
-
-
 def mark_resumed(runs_dir: Path, chain: list[str], by_run: str) -> None:
     """After ``by_run`` succeeded: mark every run it resumed and drop their checkpoints."""
     for run_id in chain:
@@ -193,7 +183,7 @@ class RunLock:
         Raises:
             OSError: another process holds it.
         """
-        fcntl = _fcntl()
+        fcntl = fcntl_module()
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         if fcntl is not None:
             try:
@@ -214,36 +204,7 @@ class RunLock:
             self._fd = None
 
 
-def is_locked(run_dir: Path) -> bool:
-    """True when a live process holds ``run_dir``'s run lock."""
-    fcntl = _fcntl()
-    path = run_dir / LOCK_FILE
-    if fcntl is None or not path.exists():
-        return False
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _fcntl() -> Any:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on Windows
-        return None
-    return fcntl
 
 
 def _run_dirs(runs_dir: Path) -> list[Path]:

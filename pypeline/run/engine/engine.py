@@ -56,6 +56,7 @@ from pypeline.run.checkpoint.session import CheckpointSession
 from pypeline.run.engine.dask_mode import dask_mode
 from pypeline.run.engine.heap import heap_frozen
 from pypeline.run.engine.options import RunOptions, RunResult
+from pypeline.run.guard.lifeline import Lifeline
 from pypeline.run.guard.link import WatchdogLink
 from pypeline.run.guard.signals import cancel_on_signals
 from pypeline.run.nodes.attempt import AttemptContexts, AttemptLimits
@@ -209,7 +210,8 @@ class RunEngine:
         return Scheduler(
             plan, self.state, SubflowRunner(plan, self.state, self.artifacts, nodes, mode),
             values=ConditionValues(p.context_vars, self.globals, self.templater), events=self.events,
-            logger=self.logger, on_subflow_done=self._subflow_done,
+            logger=self.logger, on_subflow_done=self._subflow_done, globals_store=self.globals,
+            redact=p.secrets.redact_text,
         )
 
     async def _subflow_done(self, record: SubflowRecord) -> None:
@@ -231,7 +233,7 @@ class RunEngine:
             flow_hash=self.plan.flow_hash, env=p.options.env,
             execution_mode=str(self.plan.settings.get("execution_mode", "pandas")), state=self.state,
             spills=lambda: list(self.artifacts.spills), secrets=p.secrets,
-            resumed_from=self.checkpoints.resumed_from,
+            resumed_from=self.checkpoints.resumed_from, parent_run=p.options.parent_run,
         )
         manifest.write("running")
         self.logger.info(
@@ -273,16 +275,26 @@ class RunEngine:
         """SIGTERM (and, with a watchdog, SIGINT) cancel the run; ``options.guard``: start the watchdog too.
 
         The watchdog's signal pipes chain to the loop's handlers, so they are registered after them
-        and unregistered before them (the stack unwinds in reverse).
+        and unregistered before them (the stack unwinds in reverse). ``options.lifeline`` (a child
+        run of ``run_job``): the end of standard input sends SIGTERM, once the handlers are there.
         """
+        link = None
         if not self.prepared.options.guard:
             cancel_on_signals(self._stack, (signal.SIGTERM,))
-            return None
-        link = WatchdogLink(self.logger)
-        cancel_on_signals(self._stack, (signal.SIGTERM, signal.SIGINT), on_repeat=link.stop_now)
-        link.open(self.prepared.run_dir, self.checkpoints.resume_command("failed"))
-        self._stack.callback(link.close)
+        else:
+            link = WatchdogLink(self.logger)
+            cancel_on_signals(self._stack, (signal.SIGTERM, signal.SIGINT), on_repeat=link.stop_now)
+            link.open(self.prepared.run_dir, self.checkpoints.resume_command("failed"))
+            self._stack.callback(link.close)
+        if self.prepared.options.lifeline:
+            self._stack.callback(_started_lifeline().stop)
         return link
+
+
+def _started_lifeline() -> Lifeline:
+    lifeline = Lifeline()
+    lifeline.start()
+    return lifeline
 
 
 def _make_progress(mode: str, title: str, secrets: SecretRegistry) -> Any:

@@ -35,6 +35,12 @@ class RunOptions:
     guard: bool = False
     """The run owns its process (``pype run``): a watchdog process keeps its timeouts and signals even
     when the interpreter is wedged, and may SIGKILL it (``run/guard/``). Needs the run's own event loop."""
+    parent_run: dict[str, Any] | None = None
+    """The run that started this one with ``run_job`` (``job``, ``run_id``, ``node_id``, ``output_key``,
+    ``depth``): written into the manifest as ``parent_run``."""
+    lifeline: bool = False
+    """End the run (as SIGTERM does) when standard input reaches its end: the parent process is gone
+    (``run/guard/lifeline.py``). Needs the run's own event loop."""
 
 
 @dataclass(slots=True, kw_only=True)

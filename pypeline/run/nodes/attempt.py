@@ -122,6 +122,8 @@ class Failure:
     cause: str
     timed_out: bool = False
     log_fields: dict[str, Any] = field(default_factory=dict)
+    error_type: str = ""
+    """The exception's class name (``TimeoutError`` for a timeout): ``{{module__error_type}}`` of handlers."""
 
 
 _FILE_ERRNOS = {
@@ -134,16 +136,19 @@ def failure_of(
     exc: Exception, spec: ModuleSpec, limit: asyncio.Timeout | None, redact: Callable[[str], str]
 ) -> Failure:
     """What ``exc``, raised by an attempt of ``spec`` under ``limit``, means (see the module docstring)."""
+    kind = type(exc).__name__
     if isinstance(exc, TimeoutError):
         if limit is not None and limit.expired():
-            return Failure(f"timed out after {spec.timeout:g}s", timed_out=True)
-        return Failure(redact(f"{type(exc).__name__}: {exc}"))  # the module's own (a socket, ...)
+            return Failure(f"timed out after {spec.timeout:g}s", timed_out=True, error_type="TimeoutError")
+        return Failure(redact(f"{kind}: {exc}"), error_type=kind)  # the module's own (a socket, ...)
     if isinstance(exc, PypelineError):
-        return Failure(redact(exc.format_message()))
+        return Failure(redact(exc.format_message()), error_type=kind)
     problem = file_problem(exc)  # the user's file system, not a bug: no traceback
     if problem is not None:
-        return Failure(redact(problem))
-    return Failure(redact(f"{type(exc).__name__}: {exc}"), log_fields={"traceback": traceback.format_exc(limit=20)})
+        return Failure(redact(problem), error_type=kind)
+    return Failure(
+        redact(f"{kind}: {exc}"), log_fields={"traceback": traceback.format_exc(limit=20)}, error_type=kind
+    )
 
 
 def file_problem(exc: BaseException) -> str | None:

@@ -169,7 +169,10 @@ class NodeRunner:
         failure = failure or Failure("no attempt ran")
         record.status = "timed_out" if failure.timed_out else "failed"
         record.error = failure.cause
-        raise ModuleError(record.node_id, failure.cause, attempt=record.attempts, backend=record.backend)
+        raise ModuleError(
+            record.node_id, failure.cause, attempt=record.attempts, backend=record.backend,
+            error_type=failure.error_type,
+        )
 
     async def _attempt(
         self, spec: ModuleSpec, record: NodeRecord, inputs: dict[str, Any], scope: Scope, attempt: int, logger: Any,

@@ -6,11 +6,14 @@ its record's compact JSON, encoded once for the checkpoint and the manifest.
 Per module (node): status (``success``, ``failed``, ``timed_out``, ``cancelled``,
 ``restored``), attempts, rows in/out, duration, files read and
 written, events, stats, globals, error. Per sub flow instance: status,
-iteration path, reason when skipped. Run level: status, timings, spills,
-errors and, after a failure, the exact command that resumes the run, or, when
-the failure is a mistake of the flow that a resume would meet again (a template,
-a config a template filled in), the modules that met it (``flow_mistakes``) and
-no resume command.
+iteration path, reason when skipped, ``handled_by`` for a failure an
+``on_error`` handler handled. Run level: status, timings, spills, errors
+(handled failures are listed apart, in ``handled_failures``), the run that
+started this one (``parent_run``) and the child runs its ``run_job`` modules
+started (``child_runs``), and, after a failure, the exact command that
+resumes the run, or, when the failure is a mistake of the flow that a resume
+would meet again (a template, a config a template filled in), the modules
+that met it (``flow_mistakes``) and no resume command.
 """
 
 from __future__ import annotations
@@ -45,12 +48,15 @@ def manifest_document(
     resume_command: str | None,
     resumed_from: str | None = None,
     redact: Any = None,
+    parent_run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest content (plain JSON data)."""
     nodes = {node_id: record.to_dict() for node_id, record in sorted(state.nodes.items())}
     subflows = [record.to_dict() for _key, record in sorted(state.subflows.items(), key=lambda kv: kv[0])]
+    handled = state.handled()
     errors = list(state.errors) + [
-        _named(r["node_id"], r["error"]) for r in nodes.values() if r["status"] in FAILED and r["error"]
+        _named(r["node_id"], r["error"]) for r in nodes.values()
+        if r["status"] in FAILED and r["error"] and (r["subflow"], tuple(r["iter_path"])) not in handled
     ]
     document = {
         "manifest_version": MANIFEST_VERSION,
@@ -70,6 +76,15 @@ def manifest_document(
         "failed_modules": sorted(n for n, r in nodes.items() if r["status"] in FAILED),
         "spills": spills,
         "errors": errors,
+        "handled_failures": [
+            {"instance": s["instance"], "error": s["error"], "handled_by": s["handled_by"]}
+            for s in subflows if s.get("handled_by")
+        ],
+        "parent_run": parent_run,
+        "child_runs": [
+            {"node_id": node_id, **r["stats"]["child_run"]}
+            for node_id, r in nodes.items() if isinstance(r.get("stats", {}).get("child_run"), dict)
+        ],
         "resume_command": resume_command,
         "flow_mistakes": sorted(state.flow_mistakes),
     }
@@ -91,6 +106,8 @@ class ManifestWriter:
     secrets: SecretRegistry | None = None
     """The run's resolved secrets, cut out of the whole document (nothing to walk while there are none)."""
     resumed_from: str | None = None
+    parent_run: dict[str, Any] | None = None
+    """The run (and node) that started this one with ``run_job`` (``None`` for a run of its own)."""
     started: str = field(default_factory=utc_now)
     _t0: float = field(default_factory=time.perf_counter)
 
@@ -110,6 +127,7 @@ class ManifestWriter:
             spills=self.spills(),
             resume_command=resume_command,
             resumed_from=self.resumed_from,
+            parent_run=self.parent_run,
             redact=self.secrets.redact if self.secrets is not None and self.secrets.count else None,
         )
         if self.secrets is not None and not self.secrets.count:

@@ -14,6 +14,10 @@ here, typed:
 * ``lists``: the list outputs that drive iterate connections, keyed by
   ``(node id, port)`` (they cross sub flow boundaries, so checkpoints keep them);
 * ``errors``: run-level problems (a condition that cannot be evaluated, a timeout).
+
+A failed instance whose ``on_error`` handler (``handled: true``) ran to
+success keeps its status ``failed`` and names that connection in
+``handled_by``; it does not make the run fail (:attr:`RunState.failed`).
 """
 
 from __future__ import annotations
@@ -126,6 +130,8 @@ class SubflowRecord:
     ended: str | None = None
     error: str | None = None
     reason: str | None = None
+    handled_by: str | None = None
+    """The ``on_error`` connection (``handled: true``) whose handler ran for this failed instance."""
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest entry."""
@@ -138,6 +144,7 @@ class SubflowRecord:
             "ended": self.ended,
             "error": self.error,
             "reason": self.reason,
+            **({"handled_by": self.handled_by} if self.handled_by else {}),
         }
 
 
@@ -168,5 +175,11 @@ class RunState:
 
     @property
     def failed(self) -> bool:
-        """True when anything failed."""
-        return bool(self.errors) or any(r.status == "failed" for r in self.subflows.values())
+        """True when anything failed that no ``on_error`` handler handled."""
+        return bool(self.errors) or any(
+            r.status == "failed" and not r.handled_by for r in self.subflows.values()
+        )
+
+    def handled(self) -> set[SubflowKey]:
+        """The failed instances an ``on_error`` handler handled (``handled: true``)."""
+        return {key for key, r in self.subflows.items() if r.status == "failed" and r.handled_by}
