@@ -22,12 +22,15 @@ def flow_edited_since_build(plan: JobPlan) -> Path | None:
     """The flow file ``plan`` was built from, when its text differs from the job folder's copy; else ``None``.
 
     ``None`` too when it cannot be told: a plan without a recorded flow path (built by an
-    older ``pype``), or a flow file that is gone or unreadable (moving or deleting a flow
-    after the build is no reason to warn).
+    older ``pype``), a flow written in Python (its file holds the code that made the flow,
+    not the flow's YAML: docs/python-api.md), or a flow file that is gone or unreadable
+    (moving or deleting a flow after the build is no reason to warn).
     """
     if plan.flow_path is None or plan.folder is None:
         return None
     source = Path(plan.flow_path)
+    if source.suffix == ".py":
+        return None
     try:
         now = source.read_text(encoding="utf-8")
         built = (plan.folder / f"{plan.name}.yaml").read_text(encoding="utf-8")
