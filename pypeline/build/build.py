@@ -55,7 +55,18 @@ def build_flow(path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registr
     Raises:
         FlowError: the first problem, with file and line; nothing is written then.
     """
+    return build_job(path, out_dir, registry)[0]
+
+
+def build_job(
+    path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registry: Registry | None = None
+) -> tuple[Path, JobPlan]:
+    """:func:`build_flow`, also returning the plan written (its settings hold the execution mode chosen).
+
+    Raises:
+        FlowError: the first problem, with file and line; nothing is written then.
+    """
     with gc_paused():
         flow = load_flow(path, registry)
         plan = plan_flow(flow)
-        return write_job(plan, flow.source_text, flow.context, out_dir, flow.path)
+        return write_job(plan, flow.source_text, flow.context, out_dir, flow.path), plan

@@ -30,7 +30,9 @@ def validate(flow: Path) -> None:
 @report_errors
 def build(flow: Path, out_dir: Path) -> None:
     """Validate FLOW and write its job folder under --out."""
-    from pypeline.build.build import build_flow
+    from pypeline.build.build import build_job
 
-    folder = build_flow(flow, out_dir)
+    folder, plan = build_job(flow, out_dir)
     click.echo(f"built {folder}")
+    click.echo(f"execution mode: {plan.settings['execution_mode']}"
+               + (f" ({plan.settings['execution_mode_reason']})" if plan.settings.get("execution_mode_reason") else ""))

@@ -1,10 +1,10 @@
-"""Helpers built-in modules share to treat pandas and dask frames alike.
+"""Helpers built-in modules share to treat every kind of frame alike.
 
-In ``execution_mode: pandas`` ports carry :class:`pandas.DataFrame`; in
-``execution_mode: dask`` they carry :class:`dask.dataframe.DataFrame`. Most
-pandas methods exist on dask frames too; the few differences live here.
-dask is imported lazily so that pandas-only runs (and Lambda cold starts)
-never pay for it.
+The kinds (pandas, dask, Arrow tables, Arrow streams) and the interface
+modules use on them live in :mod:`pypeline.modules.kinds`; the helpers here
+are the older names, kept as thin calls into it, and the file helpers every
+source uses. dask is imported lazily so that runs in other modes (and Lambda
+cold starts) never pay for it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pypeline.modules.kinds import DASK, kind_of
 from pypeline.modules.sdk.errors import DataError
 from pypeline.modules.sdk.ownership import MARKER
 
@@ -27,14 +28,16 @@ class MissingInputError(DataError, FileNotFoundError):
 
 def is_dask(frame: Any) -> bool:
     """True for a dask DataFrame or Series (without importing dask)."""
-    return type(frame).__module__.startswith("dask")
+    return DASK.owns(frame)
 
 
 def row_count(frame: Any) -> int:
-    """Number of rows; for a dask frame this computes the partition lengths."""
+    """Number of rows; for a dask frame this computes the partition lengths, a stream is read."""
     if is_dask(frame):
         return int(frame.map_partitions(len).sum().compute())
-    return len(frame)
+    kind = kind_of(frame)
+    rows = kind.rows(frame)
+    return rows if rows is not None else int(kind.to_arrow(frame).num_rows)
 
 
 def to_dask(frame: pd.DataFrame, rows_per_partition: int = 1_000_000) -> Any:
@@ -99,26 +102,24 @@ def lazy_len(frame: Any) -> Any:
     return len(frame)
 
 
-def map_frame(frame: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Apply ``fn(pandas_frame, *args, **kwargs) -> pandas_frame`` to a frame of either kind.
+def map_frame(frame: Any, fn: Any, *args: Any) -> Any:
+    """Apply ``fn(pandas_frame, *args) -> pandas_frame`` to a frame of any kind (``FrameKind.map_rows``).
 
     For dask, ``fn`` runs per partition; the result's columns and dtypes come
     from running ``fn`` on the empty meta frame, so ``fn`` must accept an empty frame.
+    An Arrow table (or each batch of a stream) goes through pandas and back.
     """
-    if not is_dask(frame):
-        return fn(frame, *args, **kwargs)
-    meta = fn(frame._meta, *args, **kwargs)
-    return frame.map_partitions(fn, *args, meta=meta, **kwargs)
+    return kind_of(frame).map_rows(frame, fn, None, *args)
 
 
 async def frame_work(ctx: Any, frame: Any, fn: Any, *args: Any) -> Any:
-    """``fn(*args)``: on the run's thread pool when ``frame`` is a pandas frame, inline for dask.
+    """``fn(*args)``: on the run's thread pool for an eager frame, inline for a lazy one (dask, stream).
 
-    pandas work is real CPU work: run on the event loop, it would stall every other
+    pandas and Arrow work is real CPU work: run on the event loop, it would stall every other
     module of the run (the sibling branch of a fan-out waits instead of running on
-    the second core). Building a dask graph is cheap and stays on the loop.
+    the second core). Building a dask graph or a stream stage is cheap and stays on the loop.
     """
-    if is_dask(frame):
+    if kind_of(frame).lazy:
         return fn(*args)
     return await ctx.executor.run_in_thread(fn, *args)
 

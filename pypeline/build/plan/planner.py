@@ -3,7 +3,8 @@
 Order of checks (each raises the first problem as a :class:`PlanError`):
 data connections (ids, ports, categories, fan-in) -> sub flows and data
 cycles -> control connections (categories, same sub flow, valves, iterate
-lists) -> control cycles -> template and condition names -> planned order.
+lists) -> control cycles -> template and condition names -> planned order;
+then the execution mode (``auto`` resolved, :mod:`.mode`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from pypeline.build.load.flow_spec import FlowSpec
 from pypeline.build.plan.connections import parse_control_edges, parse_data_edges
 from pypeline.build.plan.graph import build_subflows, check_control_cycles, find_subflows, root_subflows
+from pypeline.build.plan.mode import choose_mode
 from pypeline.build.plan.references import check_references
 from pypeline.job.folder import context_files
 from pypeline.job.plan import JobPlan
@@ -32,10 +34,11 @@ def plan_flow(flow: FlowSpec) -> JobPlan:
     check_control_cycles(flow, control_edges, subflow_of)
     check_references(flow, modules, control_edges, subflow_of)
     roots = root_subflows(subflows, control_edges, subflow_of)
+    mode = choose_mode(str(flow.settings["execution_mode"]), modules, subflow_of)
     return JobPlan(
         name=flow.name,
         meta=flow.meta,
-        settings=flow.settings,
+        settings=mode.settings(flow.settings),
         modules=modules,
         data_edges=data_edges,
         control_edges=control_edges,

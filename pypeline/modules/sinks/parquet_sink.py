@@ -9,7 +9,9 @@ folder under the final name.
 
 In dask mode the frame is written with ``to_parquet`` into a folder (one file
 per partition, computed in one pass, never whole in memory); the row count is
-then read from the Parquet footers, not by reading the data again.
+then read from the Parquet footers, not by reading the data again. An Arrow
+table is written by pyarrow directly, a stream batch by batch as it is read
+(:mod:`pypeline.modules.sinks.parquet_arrow`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import Any
 
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import STREAM, kind_of
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
+from pypeline.modules.sinks.parquet_arrow import write_stream, write_table
 
 COMPRESSIONS = ["snappy", "gzip", "zstd", "brotli", "lz4", "none"]
 
@@ -34,6 +38,8 @@ class ParquetSink(BaseModule):
     INPUT_PORTS = ["input"]
     GLOBALS = ["row_count"]
     PACKAGES = ["pyarrow"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {
             "output_path": {"type": "str", "description": "Target file (a folder when partitioned or in dask mode)"},
@@ -74,6 +80,11 @@ class ParquetSink(BaseModule):
         partition_cols = self.configs["partition_cols"] or None
         folder = bool(partition_cols) or is_dask(frame)
         with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"]) as tmp:
+            kind = kind_of(frame)
+            if kind is STREAM:
+                return write_stream(frame, tmp, compression, partition_cols)
+            if kind.native == "arrow":
+                return write_table(frame, tmp, compression, partition_cols)
             if is_dask(frame):
                 frame.to_parquet(str(tmp), compression=compression, partition_on=partition_cols, write_index=False)
                 return _footer_rows(tmp)
