@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pypeline.modules.kinds import DASK, kind_of
+from pypeline.modules.kinds import DASK, is_stream, kind_of
 from pypeline.modules.sdk.errors import DataError
 from pypeline.modules.sdk.ownership import MARKER
 
@@ -32,12 +32,13 @@ def is_dask(frame: Any) -> bool:
 
 
 def row_count(frame: Any) -> int:
-    """Number of rows; for a dask frame this computes the partition lengths, a stream is read."""
+    """Number of rows; a dask frame computes its partition lengths, a stream is read to its end (blocking)."""
     if is_dask(frame):
         return int(frame.map_partitions(len).sum().compute())
-    kind = kind_of(frame)
-    rows = kind.rows(frame)
-    return rows if rows is not None else int(kind.to_arrow(frame).num_rows)
+    if is_stream(frame):
+        return sum(batch.num_rows for batch in frame)
+    rows = kind_of(frame).rows(frame)
+    return int(rows or 0)
 
 
 def to_dask(frame: pd.DataFrame, rows_per_partition: int = 1_000_000) -> Any:
@@ -125,8 +126,20 @@ async def frame_work(ctx: Any, frame: Any, fn: Any, *args: Any) -> Any:
 
 
 def like_input(frame: pd.DataFrame, execution_mode: str) -> Any:
-    """A pandas frame as the kind the mode passes between modules."""
+    """A pandas frame as the kind the mode passes between modules (pandas still in the Arrow modes)."""
     return to_dask(frame) if execution_mode == "dask" else frame
+
+
+def like_source(table: Any, execution_mode: str) -> Any:
+    """An Arrow table as the kind the mode's sources produce: pandas, dask, the table, or a stream over it."""
+    from pypeline.modules.kinds import BatchStream
+    from pypeline.modules.kinds.convert import to_pandas
+
+    if execution_mode == "stream":
+        return BatchStream.from_table(table)
+    if execution_mode == "arrow":
+        return table
+    return like_input(to_pandas(table), execution_mode)
 
 
 ORDER_COLUMNS = ("__pype_part", "__pype_row")

@@ -62,6 +62,17 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
+def pandas_chunks(data: Any, rows: int = 65_536) -> Any:
+    """A table (in slices of ``rows``) or a stream (batch by batch) as pandas frames, one at a time.
+
+    For sinks that write through pandas (CSV, JSON): the output is the same as for
+    the whole frame, and memory holds one chunk.
+    """
+    batches = data.to_batches(max_chunksize=rows) if isinstance(data, pa.Table) else data
+    for batch in batches:
+        yield to_pandas(batch)
+
+
 def column_names(data: Any) -> list[str]:
     """The column names of a table, a record batch or a schema."""
     names = data.names if isinstance(data, pa.Schema) else data.schema.names

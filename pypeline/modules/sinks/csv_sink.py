@@ -18,7 +18,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pypeline.modules.common.columns import column_names
 from pypeline.modules.frames import is_dask, row_count
+from pypeline.modules.kinds import kind_of
+from pypeline.modules.kinds.convert import pandas_chunks, to_pandas
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, DataError, RunContext, atomic_output_path
 from pypeline.modules.sdk.outputs import file_path_problems
@@ -35,6 +38,8 @@ class CsvSink(BaseModule):
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
     GLOBALS = ["row_count"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {"output_path": {"type": "str", "description": "Target CSV file"}},
         "optional": {
@@ -89,8 +94,10 @@ class CsvSink(BaseModule):
         options = self._options()
         folder = is_dask(frame) and not self.configs["single_file"]
         with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"]) as tmp:
-            if len(frame.columns) == 0:
+            if not column_names(frame):
                 return _write_no_columns(frame, tmp, folder)
+            if kind_of(frame).native == "arrow":
+                return _write_chunks(frame, tmp, options)
             if not is_dask(frame):
                 frame.to_csv(tmp, **options)
                 return len(frame)
@@ -103,6 +110,22 @@ class CsvSink(BaseModule):
             finally:
                 shutil.rmtree(parts, ignore_errors=True)
             return rows
+
+
+def _write_chunks(data: Any, tmp: Path, options: dict[str, Any]) -> int:
+    """An Arrow table or stream written through pandas a chunk at a time: the bytes pandas writes for it whole."""
+    rows = 0
+    with open(tmp, "wb") as out:
+        for chunk in pandas_chunks(data):
+            first = rows == 0
+            encoding = options["encoding"] if first else continuation_encoding(options["encoding"])
+            text = chunk.to_csv(**{**options, "encoding": None, "header": options["header"] if first else False})
+            out.write(text.encode(encoding))
+            rows += len(chunk)
+        if not rows:
+            empty = data.schema.empty_table()
+            out.write(to_pandas(empty).to_csv(**{**options, "encoding": None}).encode(options["encoding"]))
+    return rows
 
 
 def _write_no_columns(frame: Any, tmp: Path, folder: bool) -> int:

@@ -18,6 +18,8 @@ from typing import Any
 
 from pypeline.modules.common.records import json_default, plain_records
 from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import kind_of
+from pypeline.modules.kinds.convert import pandas_chunks
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
 from pypeline.modules.sdk.outputs import file_path_problems
@@ -32,6 +34,8 @@ class JsonSink(BaseModule):
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
     GLOBALS = ["row_count"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {"output_path": {"type": "str", "description": "Target file"}},
         "optional": {
@@ -69,10 +73,13 @@ class JsonSink(BaseModule):
         encoding = self.configs["encoding"]
         with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"]) as tmp:
             if not is_dask(frame):
+                arrow = kind_of(frame).native == "arrow"
                 with open(tmp, "w", encoding=encoding, newline="\n") as fh:
                     if not lines:
                         fh.write("[")
-                    rows = self._write_records(frame, fh, first=True)
+                    rows = 0
+                    for chunk in pandas_chunks(frame) if arrow else [frame]:
+                        rows += self._write_records(chunk, fh, first=rows == 0)
                     if not lines:
                         fh.write(self._closing(rows))
                 return rows

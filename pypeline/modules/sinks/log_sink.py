@@ -2,7 +2,8 @@
 
 The rows go to the run's structured log (``preview`` event, one entry per
 row, values as JSON-able text) and so to the console and ``log.jsonl``. Use it
-to look at the data between two modules without writing a file.
+to look at the data between two modules without writing a file. A stream is
+read to its end (the count), keeping only the rows shown.
 """
 
 from __future__ import annotations
@@ -10,8 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+
+from pypeline.modules.common.columns import column_names
 from pypeline.modules.common.records import json_default, plain_records
 from pypeline.modules.frames import compute, is_dask, lazy_len
+from pypeline.modules.kinds import BatchStream, kind_of
+from pypeline.modules.kinds.convert import as_table, to_pandas
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -24,6 +31,8 @@ class LogSink(BaseModule):
     CATEGORY = "Utility"
     INPUT_PORTS = ["input"]
     GLOBALS = ["row_count"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {},
         "optional": {
@@ -39,17 +48,35 @@ class LogSink(BaseModule):
             from pypeline.modules.common.columns import require_columns
 
             require_columns(frame, self.configs["columns"])
-            frame = frame[self.configs["columns"]]
+        columns = self.configs["columns"] or column_names(frame)
         n = self.configs["rows"]
-        head = frame.head(n, npartitions=-1, compute=False) if is_dask(frame) else frame.head(n)
-        head, rows = await ctx.executor.run_in_thread(compute, head, lazy_len(frame))
+        if kind_of(frame).native == "arrow":
+            head, rows = await ctx.executor.run_in_thread(_arrow_head, frame, n, columns)
+        else:
+            frame = frame[columns]
+            head = frame.head(n, npartitions=-1, compute=False) if is_dask(frame) else frame.head(n)
+            head, rows = await ctx.executor.run_in_thread(compute, head, lazy_len(frame))
         preview = [json.loads(json.dumps(r, default=json_default)) for r in plain_records(head)]
         ctx.logger.info(
             self.configs["title"],
             rows=preview,
             shown=len(preview),
             total_rows=rows,
-            columns=[str(c) for c in frame.columns],
+            columns=[str(c) for c in columns],
         )
         ctx.set_global("row_count", rows)
         return {}
+
+
+def _arrow_head(data: pa.Table | BatchStream, n: int, columns: list[str]) -> tuple[pd.DataFrame, int]:
+    """The first ``n`` rows of a table or a stream (read to its end to count it) and the row count."""
+    if isinstance(data, pa.Table):
+        return to_pandas(data.select(columns).slice(0, n)), int(data.num_rows)
+    kept: list[pa.Table] = []
+    held = 0
+    for batch in data:
+        if held < n:
+            kept.append(as_table(batch).select(columns).slice(0, n - held))
+            held += kept[-1].num_rows
+    head = pa.concat_tables(kept) if kept else data.schema.empty_table().select(columns)
+    return to_pandas(head), int(data.rows)

@@ -70,9 +70,13 @@ def plan_stream(configs: dict[str, Any], paths: list[str], check: Any) -> Stream
                 continue
             raise explain(configs, path, exc) from None
         files.append((path, schema))
-    check([(path, schema.names, pandas_dtypes(schema)) for path, schema in files])
+    check([(path, schema.names, None if _no_values(schema) else pandas_dtypes(schema)) for path, schema in files])
     strategy = configs["combine_strategy"]
     schema = union_schema([s for _, s in files], fill_missing=strategy == "union_by_name")
+    dates = set(fast.dates)
+    schema = pa.schema([  # a column with no value in any first block is text, as pandas reads it
+        pa.field(f.name, pa.string()) if f.type == pa.null() and f.name not in dates else f for f in schema
+    ])
     if configs.get("file_column"):
         schema = schema.append(pa.field(configs["file_column"], pa.string()))
     return StreamPlan(files=files, empty=empty, schema=schema)
@@ -86,10 +90,15 @@ def _file_schema(fast: ArrowCsv, path: str) -> pa.Schema:
         kind = declared.get(item.name, item.type)
         if item.name in fast.dates:
             kind = pa.null()  # parsed by pandas' rules: the first batch tells the type
-        elif item.name not in declared and (_temporal(kind) or kind == pa.null()):
+        elif item.name not in declared and _temporal(kind):
             kind = pa.string()
         fields.append(pa.field(str(item.name), kind))
     return pa.schema(fields)
+
+
+def _no_values(schema: pa.Schema) -> bool:
+    """True when a first block held no value at all (a header-only file): its types say nothing."""
+    return all(f.type == pa.null() for f in schema)
 
 
 def csv_stream(configs: dict[str, Any], plan: StreamPlan) -> BatchStream:
@@ -113,7 +122,10 @@ def _read_files(configs: dict[str, Any], plan: StreamPlan) -> Iterator[pa.Record
     file_column = configs.get("file_column")
     for path, file_schema in plan.files:
         reader.check_nul(path)
-        types = {f.name: f.type for f in file_schema if f.type != pa.null()}
+        types = {  # every file is read with the stream's types (an int column of one file, float in another)
+            name: plan.schema.field(name).type for name in file_schema.names
+            if plan.schema.field(name).type != pa.null()
+        }
         dropped = _Dropped()
         try:
             for batch in read_ahead(fast.batches(path, types, dropped)):
