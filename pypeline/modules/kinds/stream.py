@@ -20,9 +20,11 @@ surfaces in the module that reads the stream, usually a sink.
 
 Schemas: ``schema`` is known when the stream is made (a stage computes its
 own by running its step on an empty table). A step written only for pandas
-cannot always tell a column's type from no rows (it comes out ``null``):
-such a column takes the type of the first batch that has one, and every
-later batch is cast to the types of the first (:func:`~.convert.conform`).
+cannot tell its column types from no rows (pandas makes an empty column
+``float64`` or ``object``): such a stage (``map(..., typed=False)``) takes
+the types of its first batch with rows, and every later batch is cast to
+them (:func:`~.convert.conform`); a column with no value yet (``null``)
+takes the type of the first batch that has one.
 
 Example::
 
@@ -154,15 +156,19 @@ class BatchStream:
 
     # -- stages -----------------------------------------------------------------------------
 
-    def map(self, step: TableStep, *, origin: str = "", schema: pa.Schema | None = None) -> BatchStream:
+    def map(
+        self, step: TableStep, *, origin: str = "", schema: pa.Schema | None = None, typed: bool = True
+    ) -> BatchStream:
         """A stream of ``step(batch)`` for each batch (a row-local step: filter, new columns, ...).
 
-        ``schema``: the step's output schema, when known; else the step runs once on no rows to tell it.
+        ``schema``: the step's output schema, when known; else the step runs once on no rows to
+        tell it. ``typed=False``: the types it tells are a guess (a pandas step): the first batch
+        with rows settles them.
         """
         upstream = self
         if schema is None:  # a step that fails here fails the module that adds it, as in the eager kinds
             schema = step(self.schema.empty_table()).schema
-        stage = BatchStream(schema, lambda: _mapped(upstream, step, stage), origin=origin, upstream=upstream)
+        stage = BatchStream(schema, lambda: _mapped(upstream, step, stage, typed), origin=origin, upstream=upstream)
         return stage
 
     def then(self, step: BlockingStep, *, schema: pa.Schema, origin: str = "") -> BatchStream:
@@ -185,13 +191,16 @@ class BatchStream:
         return cls(table.schema, lambda: table.to_batches(max_chunksize=batch_rows), origin=origin)
 
 
-def _mapped(upstream: BatchStream, step: TableStep, stage: BatchStream) -> Iterator[pa.RecordBatch]:
+def _mapped(upstream: BatchStream, step: TableStep, stage: BatchStream, typed: bool) -> Iterator[pa.RecordBatch]:
     provisional = any(f.type == pa.null() for f in stage.schema)
     for batch in upstream:
         result = step(as_table(batch))
         if result.num_rows == 0:
             continue
-        if provisional:  # a pandas step could not tell a type from no rows: the first batch does
+        if not typed:  # the types a pandas step gave for no rows were a guess: the first batch tells
+            stage.schema = result.schema
+            typed = True
+        elif provisional:  # a column with no value yet: the first batch that has one tells
             stage.schema = _fix_types(stage.schema, result.schema)
             provisional = any(f.type == pa.null() for f in stage.schema)
         try:

@@ -32,7 +32,7 @@ class StreamKind:
     def map_rows(self, frame: BatchStream, pandas_fn: PandasFn, arrow_fn: ArrowFn | None, *args: Any) -> Any:
         if arrow_fn is not None:
             return frame.map(lambda table: arrow_fn(table, *args))
-        return frame.map(lambda table: to_table(pandas_fn(to_pandas(table), *args)))
+        return frame.map(lambda table: to_table(pandas_fn(to_pandas(table), *args)), typed=False)
 
     def report_rows(self, source: BatchStream, result: Any, report: RowsReport) -> None:
         if isinstance(result, BatchStream):

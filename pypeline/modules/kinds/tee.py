@@ -38,7 +38,7 @@ import pyarrow as pa
 
 from pypeline.modules.kinds.stream import BatchStream
 
-BUFFER_BYTES = 64 << 20
+BUFFER_BYTES = 32 << 20
 """Bytes a branch may lag behind in memory before the branch ahead waits or spills."""
 WAIT_S = 2.0
 """Seconds the branch ahead waits for a lagging reader before spilling its batches instead."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -176,13 +177,29 @@ def first_nul_line(source: str | bytes, encoding: str) -> int | None:
                 return lines + text.count("\n", 0, at)
             lines += text.count("\n")
         return None
-    offset = 0
-    for chunk in _chunks(source):  # a byte search only: lines are counted on the error path
-        at = chunk.find(b"\x00")
-        if at >= 0:
-            return 1 + _newlines_before(source, offset + at)
-        offset += len(chunk)
-    return None
+    at = _find_nul(source)  # a byte search only: lines are counted on the error path
+    return None if at is None else 1 + _newlines_before(source, at)
+
+
+def _find_nul(source: str | bytes) -> int | None:
+    """The offset of the first NUL byte; a file is searched through a memory map (no copy of its bytes)."""
+    if isinstance(source, bytes):
+        at = source.find(b"\x00")
+        return at if at >= 0 else None
+    with open(source, "rb") as fh:
+        try:
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):  # an empty file, or one that cannot be mapped (a pipe)
+            offset = 0
+            for chunk in _chunks(source):
+                found = chunk.find(b"\x00")
+                if found >= 0:
+                    return offset + found
+                offset += len(chunk)
+            return None
+        with mapped:
+            found = mapped.find(b"\x00")
+    return found if found >= 0 else None
 
 
 def _newlines_before(source: str | bytes, offset: int) -> int:

@@ -35,7 +35,7 @@ from pypeline.modules.source.csv_checks import is_blank
 from pypeline.modules.source.csv_reading import CsvReader
 from pypeline.modules.source.csv_tables import align, pandas_dtypes, union_schema
 
-READ_AHEAD = 4
+READ_AHEAD = 3
 """Batches the reading thread may hold ready ahead of the stream's reader."""
 
 

@@ -277,7 +277,7 @@ class ArtifactManager:
             "bytes_in_memory": size.nbytes,
             "bytes_on_disk": art.nbytes,
             "path": str(path),
-            "kind": "dask" if art.from_dask else "pandas",
+            "kind": "dask" if art.from_dask else "arrow" if art.from_arrow else "pandas",
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         }
         with self._lock:
