@@ -10,13 +10,15 @@ batch in order.
 
 Memory stays bounded when the readers go at different speeds:
 
-* a branch whose reader is reading (it has started and has not finished)
-  and is behind by more than ``buffer_bytes`` makes the branch ahead *wait*
-  for it (backpressure), at most ``wait_s`` seconds at a time;
+* a branch whose reader is reading (it has started, has not finished, and
+  took a batch within the last ``wait_s`` seconds) and is behind by more
+  than ``buffer_bytes`` makes the branch ahead *wait* for it (backpressure):
+  a slow reader slows the others down, it does not make them use memory;
 * a branch whose reader has not started (it waits for another input, a join
-  whose other side comes later), or one that did not catch up within
-  ``wait_s``, gets the batches *spilled*: written to an Arrow IPC file in the
-  run's spill folder and read back, in order, when its reader gets there.
+  whose other side comes later), or has taken nothing for ``wait_s`` seconds
+  (it is stuck behind something else), gets the batches *spilled*: written to
+  an Arrow IPC file in the run's spill folder and read back, in order, when
+  its reader gets there.
 
 A failure upstream is raised in every branch (each reader reports it). A
 branch whose reader is done without reading to the end (a module that
@@ -40,8 +42,8 @@ from pypeline.modules.kinds.stream import BatchStream
 
 BUFFER_BYTES = 32 << 20
 """Bytes a branch may lag behind in memory before the branch ahead waits or spills."""
-WAIT_S = 2.0
-"""Seconds the branch ahead waits for a lagging reader before spilling its batches instead."""
+WAIT_S = 5.0
+"""Seconds a reader may take no batch before the branch ahead stops waiting for it and spills instead."""
 
 _END = object()
 
@@ -69,8 +71,8 @@ class _Spill:
 
     def read(self) -> Iterator[pa.RecordBatch]:
         self.close()
-        try:
-            with pa.memory_map(str(self.path)) as source:
+        try:  # read, not mapped: a mapped file would count in the process's resident memory
+            with pa.OSFile(str(self.path), "rb") as source:
                 yield from pa.ipc.open_stream(source)
         finally:
             self.path.unlink(missing_ok=True)
@@ -86,6 +88,8 @@ class _Branch:
         """Batches, or a :class:`_Spill` holding the batches that came while it was open."""
         self.bytes = 0
         self.reading = False
+        self.last_read = 0.0
+        """When the reader last took a batch (``time.monotonic``)."""
         self.released = False
         self.spill: _Spill | None = None
         """The spill batches go to now (the last entry of the queue)."""
@@ -143,6 +147,7 @@ class StreamTee:
             if branch.released:
                 raise RuntimeError(f"a branch of the stream of module '{self.upstream.origin}' was released")
             branch.reading = True
+            branch.last_read = time.monotonic()
         try:
             while True:
                 item = self._next(index)
@@ -161,6 +166,7 @@ class StreamTee:
             with self._lock:
                 if branch.queue:
                     item = branch.queue.popleft()
+                    branch.last_read = time.monotonic()
                     if isinstance(item, _Spill):
                         if branch.spill is item:
                             branch.spill = None
@@ -203,19 +209,18 @@ class StreamTee:
             self._moved.notify_all()
 
     def _wait_for_laggards(self, index: int) -> None:
-        deadline = time.monotonic() + self._wait_s
+        """Wait while a branch that is being read lags by more than the buffer (see the module docstring)."""
         with self._lock:
             while True:
-                lagging = [
+                now = time.monotonic()
+                moving = [
                     b for n, b in enumerate(self.branches)
                     if n != index and not b.released and b.spill is None and b.bytes > self._buffer_bytes
+                    and b.reading and now - b.last_read < self._wait_s
                 ]
-                if not any(b.reading for b in lagging):
+                if not moving:
                     break
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._moved.wait(left)
+                self._moved.wait(min(self._wait_s - (now - b.last_read) for b in moving))
 
     def _add(self, branch: _Branch, batch: pa.RecordBatch, *, own: bool) -> None:
         if own and branch.spill is not None:

@@ -60,6 +60,9 @@ NOT_NULL = frozenset({"int64", "int", "int32", "int16", "int8", "uint64", "uint3
 _TEMPORAL = (pa.types.is_timestamp, pa.types.is_date, pa.types.is_time)
 BLOCK_BYTES = 4 << 20
 """Bytes of CSV per batch when a file is streamed."""
+SMALL_BLOCK = 64 << 10
+"""Bytes read to learn a file's columns when dtypes are declared (a column the block misreads as dates is
+caught after the whole read, which pandas then reads)."""
 
 
 class ArrowReadFailed(Exception):
@@ -136,7 +139,7 @@ class ArrowCsv:
             ArrowReadFailed: pyarrow refused the file or read it otherwise than pandas would.
         """
         types = self.declared_types()
-        first = self.first_schema(path)
+        first = self.first_schema(path, block_size=SMALL_BLOCK if self.declared else None)
         types.update({f.name: pa.string() for f in first if _temporal(f.type) and f.name not in types})
         dropped = _Dropped()
         try:
@@ -155,14 +158,15 @@ class ArrowCsv:
         self.check_not_null(table)
         return self.finish(table, path, parse_dates=parse_dates), dropped.count
 
-    def first_schema(self, path: str) -> pa.Schema:
-        """The columns and the types pyarrow infers from the first block of ``path``.
+    def first_schema(self, path: str, *, block_size: int | None = None) -> pa.Schema:
+        """The columns and the types pyarrow infers from the first block of ``path`` (1 MB, or ``block_size``).
 
         Raises:
             ArrowReadFailed: the file is empty, or its start does not parse.
         """
         try:
-            with pacsv.open_csv(path, read_options=self.read_options(), parse_options=self.parse_options(_Dropped()),
+            with pacsv.open_csv(path, read_options=self.read_options(block_size=block_size),
+                                parse_options=self.parse_options(_Dropped()),
                                 convert_options=self.convert_options(self.declared_types())) as reader:
                 schema: pa.Schema = reader.schema
         except (pa.ArrowException, UnicodeError, ValueError) as exc:

@@ -27,6 +27,7 @@ import codecs
 import csv
 import io
 import mmap
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -35,6 +36,7 @@ import pandas as pd
 
 WIDE_ENCODINGS = ("utf-16", "utf16", "utf-32", "utf32")
 _CHUNK = 1 << 20
+_WINDOW = 16 * mmap.ALLOCATIONGRANULARITY * 256  # 16 MiB with 4 KiB pages: a multiple of the map granularity
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,24 +184,38 @@ def first_nul_line(source: str | bytes, encoding: str) -> int | None:
 
 
 def _find_nul(source: str | bytes) -> int | None:
-    """The offset of the first NUL byte; a file is searched through a memory map (no copy of its bytes)."""
+    """The offset of the first NUL byte.
+
+    A file is searched through memory maps of :data:`_WINDOW` bytes at a time: no copy of
+    its bytes, and no more of it counted in the process's resident memory than one window
+    (a map of the whole file would count all of it, however large).
+    """
     if isinstance(source, bytes):
         at = source.find(b"\x00")
         return at if at >= 0 else None
     with open(source, "rb") as fh:
-        try:
-            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except (ValueError, OSError):  # an empty file, or one that cannot be mapped (a pipe)
-            offset = 0
-            for chunk in _chunks(source):
-                found = chunk.find(b"\x00")
-                if found >= 0:
-                    return offset + found
-                offset += len(chunk)
-            return None
-        with mapped:
-            found = mapped.find(b"\x00")
-    return found if found >= 0 else None
+        size = os.fstat(fh.fileno()).st_size
+        for offset in range(0, size, _WINDOW):
+            length = min(_WINDOW, size - offset)
+            try:
+                window = mmap.mmap(fh.fileno(), length, offset=offset, access=mmap.ACCESS_READ)
+            except (ValueError, OSError):  # a file that cannot be mapped: read it
+                return _find_nul_read(source)
+            with window:
+                found = window.find(b"\x00")
+            if found >= 0:
+                return offset + found
+    return None
+
+
+def _find_nul_read(path: str) -> int | None:
+    offset = 0
+    for chunk in _chunks(path):
+        found = chunk.find(b"\x00")
+        if found >= 0:
+            return offset + found
+        offset += len(chunk)
+    return None
 
 
 def _newlines_before(source: str | bytes, offset: int) -> int:
