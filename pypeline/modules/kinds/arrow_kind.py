@@ -18,6 +18,7 @@ class ArrowKind:
     name = "arrow"
     native = "arrow"
     lazy = False
+    partitioned = False
 
     def owns(self, value: Any) -> bool:
         return isinstance(value, pa.Table)

@@ -34,9 +34,11 @@ each call site:
 
 ``native`` tells which function form runs without a conversion (``pandas``
 or ``arrow``), ``lazy`` whether rows are known only when a sink consumes the
-data. A module with an algorithm of its own per engine (a grouped
-aggregation, a sort) picks it by these two facts, so a new kind that shares
-them needs no change in the modules. Module-specific whole-input steps of the
+data, ``partitioned`` whether the frame is split into partitions computed
+apart (dask: a sink writes them a file each, then joins the files). A
+module with an algorithm of its own per engine (a grouped aggregation, a
+sort, a partitioned write) picks it by these facts, so a new kind that
+shares them needs no change in the modules. Module-specific whole-input steps of the
 Arrow kinds go through ``ArrowKind.blocking`` / ``StreamKind.blocking``.
 """
 
@@ -64,6 +66,7 @@ class FrameKind(Protocol):
     name: str
     native: str
     lazy: bool
+    partitioned: bool
 
     def owns(self, value: Any) -> bool:
         """True when ``value`` is a frame of this kind."""

@@ -21,6 +21,7 @@ class DaskKind:
     name = "dask"
     native = "pandas"
     lazy = True
+    partitioned = True
 
     def owns(self, value: Any) -> bool:
         return type(value).__module__.startswith("dask")

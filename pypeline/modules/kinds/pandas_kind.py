@@ -18,6 +18,7 @@ class PandasKind:
     name = "pandas"
     native = "pandas"
     lazy = False
+    partitioned = False
 
     def owns(self, value: Any) -> bool:
         return isinstance(value, pd.DataFrame)

@@ -19,6 +19,7 @@ class StreamKind:
     name = "stream"
     native = "arrow"
     lazy = True
+    partitioned = False
 
     def owns(self, value: Any) -> bool:
         return isinstance(value, BatchStream)

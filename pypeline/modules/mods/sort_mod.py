@@ -19,14 +19,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import is_dask
 from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
 def sort_frame(frame: Any, by: list[str], ascending: bool | list[bool], nulls: str) -> Any:
     """``frame`` sorted by ``by`` (pandas: stable sort; dask: see :func:`_sort_dask`)."""
-    if not is_dask(frame):
+    if not kind_of(frame).partitioned:
         return frame.sort_values(by, ascending=ascending, na_position=nulls, kind="stable").reset_index(drop=True)
     flags = ascending if isinstance(ascending, list) else [ascending] * len(by)
     return _sort_dask(frame, by, flags, nulls)

@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-from pypeline.modules.frames import is_dask
 from pypeline.modules.kinds import BatchStream, kind_of
 from pypeline.modules.mods.union_arrow import union_streams, union_tables
 from pypeline.modules.sdk import BaseModule, RunContext
@@ -44,10 +43,10 @@ class UnionMod(BaseModule):
         kinds = [kind_of(f) for f in frames]
         distinct = self.configs["distinct"]
         if any(k.lazy and k.native == "arrow" for k in kinds):
-            result = union_streams(frames, distinct)
-            result.on_end(lambda: _report(ctx, sum(map(_rows, frames)), int(result.rows)))
-            return {"output": result}
-        if any(is_dask(f) for f in frames):
+            stream = union_streams(frames, distinct)
+            stream.on_end(lambda: _report(ctx, sum(map(_rows, frames)), int(stream.rows)))
+            return {"output": stream}
+        if any(k.partitioned for k in kinds):
             import dask.dataframe as dd
 
             result = dd.concat(frames, join="outer", interleave_partitions=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.modules.common.columns import column_names
-from pypeline.modules.frames import is_dask, row_count
+from pypeline.modules.frames import row_count
 from pypeline.modules.kinds import kind_of
 from pypeline.modules.kinds.convert import pandas_chunks, to_pandas
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
@@ -92,13 +92,14 @@ class CsvSink(BaseModule):
 
     def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
         options = self._options()
-        folder = is_dask(frame) and not self.configs["single_file"]
+        kind = kind_of(frame)
+        folder = kind.partitioned and not self.configs["single_file"]
         with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"]) as tmp:
             if not column_names(frame):
                 return _write_no_columns(frame, tmp, folder)
-            if kind_of(frame).native == "arrow":
+            if kind.native == "arrow":
                 return _write_chunks(frame, tmp, options)
-            if not is_dask(frame):
+            if not kind.partitioned:
                 frame.to_csv(tmp, **options)
                 return len(frame)
             if not self.configs["single_file"]:

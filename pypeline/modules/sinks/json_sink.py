@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.modules.common.records import json_default, plain_records
-from pypeline.modules.frames import is_dask
 from pypeline.modules.kinds import kind_of
 from pypeline.modules.kinds.convert import pandas_chunks
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
@@ -72,8 +71,9 @@ class JsonSink(BaseModule):
         lines = self.configs["format"] == "jsonl"
         encoding = self.configs["encoding"]
         with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"]) as tmp:
-            if not is_dask(frame):
-                arrow = kind_of(frame).native == "arrow"
+            kind = kind_of(frame)
+            if not kind.partitioned:
+                arrow = kind.native == "arrow"
                 with open(tmp, "w", encoding=encoding, newline="\n") as fh:
                     if not lines:
                         fh.write("[")

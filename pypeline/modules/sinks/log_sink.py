@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from pypeline.modules.common.columns import column_names
 from pypeline.modules.common.records import json_default, plain_records
-from pypeline.modules.frames import compute, is_dask, lazy_len
+from pypeline.modules.frames import compute, lazy_len
 from pypeline.modules.kinds import BatchStream, kind_of
 from pypeline.modules.kinds.convert import as_table, to_pandas
 from pypeline.modules.sdk import BaseModule, RunContext
@@ -50,11 +50,12 @@ class LogSink(BaseModule):
             require_columns(frame, self.configs["columns"])
         columns = self.configs["columns"] or column_names(frame)
         n = self.configs["rows"]
-        if kind_of(frame).native == "arrow":
+        kind = kind_of(frame)
+        if kind.native == "arrow":
             head, rows = await ctx.executor.run_in_thread(_arrow_head, frame, n, columns)
         else:
             frame = frame[columns]
-            head = frame.head(n, npartitions=-1, compute=False) if is_dask(frame) else frame.head(n)
+            head = frame.head(n, npartitions=-1, compute=False) if kind.partitioned else frame.head(n)
             head, rows = await ctx.executor.run_in_thread(compute, head, lazy_len(frame))
         preview = [json.loads(json.dumps(r, default=json_default)) for r in plain_records(head)]
         ctx.logger.info(

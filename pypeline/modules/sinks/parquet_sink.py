@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import is_dask
 from pypeline.modules.kinds import STREAM, kind_of
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
 from pypeline.modules.sinks.parquet_arrow import write_stream, write_table
@@ -78,14 +77,14 @@ class ParquetSink(BaseModule):
     def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
         compression = None if self.configs["compression"] == "none" else self.configs["compression"]
         partition_cols = self.configs["partition_cols"] or None
-        folder = bool(partition_cols) or is_dask(frame)
+        kind = kind_of(frame)
+        folder = bool(partition_cols) or kind.partitioned
         with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"]) as tmp:
-            kind = kind_of(frame)
             if kind is STREAM:
                 return write_stream(frame, tmp, compression, partition_cols)
             if kind.native == "arrow":
                 return write_table(frame, tmp, compression, partition_cols)
-            if is_dask(frame):
+            if kind.partitioned:
                 frame.to_parquet(str(tmp), compression=compression, partition_on=partition_cols, write_index=False)
                 return _footer_rows(tmp)
             frame.to_parquet(tmp, compression=compression, partition_cols=partition_cols, index=False)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.partitioned import concat_parts, continuation_encoding, parts_folder, write_partitions
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path
 from pypeline.modules.sdk.outputs import file_path_problems
@@ -51,15 +51,16 @@ class TextSink(BaseModule):
         if column not in frame.columns:
             raise KeyError(f"column '{column}' not in the input (columns: {', '.join(map(str, frame.columns))})")
         path = self.configs["output_path"]
-        rows = await ctx.executor.run_in_thread(self._write, frame[column], path, ctx)
+        partitioned = kind_of(frame).partitioned
+        rows = await ctx.executor.run_in_thread(self._write, frame[column], partitioned, path, ctx)
         ctx.record_file_written(path)
         ctx.set_global("row_count", rows)
         return {}
 
-    def _write(self, series: Any, path: str, ctx: RunContext) -> int:
+    def _write(self, series: Any, partitioned: bool, path: str, ctx: RunContext) -> int:
         encoding = self.configs["encoding"]
         with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"]) as tmp:
-            if not is_dask(series):
+            if not partitioned:
                 _write_lines(series, tmp, encoding)
                 return len(series)
             parts = parts_folder(tmp)
