@@ -81,6 +81,7 @@ def measure(variant: str, data: Path, out: Path, job: Path | None) -> dict[str, 
     proc = subprocess.Popen(args, env=_env(), cwd=out, stdout=subprocess.PIPE, text=True)
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: Popen must not think it still runs
     output = proc.stdout.read() if proc.stdout else ""
     if proc.stdout:
         proc.stdout.close()
@@ -201,15 +202,12 @@ def memory_run(work: Path, sizes: list[int], repeat: int) -> None:
 
 
 def machine() -> str:
-    import pandas
-    import pyarrow
-
-    import dask
+    from importlib.metadata import version
 
     cpus = os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (f"{platform.platform()}, {cpus} cpus, load {load:.1f}; Python {platform.python_version()}, "
-            f"pyarrow {pyarrow.__version__}, pandas {pandas.__version__}, dask {dask.__version__}")
+            f"pyarrow {version('pyarrow')}, pandas {version('pandas')}, dask {version('dask')}")
 
 
 def main() -> None:
