@@ -1,8 +1,13 @@
-"""The reference job's data: CSV files of generated orders, and how big they are.
+"""The reference job's data (issue 13): eight CSV files of generated orders.
 
-``generate`` writes ``rows`` rows over :data:`FILES` files in batches of one
-million (bounded memory, so the cap run's 49M rows can be written by a small
-process); the same seed gives the same files.
+Columns: ``id`` int, ``ts`` str (an ISO timestamp, kept as text), ``region``
+str (20 values), ``amount`` float (0 to 100, two decimals, so ``amount > 50``
+keeps about half), ``qty`` int (1 to 9), ``note`` str (short words, some
+empty). About 50 bytes a row: 10M rows make about 500 MB of CSV.
+
+``generate`` writes the rows one million at a time (bounded memory, so the 50M
+rows of the memory figures are written by a small process); the same seed
+gives the same files.
 """
 
 from __future__ import annotations
@@ -10,15 +15,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-FILES = 4
-CATEGORIES = [f"cat_{i:02d}" for i in range(20)]
-COUNTRIES = ["FR", "DE", "ES", "IT", "NL", "BE", "PT", "PL", "SE", "DK", "AT", "IE"]
+FILES = 8
+REGIONS = [f"region_{i:02d}" for i in range(20)]
+NOTES = ["", "", "ok", "gift", "rush", "late", "fragile", "promo"]
+DTYPES = {"id": "int64", "ts": "str", "region": "str", "amount": "float64", "qty": "int64", "note": "str"}
+"""The ``dtypes`` a flow declares for these files (``csv_source``)."""
+BATCH_ROWS = 1_000_000
+_START = 1_704_067_200  # 2024-01-01T00:00:00Z
 
 
-def generate(folder: Path, rows: int, seed: int = 7) -> None:
-    """Write ``rows`` rows over ``FILES`` CSV files (1M rows at a time, bounded memory)."""
+def generate(folder: Path, rows: int, seed: int = 13) -> None:
+    """Write ``rows`` rows over :data:`FILES` CSV files ``part-N.csv`` (1M rows at a time)."""
     import numpy as np
-    import pyarrow as pa
     import pyarrow.csv as pacsv
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -26,50 +34,44 @@ def generate(folder: Path, rows: int, seed: int = 7) -> None:
     per_file = -(-rows // FILES)
     start = 0
     for index in range(FILES):
-        count = min(per_file, rows - start)
-        with pacsv.CSVWriter(folder / f"part-{index}.csv", schema=_schema()) as writer:
+        count = max(0, min(per_file, rows - start))
+        options = pacsv.WriteOptions(quoting_style="none")
+        with pacsv.CSVWriter(folder / f"part-{index}.csv", schema=_schema(), write_options=options) as writer:
             done = 0
             while done < count:
-                n = min(1_000_000, count - done)
-                ids = np.arange(start + done, start + done + n)
-                batch = pa.record_batch(
-                    [
-                        pa.array(ids),
-                        pa.array(np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), n)]),
-                        pa.array(np.array(COUNTRIES)[rng.integers(0, len(COUNTRIES), n)]),
-                        pa.array(np.round(rng.normal(50, 40, n), 2)),
-                        pa.array(rng.integers(0, 10, n)),
-                        pa.array(np.char.add("order-", ids.astype(str))),
-                    ],
-                    schema=_schema(),
-                )
-                writer.write_batch(batch)
+                n = min(BATCH_ROWS, count - done)
+                writer.write_batch(_batch(rng, start + done, n))
                 done += n
         start += count
+
+
+def _batch(rng: Any, first: int, n: int) -> Any:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = np.arange(first, first + n, dtype="int64")
+    seconds = pa.array((_START + ids * 3).astype("datetime64[s]"))
+    return pa.record_batch(
+        [
+            pa.array(ids),
+            pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%S"),
+            pa.array(REGIONS).take(pa.array(rng.integers(0, len(REGIONS), n))),
+            pa.array(np.round(rng.uniform(0, 100, n), 2)),
+            pa.array(rng.integers(1, 10, n, dtype="int64")),
+            pa.array(NOTES).take(pa.array(rng.integers(0, len(NOTES), n))),
+        ],
+        schema=_schema(),
+    )
 
 
 def _schema() -> Any:
     import pyarrow as pa
 
-    return pa.schema([("id", pa.int64()), ("category", pa.string()), ("country", pa.string()),
+    return pa.schema([("id", pa.int64()), ("ts", pa.string()), ("region", pa.string()),
                       ("amount", pa.float64()), ("qty", pa.int64()), ("note", pa.string())])
 
 
 def csv_bytes(folder: Path) -> int:
+    """Bytes of CSV in ``folder``."""
     return sum(p.stat().st_size for p in folder.glob("*.csv"))
-
-
-def memory_bytes(folder: Path) -> int:
-    """What a pandas frame of all the files would take: measured on 200k rows, scaled."""
-    import pandas as pd
-
-    files = sorted(folder.glob("*.csv"))
-    sample = pd.read_csv(files[0], nrows=200_000)
-    per_row = sample.memory_usage(index=True, deep=True).sum() / len(sample)
-    rows = sum(_count_lines(f) - 1 for f in files)
-    return int(per_row * rows)
-
-
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as fh:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))

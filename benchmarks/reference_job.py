@@ -1,53 +1,35 @@
-"""The reference job, as a PYpeline flow and hand-written in pandas and pyarrow: time and peak memory.
+"""The reference job side by side: PYpeline in each mode against hand-written pyarrow, pandas and dask.
 
-The job: read CSV files -> keep rows with ``amount > 0 and qty >= 2`` ->
-derive ``total = amount * qty`` -> group by (category, country): sum of
-total, count, mean amount -> write Parquet; and write the filtered rows
-(with ``total``) to Parquet.
+Every variant (:mod:`benchmarks.reference_variants`) runs in its own child
+process, one after the other, in rounds: round 1 runs every variant once,
+then round 2, ... (``--repeat``, default 3), so a change in the machine's load
+falls on all variants alike. For each child the parent reads, from
+``os.wait4``, the whole process's wall time (interpreter start, imports and
+all), its CPU time (user + system) and its peak resident memory
+(``ru_maxrss``). The table shows the medians and the ratios to hand-written
+pyarrow, the goals of issue 13 beside them, and how noisy the rounds were
+(the largest max/min wall time over the variants). Generating the data and
+comparing the outputs run in helper processes, so the parent stays small
+(Linux counts a parent's peak memory at fork time in a child's figure).
 
-Variants (each runs in its own subprocess, so peak RSS figures never mix;
-the parent reads each child's peak from ``os.wait4``). The parent itself
-stays small: generating data, sizing it and comparing outputs run in helper
-subprocesses too, because Linux counts the parent's peak RSS at fork time in
-a child's ``ru_maxrss`` (the child starts as a copy of it until ``exec``).
-
-* ``pandas``      hand-written pandas
-* ``pyarrow``     hand-written pyarrow (``pyarrow.csv``, ``pyarrow.compute``, ``Table.group_by``)
-* ``pype-pandas`` the flow, ``execution_mode: pandas``, default settings
-* ``pype-dask``   the flow, ``execution_mode: dask``, default settings (16MB blocks)
-
-Then the memory-cap run: ``pype-dask`` (4MB blocks) on a dataset at least
-``--cap-factor`` times larger than ``--cap-mb`` (both as CSV bytes and as the
-in-memory size a pandas frame of it would take), reporting its peak RSS
-against the cap.
-
-Time ("job s") is measured the same way in every child: from the moment the
-variant's data library is imported (pandas for ``pandas`` and the PYpeline
-variants, pyarrow for ``pyarrow``) to the end of its work; for PYpeline that
-includes importing PYpeline itself and the whole ``run_job`` (loading the job
-folder, logs, manifest, checkpoint, the modules' own imports). Process time
-(interpreter start and every import included, measured by the parent around
-the subprocess) is printed too, with its own ratio. Each
-variant runs ``--repeat`` times (default 3); the table shows the best time and
-the median peak RSS (the machine may be shared: best-of-N damps the noise).
-
-derive/aggregate: the flow uses the built-in ``derive_mod`` / ``aggregate_mod``
-when they are registered, else the stand-ins in ``benchmarks/modules/``
-(same configs); the report says which.
+The memory figures run PYpeline's default mode (stream for this flow) at 10M
+and 50M rows (``--memory-rows``): with bounded memory its peak stays the same
+within 20%.
 
 Usage (from the repository root)::
 
-    python benchmarks/reference_job.py                       # 2M and 10M rows, then the cap run
-    python benchmarks/reference_job.py --rows 200000 --cap-mb 300 --cap-factor 5   # quick
+    python benchmarks/reference_job.py                       # 2M and 10M rows, then 10M vs 50M memory
+    python benchmarks/reference_job.py --rows 200000 --memory-rows --repeat 1   # quick
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
+import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,185 +40,183 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.reference_data import csv_bytes, generate, memory_bytes  # noqa: E402
+from benchmarks.reference_data import csv_bytes, generate  # noqa: E402
+from benchmarks.reference_variants import (  # noqa: E402
+    HAND_WRITTEN,
+    PYPE_MODES,
+    flow_yaml,
+    outputs_agree,
+    run_pype,
+)
 
-CONDITION = "amount > 0 and qty >= 2"
-GROUP_BY = ["category", "country"]
-VARIANTS = ("pandas", "pyarrow", "pype-pandas", "pype-dask")
-
-
-# -- the flow -----------------------------------------------------------------------------------
-
-
-def module_names() -> tuple[str, str, str]:
-    """(derive, aggregate, which) - the built-ins when registered, else the benchmark stand-ins."""
-    from pypeline.modules.builtins import BUILTIN_MODULES
-
-    if "derive_mod" in BUILTIN_MODULES and "aggregate_mod" in BUILTIN_MODULES:
-        return "derive_mod", "aggregate_mod", "built-in derive_mod / aggregate_mod"
-    return (
-        "benchmarks.modules.bench_derive.BenchDerive",
-        "benchmarks.modules.bench_aggregate.BenchAggregate",
-        "benchmarks/modules stand-ins (derive_mod / aggregate_mod not on main yet)",
-    )
+VARIANTS = ("pyarrow", "pandas", "dask", *(f"pype-{m}" for m in PYPE_MODES))
+GOALS = {
+    "best": "best PYpeline mode vs pyarrow: <= 1.2x wall, <= 1.5x peak memory (10M rows)",
+    "pandas": "pype-pandas vs hand-written pandas (engine=pyarrow): <= 1.1x wall",
+    "dask": "pype-dask vs plain dask: <= 1.1x wall",
+    "memory": "stream mode peak memory at the largest vs the smallest size: the same within 20% (1.2x)",
+}
 
 
-def flow_yaml(name: str, data: Path, out: Path, mode: str, spill_rows: int | None, blocksize: str = "16MB") -> str:
-    derive, aggregate, _ = module_names()
-    spill = f", spill: {{threshold_rows: {spill_rows}}}" if spill_rows is not None else ""
-    rows_target = out / ("filtered" if mode == "dask" else "filtered.parquet")
-    return f"""
-flow: {{name: {name}}}
-settings: {{execution_mode: {mode}{spill}}}
-modules:
-  - {{id: read, name: csv_source, configs: {{required: {{file_path: "{data}/*.csv"}},
-                                          optional: {{blocksize: {blocksize}}}}}}}
-  - {{id: keep, name: filter_mod, configs: {{required: {{condition: "{CONDITION}"}}}}}}
-  - {{id: derive, name: {derive}, configs: {{required: {{columns: {{total: "amount * qty"}}}}}}}}
-  - id: agg
-    name: {aggregate}
-    configs:
-      required: {{aggregations: {{total_sum: "sum(total)", orders: "count(id)", amount_mean: "mean(amount)"}}}}
-      optional: {{group_by: {json.dumps(GROUP_BY)}}}
-  - {{id: write_agg, name: parquet_sink, configs: {{required: {{output_path: "{out / 'agg.parquet'}"}}}}}}
-  - {{id: write_rows, name: parquet_sink, configs: {{required: {{output_path: "{rows_target}"}}}}}}
-connections:
-  data: ["read.data - keep.input", "keep.output - derive.input", "derive.output - agg.input",
-         "agg.output - write_agg.input", "derive.output - write_rows.input"]
-"""
+# -- the children ----------------------------------------------------------------------------------
 
 
-def build(work: Path, name: str, text: str) -> Path:
-    flow = work / f"{name}.yaml"
-    flow.write_text(text)
-    pype = str(Path(sys.executable).with_name("pype"))
-    done = subprocess.run([pype, "build", str(flow), "--out", str(work / "jobs")],
-                          cwd=work, env=_env(), capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"pype build failed: {done.stdout}{done.stderr}")
-    return work / "jobs" / name
+def child(variant: str, data: Path, out: Path, job: str | None) -> dict[str, Any]:
+    """Run one variant in this process."""
+    if variant in HAND_WRITTEN:
+        HAND_WRITTEN[variant](data, out)
+        return {"mode": variant}
+    return {"mode": run_pype(Path(str(job)))}
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-
-
-# -- the children -------------------------------------------------------------------------------
-
-
-def child(variant: str, data: Path, out: Path, job: str | None) -> float:
-    """Run one variant in this process; return its job time in seconds."""
-    if variant == "pandas":
-        import pandas as pd
-
-        t0 = time.perf_counter()
-        files = sorted(data.glob("*.csv"))
-        frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-        frame = frame[(frame["amount"] > 0) & (frame["qty"] >= 2)]
-        frame = frame.assign(total=frame["amount"] * frame["qty"])
-        agg = frame.groupby(GROUP_BY, sort=True).agg(
-            total_sum=("total", "sum"), orders=("id", "count"), amount_mean=("amount", "mean")
-        ).reset_index()
-        agg.to_parquet(out / "agg.parquet", index=False)
-        frame.to_parquet(out / "filtered.parquet", index=False)
-        return time.perf_counter() - t0
-    if variant == "pyarrow":
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
-
-        t0 = time.perf_counter()
-        table = pa.concat_tables([pacsv.read_csv(f) for f in sorted(data.glob("*.csv"))])
-        table = table.filter(pc.and_(pc.greater(table["amount"], 0), pc.greater_equal(table["qty"], 2)))
-        table = table.append_column("total", pc.multiply(table["amount"], table["qty"]))
-        agg = table.group_by(GROUP_BY).aggregate([("total", "sum"), ("id", "count"), ("amount", "mean")])
-        names = {"total_sum": "total_sum", "id_count": "orders", "amount_mean": "amount_mean"}
-        agg = agg.rename_columns([names.get(c, c) for c in agg.column_names])
-        agg = agg.sort_by([(k, "ascending") for k in GROUP_BY])
-        pq.write_table(agg, out / "agg.parquet")
-        pq.write_table(table, out / "filtered.parquet")
-        return time.perf_counter() - t0
-    from pypeline.run.engine.dask_mode import prepare_process
-
-    prepare_process(str(job))  # what `pype run` does first, before pyarrow is imported (stdlib only)
-    import pandas  # noqa: F401  - the same starting point as the hand-written job: pandas imported
-
-    t0 = time.perf_counter()
-    from pypeline.run.run import RunOptions, run_job_sync  # PYpeline's own imports count
-
-    result = run_job_sync(str(job), RunOptions(progress="none", echo_logs=False))
-    if result.status != "success":
-        raise SystemExit(f"{variant}: run failed: {result.manifest['errors']}")
-    return time.perf_counter() - t0
-
-
-def measure(variant: str, data: Path, out: Path, job: Path | None = None) -> dict[str, Any]:
-    """Run ``variant`` in a fresh subprocess; its job time, process time and peak RSS."""
+def measure(variant: str, data: Path, out: Path, job: Path | None) -> dict[str, Any]:
+    """Run ``variant`` in a fresh child process: wall and CPU seconds, peak RSS (MiB), the mode it ran in."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     args = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--data", str(data), "--out", str(out)]
     if job is not None:
         args += ["--job", str(job)]
-    t0 = time.perf_counter()
+    started = time.perf_counter()
     proc = subprocess.Popen(args, env=_env(), cwd=out, stdout=subprocess.PIPE, text=True)
     _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: Popen must not think it still runs
     output = proc.stdout.read() if proc.stdout else ""
     if proc.stdout:
         proc.stdout.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{variant} failed (exit {os.waitstatus_to_exitcode(status)}): {output}")
-    return {"variant": variant, "job_s": json.loads(output.strip().splitlines()[-1])["seconds"], "process_s": wall,
-            "peak_mb": usage.ru_maxrss / 1024}
+    told = json.loads(output.strip().splitlines()[-1])
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak": usage.ru_maxrss / 1024, **told}
 
 
-def check_same(outputs: dict[str, Path]) -> None:
-    """Every variant computed the same aggregates and kept the same rows."""
-    import numpy as np
-    import pandas as pd
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
 
-    reference = None
-    for variant, out in outputs.items():
-        agg = pd.read_parquet(out / "agg.parquet").sort_values(GROUP_BY).reset_index(drop=True)
-        rows = pd.read_parquet(out / ("filtered" if (out / "filtered").is_dir() else "filtered.parquet"),
-                               columns=["id"])
-        figures = (agg[GROUP_BY].astype(str).values.tolist(), agg["orders"].astype(int).tolist(),
-                   agg["total_sum"].to_numpy(), agg["amount_mean"].to_numpy(), len(rows), int(rows["id"].sum()))
-        if reference is None:
-            reference = figures
+
+def in_helper(task: str, *args: str) -> Any:
+    """Heavy work (generating data, comparing outputs) in a helper process (see the module docstring)."""
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--task", task, *args],
+                          env=_env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"task {task} failed: {done.stdout}{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def task(name: str, *args: str) -> Any:
+    if name == "generate":
+        generate(Path(args[0]), int(args[1]))
+        return None
+    if name == "check":
+        return outputs_agree({Path(a).name: Path(a) for a in args})
+    if name == "machine":
+        return machine()
+    raise SystemExit(f"unknown task {name}")
+
+
+# -- one data size ---------------------------------------------------------------------------------
+
+
+def dataset(work: Path, rows: int) -> Path:
+    data = work / f"data_{rows}"
+    if not data.exists():
+        in_helper("generate", str(data), str(rows))
+    return data
+
+
+def build(work: Path, data: Path, rows: int, mode: str) -> Path:
+    name = f"ref_{mode}_{rows}"
+    flow = work / f"{name}.yaml"
+    flow.write_text(flow_yaml(name, data, work / "out" / str(rows) / f"pype-{mode}", mode))
+    pype = str(Path(sys.executable).with_name("pype"))
+    done = subprocess.run([pype, "build", str(flow), "--out", str(work / "jobs")], cwd=work, env=_env(),
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"pype build failed: {done.stdout}{done.stderr}")
+    return work / "jobs" / name
+
+
+def run_size(work: Path, rows: int, repeat: int, variants: list[str]) -> dict[str, dict[str, Any]]:
+    """Every variant ``repeat`` times in rounds; the medians per variant."""
+    data = dataset(work, rows)
+    jobs = {v: build(work, data, rows, v.removeprefix("pype-")) for v in variants if v.startswith("pype-")}
+    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+    for _ in range(repeat):
+        for variant in variants:
+            out = work / "out" / str(rows) / variant
+            runs[variant].append(measure(variant, data, out, jobs.get(variant)))
+    problem = in_helper("check", *(str(work / "out" / str(rows) / v) for v in variants))
+    if problem:
+        raise SystemExit(problem)
+    return {v: _medians(r) for v, r in runs.items()} | {"_data": {"bytes": csv_bytes(data)}}
+
+
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    walls = [r["wall"] for r in runs]
+    return {"wall": statistics.median(walls), "cpu": statistics.median(r["cpu"] for r in runs),
+            "peak": statistics.median(r["peak"] for r in runs), "spread": max(walls) / min(walls),
+            "mode": runs[0]["mode"]}
+
+
+# -- the report ------------------------------------------------------------------------------------
+
+
+def report(rows: int, results: dict[str, dict[str, Any]], repeat: int) -> None:
+    base = results["pyarrow"]
+    print(f"\n{rows:,} rows, {results['_data']['bytes'] / 2**20:,.0f} MiB of CSV, medians of {repeat}; "
+          "outputs of all variants agree")
+    print(f"{'variant':<22}{'wall s':>8}{'cpu s':>8}{'peak MiB':>10}{'wall x pa':>11}{'mem x pa':>10}"
+          f"{'cpu x pa':>10}{'spread':>8}")
+    for variant, r in results.items():
+        if variant.startswith("_"):
             continue
-        same = (figures[0] == reference[0] and figures[1] == reference[1] and figures[4:] == reference[4:]
-                and np.allclose(figures[2], reference[2]) and np.allclose(figures[3], reference[3]))
-        if not same:
-            raise SystemExit(f"{variant}: outputs differ from the first variant's")
+        name = f"{variant} ({r['mode']})" if variant == "pype-auto" else variant
+        print(f"{name:<22}{r['wall']:>8.2f}{r['cpu']:>8.2f}{r['peak']:>10.0f}{r['wall'] / base['wall']:>11.2f}"
+              f"{r['peak'] / base['peak']:>10.2f}{r['cpu'] / base['cpu']:>10.2f}{r['spread']:>8.2f}")
+    pype = {v: r for v, r in results.items() if v.startswith("pype-")}
+    if pype:
+        best = min(pype, key=lambda v: pype[v]["wall"])
+        print(f"  {GOALS['best']}: {best} {pype[best]['wall'] / base['wall']:.2f}x wall, "
+              f"{pype[best]['peak'] / base['peak']:.2f}x memory")
+    for mine, theirs in (("pype-pandas", "pandas"), ("pype-dask", "dask")):
+        if mine in results and theirs in results:
+            print(f"  {GOALS[theirs]}: {results[mine]['wall'] / results[theirs]['wall']:.2f}x")
 
 
-# -- the report ---------------------------------------------------------------------------------
+def memory_run(work: Path, sizes: list[int], repeat: int) -> None:
+    """Peak memory of the default mode (and hand-written pyarrow) at each size."""
+    peaks: dict[int, dict[str, Any]] = {}
+    for rows in sizes:
+        data = dataset(work, rows)
+        job = build(work, data, rows, "auto")
+        runs = [measure("pype-auto", data, work / "out" / f"mem{rows}", job) for _ in range(repeat)]
+        peaks[rows] = _medians(runs)
+        shutil.rmtree(work / "out" / f"mem{rows}", ignore_errors=True)
+    print(f"\nmemory, default mode ({peaks[sizes[0]]['mode']}), medians of {repeat}:")
+    for rows, r in peaks.items():
+        print(f"  {rows:>12,} rows: peak {r['peak']:.0f} MiB, wall {r['wall']:.1f} s, cpu {r['cpu']:.1f} s")
+    if len(sizes) > 1:
+        low, high = peaks[sizes[0]]["peak"], peaks[sizes[-1]]["peak"]
+        print(f"  {GOALS['memory']}: {high / low:.2f}x")
 
 
-def table(rows: int, results: list[dict[str, Any]]) -> None:
-    base = next(r for r in results if r["variant"] == "pandas")
-    print(f"\n{rows:,} rows")
-    print(f"{'variant':<20}{'job s':>9}{'process s':>11}{'peak RSS MB':>13}{'time x pandas':>15}"
-          f"{'process x pandas':>18}{'mem x pandas':>14}")
-    for r in results:
-        print(f"{r['variant']:<20}{r['job_s']:>9.2f}{r['process_s']:>11.2f}{r['peak_mb']:>13.0f}"
-              f"{r['job_s'] / base['job_s']:>15.2f}{r['process_s'] / base['process_s']:>18.2f}"
-              f"{r['peak_mb'] / base['peak_mb']:>14.2f}")
+def machine() -> str:
+    from importlib.metadata import version
+
+    cpus = os.cpu_count()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{platform.platform()}, {cpus} cpus, load {load:.1f}; Python {platform.python_version()}, "
+            f"pyarrow {version('pyarrow')}, pandas {version('pandas')}, dask {version('dask')}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, nargs="*", default=[2_000_000, 10_000_000])
-    parser.add_argument("--cap-mb", type=int, default=400, help="memory cap for the dask run (peak RSS)")
-    parser.add_argument("--cap-factor", type=float, default=5.0, help="dataset size / cap, at least")
-    parser.add_argument("--no-cap-run", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per variant (best time, median peak RSS)")
-    parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one)")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
-                        help="variants to run (pandas, the baseline of the ratios, always runs)")
+    parser.add_argument("--memory-rows", type=int, nargs="*", default=[10_000_000, 50_000_000])
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (medians over them)")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--work", type=Path, default=None, help="working folder (kept; default: a temporary one)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
@@ -244,97 +224,24 @@ def main() -> None:
     parser.add_argument("--task", nargs="+", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps({"seconds": child(args.child, args.data, args.out, args.job)}))
+        print(json.dumps(child(args.child, args.data, args.out, args.job)))
         return
     if args.task:
         print(json.dumps(task(*args.task)))
         return
     work = args.work or Path(tempfile.mkdtemp(prefix="pype_bench_"))
     work.mkdir(parents=True, exist_ok=True)
-    # PYpeline's bytecode, as a pip install compiles it: without it (an editable install under
-    # PYTHONDONTWRITEBYTECODE) every run would compile PYpeline's sources again, which no
-    # installed copy does, while pandas and pyarrow come compiled
-    compileall.compile_dir(str(REPO / "pypeline"), quiet=1)
-    print(f"working folder: {work}; derive/aggregate: {module_names()[2]}; cpus: {os.cpu_count()}")
+    variants = ["pyarrow", *(v for v in args.variants if v != "pyarrow")]
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"machine: {in_helper('machine')}")
     try:
-        variants = ["pandas", *(v for v in args.variants if v != "pandas")]
         for rows in args.rows:
-            run_size(work, rows, args.repeat, variants)
-        if not args.no_cap_run:
-            run_cap(work, args.cap_mb, args.cap_factor)
-        import resource
-
-        parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"\n(the measuring parent's own peak RSS: {parent:.0f} MB, below every child's figure)")
+            report(rows, run_size(work, rows, args.repeat, variants), args.repeat)
+        if args.memory_rows:
+            memory_run(work, args.memory_rows, args.repeat)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def task(name: str, *args: str) -> Any:
-    """Heavy work the parent hands to a helper subprocess (see the module docstring)."""
-    if name == "generate":
-        generate(Path(args[0]), int(args[1]))
-        return None
-    if name == "sizes":
-        return [csv_bytes(Path(args[0])), memory_bytes(Path(args[0]))]
-    if name == "check":
-        check_same({Path(a).name: Path(a) for a in args})
-        return None
-    raise SystemExit(f"unknown task {name}")
-
-
-def in_helper(name: str, *args: str) -> Any:
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--task", name, *args],
-                          env=_env(), capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"task {name} failed: {done.stdout}{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def run_size(work: Path, rows: int, repeat: int, variants: list[str]) -> None:
-    tag = f"{rows // 1000}k"
-    data = work / f"data_{tag}"
-    if not data.exists():
-        in_helper("generate", str(data), str(rows))
-    jobs = {
-        "pype-pandas": build(work, f"ref_pandas_{tag}", flow_yaml(f"ref_pandas_{tag}", data, work / "out" / tag /
-                                                                  "pype-pandas", "pandas", None)),
-        "pype-dask": build(work, f"ref_dask_{tag}", flow_yaml(f"ref_dask_{tag}", data, work / "out" / tag /
-                                                              "pype-dask", "dask", None)),
-    }
-    results, outputs = [], {}
-    for variant in variants:
-        out = work / "out" / tag / variant
-        runs = [measure(variant, data, out, jobs.get(variant)) for _ in range(repeat)]
-        peaks = sorted(r["peak_mb"] for r in runs)
-        results.append({"variant": variant, "job_s": min(r["job_s"] for r in runs),
-                         "process_s": min(r["process_s"] for r in runs), "peak_mb": peaks[len(peaks) // 2]})
-        outputs[variant] = out
-    in_helper("check", *(str(out) for out in outputs.values()))
-    print(f"data: {csv_bytes(data) / 2**20:,.0f} MB of CSV; outputs of all variants agree")
-    table(rows, results)
-
-
-def run_cap(work: Path, cap_mb: int, factor: float) -> None:
-    cap = cap_mb * 2**20
-    data = work / "data_cap"
-    rows = 2_000_000
-    while True:  # grow until both the CSV and its in-memory size exceed factor x cap
-        if data.exists():
-            shutil.rmtree(data)
-        in_helper("generate", str(data), str(rows))
-        on_disk, in_memory = in_helper("sizes", str(data))
-        if min(on_disk, in_memory) >= factor * cap:
-            break
-        rows = int(rows * factor * cap / min(on_disk, in_memory) * 1.05) + 1
-    job = build(work, "ref_dask_cap", flow_yaml("ref_dask_cap", data, work / "out" / "cap", "dask", None, "4MB"))
-    result = measure("pype-dask", data, work / "out" / "cap", job)
-    verdict = "UNDER" if result["peak_mb"] * 2**20 <= cap else "OVER"
-    print(f"\nmemory cap run: {rows:,} rows, {on_disk / 2**20:,.0f} MB CSV, {in_memory / 2**20:,.0f} MB as a pandas "
-          f"frame = {min(on_disk, in_memory) / cap:.1f}x the {cap_mb} MB cap")
-    print(f"pype-dask: {result['job_s']:.1f}s, peak RSS {result['peak_mb']:.0f} MB: {verdict} the cap")
-    shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

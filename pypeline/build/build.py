@@ -72,7 +72,8 @@ def build_flow(path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registr
 def build_job(
     path: str | Path, out_dir: str | Path = DEFAULT_JOBS_DIR, registry: Registry | None = None
 ) -> tuple[Path, JobPlan]:
-    """:func:`build_flow`, also returning the plan (its ``warnings`` are for the user).
+    """:func:`build_flow`, also returning the plan written (its ``warnings`` are for the user; its settings
+    hold the execution mode chosen).
 
     Raises:
         FlowError: the first problem, with file and line; nothing is written then.

@@ -45,3 +45,5 @@ def build(flow: Path, out_dir: Path) -> None:
     folder, plan = build_job(flow, out_dir)
     echo_warnings(plan.warnings)
     click.echo(f"built {folder}")
+    click.echo(f"execution mode: {plan.settings['execution_mode']}"
+               + (f" ({plan.settings['execution_mode_reason']})" if plan.settings.get("execution_mode_reason") else ""))

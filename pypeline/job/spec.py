@@ -26,7 +26,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "retry_delay": 1.0,
     "retry_max_delay": 60.0,
     "fail_strategy": "halt",
-    "execution_mode": "pandas",
+    "execution_mode": "auto",
     "threads": None,
     "spill": {"threshold_rows": 5_000_000, "max_ram_share": 0.6, "dir": None},
     "checkpoint": {"enabled": True},

@@ -1,10 +1,10 @@
-"""Helpers built-in modules share to treat pandas and dask frames alike.
+"""Helpers built-in modules share to treat every kind of frame alike.
 
-In ``execution_mode: pandas`` ports carry :class:`pandas.DataFrame`; in
-``execution_mode: dask`` they carry :class:`dask.dataframe.DataFrame`. Most
-pandas methods exist on dask frames too; the few differences live here.
-dask is imported lazily so that pandas-only runs (and Lambda cold starts)
-never pay for it.
+The kinds (pandas, dask, Arrow tables, Arrow streams) and the interface
+modules use on them live in :mod:`pypeline.modules.kinds`; the helpers here
+are the older names, kept as thin calls into it, and the file helpers every
+source uses. dask is imported lazily so that runs in other modes (and Lambda
+cold starts) never pay for it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pypeline.core.text import relative_note
+from pypeline.modules.kinds import DASK, is_stream, kind_of
 from pypeline.modules.sdk.errors import DataError
 from pypeline.modules.storage import MARKER, MissingStorageError, expand_url, is_url, local_path
 
@@ -29,14 +30,17 @@ class MissingInputError(DataError, FileNotFoundError):
 
 def is_dask(frame: Any) -> bool:
     """True for a dask DataFrame or Series (without importing dask)."""
-    return type(frame).__module__.startswith("dask")
+    return DASK.owns(frame)
 
 
 def row_count(frame: Any) -> int:
-    """Number of rows; for a dask frame this computes the partition lengths."""
+    """Number of rows; a dask frame computes its partition lengths, a stream is read to its end (blocking)."""
     if is_dask(frame):
         return int(frame.map_partitions(len).sum().compute())
-    return len(frame)
+    if is_stream(frame):
+        return sum(batch.num_rows for batch in frame)
+    rows = kind_of(frame).rows(frame)
+    return int(rows or 0)
 
 
 def to_dask(frame: pd.DataFrame, rows_per_partition: int = 1_000_000) -> Any:
@@ -111,33 +115,31 @@ def lazy_len(frame: Any) -> Any:
     return len(frame)
 
 
-def map_frame(frame: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Apply ``fn(pandas_frame, *args, **kwargs) -> pandas_frame`` to a frame of either kind.
+def map_frame(frame: Any, fn: Any, *args: Any) -> Any:
+    """Apply ``fn(pandas_frame, *args) -> pandas_frame`` to a frame of any kind (``FrameKind.map_rows``).
 
     For dask, ``fn`` runs per partition; the result's columns and dtypes come
     from running ``fn`` on the empty meta frame, so ``fn`` must accept an empty frame.
+    An Arrow table (or each batch of a stream) goes through pandas and back.
     """
-    if not is_dask(frame):
-        return fn(frame, *args, **kwargs)
-    meta = fn(frame._meta, *args, **kwargs)
-    return frame.map_partitions(fn, *args, meta=meta, **kwargs)
+    return kind_of(frame).map_rows(frame, fn, None, *args)
 
 
 INLINE_CELLS = 50_000
-"""Frames of at most this many cells (rows x columns) are worked on inline, on the event loop."""
+"""Eager frames of at most this many cells (rows x columns) are worked on inline, on the event loop."""
 
 
 async def frame_work(ctx: Any, frame: Any, fn: Any, *args: Any) -> Any:
-    """``fn(*args)``: on the run's thread pool for a large eager frame, inline for a small one or dask.
+    """``fn(*args)``: on the run's thread pool for a large eager frame, inline for a small or lazy one.
 
-    Work on a large frame is real CPU work: run on the event loop, it would stall
-    every other module of the run (the sibling branch of a fan-out waits instead of
-    running on the second core). On a small frame (:data:`INLINE_CELLS`) the work
-    takes microseconds to a millisecond, less than handing it to a thread and back
-    (a queue, a wake-up, the interpreter lock changing hands twice), so it runs
-    inline. Building a dask graph is cheap and stays on the loop.
+    pandas and Arrow work on a large frame is real CPU work: run on the event loop, it
+    would stall every other module of the run (the sibling branch of a fan-out waits
+    instead of running on the second core). On a small frame (:data:`INLINE_CELLS`) the
+    work takes microseconds to a millisecond, less than handing it to a thread and back
+    (a queue, a wake-up, the interpreter lock changing hands twice), so it runs inline.
+    Building a dask graph or a stream stage is cheap and stays on the loop.
     """
-    if is_dask(frame) or _cells(frame) <= INLINE_CELLS:
+    if kind_of(frame).lazy or _cells(frame) <= INLINE_CELLS:
         return fn(*args)
     return await ctx.executor.run_in_thread(fn, *args)
 
@@ -154,8 +156,20 @@ def _cells(frame: Any) -> float:
 
 
 def like_input(frame: pd.DataFrame, execution_mode: str) -> Any:
-    """A pandas frame as the kind the mode passes between modules."""
+    """A pandas frame as the kind the mode passes between modules (pandas still in the Arrow modes)."""
     return to_dask(frame) if execution_mode == "dask" else frame
+
+
+def like_source(table: Any, execution_mode: str) -> Any:
+    """An Arrow table as the kind the mode's sources produce: pandas, dask, the table, or a stream over it."""
+    from pypeline.modules.kinds import BatchStream
+    from pypeline.modules.kinds.convert import to_pandas
+
+    if execution_mode == "stream":
+        return BatchStream.from_table(table)
+    if execution_mode == "arrow":
+        return table
+    return like_input(to_pandas(table), execution_mode)
 
 
 ORDER_COLUMNS = ("__pype_part", "__pype_row")

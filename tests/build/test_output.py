@@ -49,7 +49,13 @@ class TestJobFolder:
         (project / "flow.yaml").write_text(FLOW)
         result = invoke(cli, "build", "flow.yaml")
         assert result.exit_code == 0, result.stderr
-        assert result.stdout == "built " + str(project / "jobs" / "shapes") + "\n"
+        built, mode = result.stdout.splitlines()
+        assert built == "built " + str(project / "jobs" / "shapes")
+        assert mode == (  # the build says which execution mode runs, and why not a faster one
+            "execution mode: arrow (auto: arrow, not stream: module 'one' (csv_source): no dtypes declared "
+            "(stream mode types columns from each file's first 4 MB: declare dtypes to stream); module 'out' "
+            "(csv_sink) does not stream)"
+        )
         folder = project / "jobs" / "shapes"
         assert sorted(build_files(folder)) == [
             "context/shapes_default.json",

@@ -1,11 +1,14 @@
-"""Run one built-in module directly (no flow), as the runtime would, in pandas or dask mode.
+"""Run one built-in module directly (no flow), as the runtime would, in every execution mode.
 
 ``run_module("csv_source", {"file_path": ...}, mode="dask")`` resolves the
 configs against the module's CONFIG_SCHEMA (defaults, types, enums), runs the
-module's ``check_configs`` like the build does, converts pandas inputs to dask
-frames in dask mode, and returns a :class:`ModuleRun` whose ``outputs`` are
-pandas again (dask results computed), with the globals, stats and events the
-module reported.
+module's ``check_configs`` like the build does, converts pandas inputs to the
+mode's kind of frame (dask frames; Arrow tables in arrow mode; streams of
+several batches in stream mode, for the modules that declare they take them,
+as the run's frame boundary does), and returns a :class:`ModuleRun` whose
+``outputs`` are pandas again (dask results computed, streams read to their
+end, which sets the globals a streaming module reports then), with the
+globals, stats and events the module reported.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import pandas as pd
 
 from pypeline.modules.builtins import BUILTIN_MODULES
 from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import BatchStream, kind_of
+from pypeline.modules.kinds.convert import to_table
 from pypeline.modules.loader import load_module_class
 from pypeline.modules.sdk import GlobalStore, RunContext, ThreadRunner
 from pypeline.modules.sdk.config import resolve_configs
 
-MODES = ["pandas", "dask"]
+MODES = ["pandas", "dask", "arrow", "stream"]
 _RUN_NUMBERS = itertools.count(1)
 
 
@@ -126,13 +131,7 @@ async def run_module(
         execution_mode=mode,
         job_name=job,
     )
-    given = {}
-    for port, value in (inputs or {}).items():
-        if mode == "dask" and isinstance(value, pd.DataFrame):
-            import dask.dataframe as dd
-
-            value = dd.from_pandas(value, npartitions=max(1, min(partitions, len(value) or 1)))
-        given[port] = value
+    given = {port: _as_mode(value, mode, partitions, cls) for port, value in (inputs or {}).items()}
     module = cls(resolved)
     await module.setup(ctx)
     try:
@@ -143,5 +142,33 @@ async def run_module(
     for port, value in raw.items():
         if mode == "dask" and isinstance(value, pd.DataFrame):
             raise AssertionError(f"port '{port}' returned a pandas frame in dask mode")
-        outputs[port] = value.compute() if is_dask(value) else value
+        if isinstance(value, BatchStream):
+            value.claim(module_id)
+        outputs[port] = kind_of(value).to_pandas(value) if _is_frame(value) and not is_dask(value) else (
+            value.compute() if is_dask(value) else value
+        )
     return ModuleRun(outputs=outputs, raw_outputs=raw, ctx=ctx, logger=logger)
+
+
+def _is_frame(value: Any) -> bool:
+    try:
+        kind_of(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _as_mode(value: Any, mode: str, partitions: int, cls: Any) -> Any:
+    """A pandas input as the module receives it in ``mode`` (see the module docstring)."""
+    if not isinstance(value, pd.DataFrame):
+        return value
+    if mode == "dask":
+        import dask.dataframe as dd
+
+        return dd.from_pandas(value, npartitions=max(1, min(partitions, len(value) or 1)))
+    if mode == "arrow" and cls.ACCEPTS_ARROW:
+        return to_table(value)
+    if mode == "stream" and cls.STREAMS:
+        rows = max(1, -(-len(value) // max(1, partitions)))
+        return BatchStream.from_table(to_table(value), origin="input", batch_rows=rows)
+    return value

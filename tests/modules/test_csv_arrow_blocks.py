@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pypeline.modules.source.csv_arrow import arrow_options, read_block
+from pypeline.modules.source.csv_lazy_arrow import arrow_options, read_block
 from tests.modules.harness import check, run_module
 
 BASE = {"sep": ",", "encoding": "utf-8", "decimal": ".", "quotechar": '"', "header": 0, "skiprows": None}

@@ -23,8 +23,8 @@ from pypeline.modules.sdk import DataError
 from tests.modules.harness import run_module
 
 PYPE = str(Path(sys.executable).with_name("pype"))
-READS = [("pandas", False), ("dask", True), ("dask", False)]
-READ_IDS = ["pandas", "dask-scan", "dask-lazy"]
+READS = [("pandas", False), ("dask", True), ("dask", False), ("arrow", False), ("stream", False)]
+READ_IDS = ["pandas", "dask-scan", "dask-lazy", "arrow", "stream"]
 HINT = "(set on_bad_lines: skip to drop and count such rows)"
 
 
@@ -60,7 +60,7 @@ class TestTooFewFields:
         frame, globals_ = await read(path, mode, scan, on_bad_lines="skip")
         assert frame["id"].tolist() == [1, 3, 6] and frame["n"].tolist() == [10, 30, 60]
         assert str(frame["n"].dtype) == "int64" and str(frame["id"].dtype) == "int64"
-        if mode == "pandas" or scan:
+        if mode != "dask" or scan:
             assert globals_["rows_dropped"] == 3 and globals_["row_count"] == 3
 
     async def test_a_declared_int_column_names_the_short_row(self, tmp_path: Path, mode: str, scan: bool) -> None:
@@ -163,7 +163,7 @@ class TestEmptyInput:
         assert {"name": "empty_file", "file": str(empty)} in run.events
 
 
-@pytest.mark.parametrize("mode", ["pandas", "dask"])
+@pytest.mark.parametrize("mode", ["pandas", "dask", "arrow", "stream"])
 async def test_a_frame_without_columns_is_an_empty_file_never_a_newline(tmp_path: Path, mode: str) -> None:
     target = tmp_path / "out.csv"
     await run_module("csv_sink", {"output_path": str(target)}, {"input": pd.DataFrame()}, mode=mode)
@@ -186,7 +186,7 @@ class TestThroughPype:
         ],
         ids=["short-row", "nul", "whitespace-only"],
     )
-    @pytest.mark.parametrize("mode", ["pandas", "dask"])
+    @pytest.mark.parametrize("mode", ["pandas", "dask", "arrow", "stream"])
     def test_one_line_and_exit_1(self, tmp_path: Path, data: bytes, message: str, mode: str) -> None:
         (tmp_path / "in.csv").write_bytes(data)
         (tmp_path / "flow.yaml").write_text(textwrap.dedent(f"""

@@ -5,7 +5,8 @@ data connections (ids, ports, categories, fan-in) -> sub flows and data
 cycles -> control connections (categories, same sub flow, valves, iterate
 lists) -> control cycles -> template and condition names -> sink paths ->
 column names (``columns.py``) -> child jobs calling back (``run_job``) ->
-planned order; outputs nobody reads become warnings (``outputs.py``).
+planned order; outputs nobody reads become warnings (``outputs.py``); then the
+execution mode (``auto`` resolved, :mod:`.mode`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pypeline.build.plan.child_jobs import check_child_jobs
 from pypeline.build.plan.columns import check_flow_columns
 from pypeline.build.plan.connections import parse_control_edges, parse_data_edges
 from pypeline.build.plan.graph import build_subflows, check_control_cycles, find_subflows, root_subflows
+from pypeline.build.plan.mode import choose_mode
 from pypeline.build.plan.outputs import check_sink_paths, unread_outputs
 from pypeline.build.plan.references import check_references
 from pypeline.job.folder import context_files
@@ -40,10 +42,11 @@ def plan_flow(flow: FlowSpec) -> JobPlan:
     check_flow_columns(flow, modules, data_edges, subflows)
     check_child_jobs(flow, modules)
     roots = root_subflows(subflows, control_edges, subflow_of)
+    mode = choose_mode(str(flow.settings["execution_mode"]), modules, subflow_of)
     return JobPlan(
         name=flow.name,
         meta=flow.meta,
-        settings=flow.settings,
+        settings=mode.settings(flow.settings),
         modules=modules,
         data_edges=data_edges,
         control_edges=control_edges,

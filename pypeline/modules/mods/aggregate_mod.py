@@ -29,6 +29,10 @@ every function (``median``, ``nunique`` included) is exact; a shuffle moves
 the whole input, so it is the slow path. Without ``group_by``,
 dask mode reduces the whole input with tree reductions (bounded memory); there
 ``median`` is dask's approximate quantile. Either way the result stays lazy.
+
+An Arrow table, or a stream read batch by batch, is aggregated by one Acero
+plan (:mod:`pypeline.modules.mods.aggregate_arrow`): memory bounded by the
+groups, the same results as the pandas form.
 """
 
 from __future__ import annotations
@@ -38,10 +42,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.common.pairs import ORDERED_TYPE, ordered_pairs, pairs_problems
-from pypeline.modules.frames import ORDER_COLUMNS, in_input_order, is_dask, lazy_len, map_frame, tag_input_order
+from pypeline.modules.frames import ORDER_COLUMNS, in_input_order, lazy_len, map_frame, tag_input_order
+from pypeline.modules.kinds import kind_of
+from pypeline.modules.mods.aggregate_arrow import aggregate_reader, aggregate_with_pandas, needs_pandas
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
@@ -180,6 +187,8 @@ class AggregateMod(BaseModule):
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
     GLOBALS = ["row_count", "groups"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {
             "aggregations": {
@@ -241,24 +250,59 @@ class AggregateMod(BaseModule):
         except ValueError as exc:
             raise DataError(str(exc)) from None
         require_columns(frame, [*group_by, *(col for _, col in specs.values() if col)])
+        kind = kind_of(frame)
+        sort = self.configs["sort"]
         try:
-            if not is_dask(frame):
-                result = await ctx.executor.run_in_thread(aggregate, frame, group_by, specs, self.configs["sort"])
-            elif group_by and all(f in _TREE_FUNCTIONS for f, _ in specs.values()):
-                result = _aggregate_dask_tree(frame, group_by, specs, self.configs["sort"])
-            elif group_by:
-                # first / last depend on the input order, which a shuffle loses: carry it along
-                shuffled = tag_input_order(frame).shuffle(on=group_by)
-                result = map_frame(shuffled, _aggregate_tagged, group_by, specs)
-                if self.configs["sort"]:
-                    # within each partition: a global sort would cost dask a quantile pass over the
-                    # whole upstream at graph time (use sort_mod for a global order)
-                    result = result.map_partitions(_sort_groups, group_by, meta=result._meta)
+            if kind.native == "arrow":
+                step = _ArrowStep(group_by, specs, sort)
+                result = await kind.work(ctx, kind.blocking, frame, step)
+            elif not kind.lazy:
+                result = await kind.work(ctx, aggregate, frame, group_by, specs, sort)
             else:
-                result = _aggregate_dask_whole(frame, specs)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"aggregation failed: {exc} (check the column types; cast them with cast_mod)") from None
-        if not is_dask(result):
-            ctx.set_global("row_count", len(result))
-            ctx.set_global("groups", len(result))
+                result = _aggregate_dask(frame, group_by, specs, sort)
+        except DataError:
+            raise
+        except (TypeError, ValueError, pa.ArrowException) as exc:
+            raise _failed(exc) from None
+
+        def report(_rows_in: int, rows_out: int) -> None:
+            ctx.set_global("row_count", rows_out)
+            ctx.set_global("groups", rows_out)
+
+        kind.report_rows(frame, result, report)
         return {"output": result}
+
+
+def _aggregate_dask(frame: Any, group_by: list[str], specs: dict[str, tuple[str, str | None]], sort: bool) -> Any:
+    if group_by and all(f in _TREE_FUNCTIONS for f, _ in specs.values()):
+        return _aggregate_dask_tree(frame, group_by, specs, sort)
+    if group_by:
+        # first / last depend on the input order, which a shuffle loses: carry it along
+        shuffled = tag_input_order(frame).shuffle(on=group_by)
+        result = map_frame(shuffled, _aggregate_tagged, group_by, specs)
+        if sort:
+            # within each partition: a global sort would cost dask a quantile pass over the
+            # whole upstream at graph time (use sort_mod for a global order)
+            result = result.map_partitions(_sort_groups, group_by, meta=result._meta)
+        return result
+    return _aggregate_dask_whole(frame, specs)
+
+
+class _ArrowStep:
+    """The Arrow aggregation over a reader (a table's, or a stream's when it is read)."""
+
+    def __init__(self, group_by: list[str], specs: dict[str, tuple[str, str | None]], sort: bool) -> None:
+        self.args = (group_by, specs, sort)
+        self.run = aggregate_with_pandas if needs_pandas(specs) else aggregate_reader
+
+    def __call__(self, reader: pa.RecordBatchReader) -> pa.Table:
+        try:
+            return self.run(reader, *self.args)
+        except DataError:
+            raise
+        except (TypeError, ValueError, pa.ArrowException) as exc:
+            raise _failed(exc) from None
+
+
+def _failed(exc: Exception) -> DataError:
+    return DataError(f"aggregation failed: {exc} (check the column types; cast them with cast_mod)")

@@ -29,7 +29,8 @@ import pandas as pd
 
 from pypeline.modules.common.column_rules import same_columns
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import is_dask, map_frame
+from pypeline.modules.frames import map_frame
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
@@ -188,7 +189,7 @@ class CastMod(BaseModule):
         frame = inputs["input"]
         types, formats, policy = dict(self.configs["types"]), dict(self.configs["formats"]), self.configs["on_error"]
         require_columns(frame, types)
-        if is_dask(frame):
+        if kind_of(frame).lazy:
             # lazy: invalid values fail (or are handled) per partition when a sink computes
             return {"output": map_frame(frame, cast_frame, types, formats, policy)}
         report = invalid_report(frame, types, formats)

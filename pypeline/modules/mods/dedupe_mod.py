@@ -27,7 +27,8 @@ import pandas as pd
 
 from pypeline.modules.common.column_rules import same_columns
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import ORDER_COLUMNS, in_input_order, is_dask, map_frame, tag_input_order
+from pypeline.modules.frames import ORDER_COLUMNS, in_input_order, map_frame, tag_input_order
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
@@ -107,16 +108,18 @@ class DedupeMod(BaseModule):
         frame = inputs["input"]
         keys, winner, order_by = list(self.configs["keys"]), self.configs["winner"], self.configs["order_by"]
         require_columns(frame, [*keys, *([order_by] if order_by else [])])
-        if is_dask(frame):
+        kind = kind_of(frame)
+        if kind.lazy:
             # a shuffle loses the input order that first / last / ties depend on: carry it along
             shuffled = tag_input_order(frame).shuffle(on=keys)
             result = map_frame(shuffled, _dedupe_tagged, keys, winner, order_by)
         else:
-            result = map_frame(frame, dedupe, keys, winner, order_by)
-        if is_dask(result):
-            return {"output": result}
-        rows_in, rows_out = len(frame), len(result)
-        ctx.set_global("row_count", rows_out)
-        ctx.set_global("rows_dropped", rows_in - rows_out)
-        ctx.add_stat("rows_dropped", rows_in - rows_out)
+            result = await kind.work(ctx, map_frame, frame, dedupe, keys, winner, order_by)
+
+        def report(rows_in: int, rows_out: int) -> None:  # dask: never (counting would compute it)
+            ctx.set_global("row_count", rows_out)
+            ctx.set_global("rows_dropped", rows_in - rows_out)
+            ctx.add_stat("rows_dropped", rows_in - rows_out)
+
+        kind.report_rows(frame, result, report)
         return {"output": result}

@@ -17,6 +17,8 @@ cycle is a build error. Expressions are checked at build time (templates
 included), compiled once per module instance, and never evaluated as text; a
 template's value enters as a literal. Replacing an existing column needs
 ``overwrite: true``; expressions that use it then see the new value.
+An Arrow table (or each batch of a stream) gets the expressions'
+``pyarrow.compute`` forms, a pandas or dask frame their pandas forms.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from pypeline.modules.common.column_rules import expression_uses
 from pypeline.modules.common.frame_expressions import (
@@ -36,7 +39,7 @@ from pypeline.modules.common.frame_expressions import (
     referenced_names,
 )
 from pypeline.modules.common.pairs import ordered_pairs, pairs_problems
-from pypeline.modules.frames import frame_work, is_dask, map_frame
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse
 
@@ -74,11 +77,35 @@ COLUMNS_TYPE = "dict[expr]|list"
 def derive(frame: pd.DataFrame, pairs: list[tuple[str, FrameExpression]], overwrite: bool) -> pd.DataFrame:
     """``frame`` with each ``(name, compiled expression)`` evaluated and assigned in order."""
     result = frame
-    for name, expression in pairs:
-        if name in frame.columns and not overwrite:
-            raise FrameExpressionError(f"column '{name}' already exists; set overwrite: true to replace it")
-        result = result.assign(**{name: expression.evaluate(result)})
+    try:
+        for name, expression in pairs:
+            _check_new(name, frame.columns, overwrite)
+            result = result.assign(**{name: expression.evaluate(result)})
+    except FrameExpressionError as exc:
+        raise DataError(str(exc)) from None
     return result
+
+
+def derive_arrow(table: pa.Table, pairs: list[tuple[str, FrameExpression]], overwrite: bool) -> pa.Table:
+    """:func:`derive` for an Arrow table (or one batch of a stream): new columns at the end, replaced in place."""
+    result = table
+    try:
+        for name, expression in pairs:
+            _check_new(name, table.column_names, overwrite)
+            values = expression.evaluate_table(result)
+            index = result.schema.get_field_index(name)
+            if index >= 0:
+                result = result.set_column(index, name, values)
+            else:
+                result = result.append_column(name, values)
+    except FrameExpressionError as exc:
+        raise DataError(str(exc)) from None
+    return result
+
+
+def _check_new(name: str, columns: Any, overwrite: bool) -> None:
+    if name in columns and not overwrite:
+        raise FrameExpressionError(f"column '{name}' already exists; set overwrite: true to replace it")
 
 
 class DeriveMod(BaseModule):
@@ -91,6 +118,8 @@ class DeriveMod(BaseModule):
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
     GLOBALS = ["row_count"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {
             "columns": {
@@ -141,11 +170,11 @@ class DeriveMod(BaseModule):
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
+        kind = kind_of(frame)
         try:
             order = [(name, compile_expression(text)) for name, text in evaluation_order(self.configs["columns"])]
-            result = await frame_work(ctx, frame, map_frame, frame, derive, order, self.configs["overwrite"])
         except (FrameExpressionError, ValueError) as exc:
             raise DataError(str(exc)) from None
-        if not is_dask(result):
-            ctx.set_global("row_count", len(result))
+        result = await kind.work(ctx, kind.map_rows, frame, derive, derive_arrow, order, self.configs["overwrite"])
+        kind.report_rows(frame, result, lambda _rows_in, rows_out: ctx.set_global("row_count", rows_out))
         return {"output": result}

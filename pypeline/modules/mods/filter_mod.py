@@ -6,7 +6,8 @@ language of :mod:`pypeline.modules.common.frame_expressions`: checked at
 build time (templates included, each a placeholder), compiled once per
 module instance into vectorized operations, never evaluated as text. A
 template's value enters as a literal. Rows where the condition is null count
-as not matching.
+as not matching. An Arrow table (or each batch of a stream) is filtered by the
+condition's ``pyarrow.compute`` form, a pandas or dask frame by its pandas form.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from pypeline.modules.common.column_rules import expression_uses, same_columns
 from pypeline.modules.common.frame_expressions import (
@@ -23,14 +25,25 @@ from pypeline.modules.common.frame_expressions import (
     check_expression,
     compile_expression,
 )
-from pypeline.modules.frames import frame_work, is_dask, map_frame
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse
 
 
 def keep_rows(frame: pd.DataFrame, condition: FrameExpression) -> pd.DataFrame:
     """The rows of one pandas frame (or dask partition) where ``condition`` holds."""
-    return condition.filter(frame)
+    try:
+        return condition.filter(frame)
+    except FrameExpressionError as exc:
+        raise DataError(str(exc)) from None
+
+
+def keep_rows_arrow(table: pa.Table, condition: FrameExpression) -> pa.Table:
+    """The rows of one Arrow table (or stream batch) where ``condition`` holds."""
+    try:
+        return condition.filter_table(table)
+    except FrameExpressionError as exc:
+        raise DataError(str(exc)) from None
 
 
 class FilterMod(BaseModule):
@@ -43,6 +56,8 @@ class FilterMod(BaseModule):
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
     GLOBALS = ["row_count", "rows_dropped"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {
             "condition": {"type": "expr", "description": 'Row condition, e.g. `age > 18 and country == "FR"`'},
@@ -72,15 +87,17 @@ class FilterMod(BaseModule):
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
+        kind = kind_of(frame)
         try:
             condition = compile_expression(self.configs["condition"], "condition")
-            result = await frame_work(ctx, frame, map_frame, frame, keep_rows, condition)
         except FrameExpressionError as exc:
             raise DataError(str(exc)) from None
-        if is_dask(result):
-            return {"output": result}  # lazy: counting would compute it (docs/dask-mode.md, rule 5)
-        rows_in, rows_out = len(frame), len(result)
-        ctx.set_global("row_count", rows_out)
-        ctx.set_global("rows_dropped", rows_in - rows_out)
-        ctx.add_stat("rows_dropped", rows_in - rows_out)
+        result = await kind.work(ctx, kind.map_rows, frame, keep_rows, keep_rows_arrow, condition)
+
+        def report(rows_in: int, rows_out: int) -> None:  # dask: never (counting would compute it)
+            ctx.set_global("row_count", rows_out)
+            ctx.set_global("rows_dropped", rows_in - rows_out)
+            ctx.add_stat("rows_dropped", rows_in - rows_out)
+
+        kind.report_rows(frame, result, report)
         return {"output": result}

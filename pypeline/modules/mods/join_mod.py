@@ -35,7 +35,8 @@ import pandas as pd
 
 from pypeline.core.templates import has_templates
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import is_dask, lazy_len
+from pypeline.modules.frames import lazy_len
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
@@ -131,11 +132,12 @@ class JoinMod(BaseModule):
         self._check_collisions(left, right, left_keys, right_keys)
         left, right = _align_key_types(left, right, left_keys, right_keys)
         checks = self._duplicate_checks(left, right, left_keys, right_keys)
-        if not is_dask(left):
+        lazy = kind_of(left).lazy
+        if not lazy:
             for side, keys, duplicates in checks:  # before joining: a many-to-many join can explode
                 _fail_on_duplicates(left, duplicates, side, keys, c["validate"])
         output, unmatched, unmatched_right = self._join(left, right, left_keys, right_keys)
-        if is_dask(output):
+        if lazy:
             # lazy: the key checks run, and fail, when a sink computes the output (docs/dask-mode.md, rule 5)
             for side, keys, duplicates in checks:
                 output = output.map_partitions(
@@ -225,7 +227,7 @@ def _merge(
     suffixes: tuple[str, ...],
     indicator: bool = False,
 ) -> Any:
-    if is_dask(left) or is_dask(right):
+    if kind_of(left).lazy or kind_of(right).lazy:
         import dask.dataframe as dd
 
         merge = dd.merge
@@ -237,7 +239,7 @@ def _merge(
 
 
 def _concat(frames: list[Any], columns: list[str] | None = None) -> Any:
-    if any(is_dask(f) for f in frames):
+    if any(kind_of(f).lazy for f in frames):
         import dask.dataframe as dd
 
         return dd.concat(frames, join="outer", interleave_partitions=True)[columns or list(frames[0].columns)]

@@ -31,9 +31,10 @@ from typing import Any
 
 import pandas as pd
 
-from pypeline.modules.common.columns import require_columns
+from pypeline.modules.common.columns import column_names, require_columns
 from pypeline.modules.common.pairs import ORDERED_TYPE, ordered_pairs, pairs_problems
-from pypeline.modules.frames import is_dask, map_frame
+from pypeline.modules.frames import map_frame
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
@@ -225,7 +226,7 @@ class KeyExtractorMod(BaseModule):
         if c["source_column"]:
             require_columns(frame, [c["source_column"]])
         else:
-            have = set(map(str, frame.columns))
+            have = set(column_names(frame))
             require_columns(frame, sorted({p.split(".")[0] for p in fields.values() if p not in have}))
         result = map_frame(
             frame,
@@ -235,9 +236,9 @@ class KeyExtractorMod(BaseModule):
             c["on_missing"],
             c["keep_input"],
             dict(c["types"]),
-            not is_dask(frame),
+            not kind_of(frame).lazy,
         )
-        if is_dask(result):
+        if kind_of(result).lazy:
             return {"output": result}
         values_missing = int(result[list(fields)].isna().sum().sum())
         ctx.set_global("row_count", len(result))

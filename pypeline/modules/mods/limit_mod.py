@@ -1,7 +1,9 @@
 """``limit_mod``: keep ``n`` rows, after skipping ``offset`` rows (in input order).
 
 In dask mode the result stays lazy: a one-partition frame that, when a sink
-computes it, reads only as many leading partitions as it needs.
+computes it, reads only as many leading partitions as it needs. A stream
+passes on the rows it keeps and still reads its input to the end, so the
+row counts upstream modules set are those of the whole input.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pyarrow as pa
+
 from pypeline.modules.common.column_rules import same_columns
-from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import BatchStream, kind_of
 from pypeline.modules.sdk import BaseModule, RunContext
 from pypeline.modules.sdk.columns import Columns
 
@@ -25,6 +29,8 @@ class LimitMod(BaseModule):
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
     GLOBALS = ["row_count", "rows_dropped"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {
             "n": {"type": "int", "description": "Number of rows to keep"},
@@ -52,10 +58,30 @@ class LimitMod(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         n, offset = self.configs["n"], self.configs["offset"]
-        if is_dask(frame):
+        kind = kind_of(frame)
+        if isinstance(frame, BatchStream):
+            result: Any = BatchStream(frame.schema, lambda: _limited(frame, offset, n), upstream=frame)
+        elif kind.lazy:
             head = frame.head(offset + n, npartitions=-1, compute=False)
             return {"output": head.map_partitions(lambda part: part.iloc[offset : offset + n], meta=frame._meta)}
-        result = frame.iloc[offset : offset + n]
-        ctx.set_global("row_count", len(result))
-        ctx.set_global("rows_dropped", len(frame) - len(result))
+        elif isinstance(frame, pa.Table):
+            result = frame.slice(offset, n)
+        else:
+            result = frame.iloc[offset : offset + n]
+
+        def report(rows_in: int, rows_out: int) -> None:
+            ctx.set_global("row_count", rows_out)
+            ctx.set_global("rows_dropped", rows_in - rows_out)
+
+        kind.report_rows(frame, result, report)
         return {"output": result}
+
+
+def _limited(upstream: BatchStream, offset: int, n: int) -> Any:
+    """The rows ``[offset, offset + n)`` of a stream; the rest is read too (the counts of the flow stay whole)."""
+    seen = 0
+    for batch in upstream:
+        start, stop = max(offset - seen, 0), min(offset + n - seen, batch.num_rows)
+        if start < stop:
+            yield batch.slice(start, stop - start)
+        seen += batch.num_rows

@@ -23,7 +23,7 @@ from pypeline.core.templates import has_templates
 from pypeline.modules.common.column_rules import same_columns
 from pypeline.modules.common.columns import require_columns
 from pypeline.modules.common.regex import compile_pattern, full_pattern, match_mask, pattern_problem
-from pypeline.modules.frames import frame_work, is_dask, map_frame
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
@@ -46,6 +46,8 @@ class RegexFilterMod(BaseModule):
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
     GLOBALS = ["row_count", "rows_dropped"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {"pattern": {"type": "str", "description": "Regular expression (RE2 syntax: no backreferences "
                                                              "or lookaround; linear-time matching)"}},
@@ -90,13 +92,15 @@ class RegexFilterMod(BaseModule):
         except ValueError as exc:
             raise DataError(str(exc)) from None
         pattern = full_pattern(c["pattern"]) if c["match"] == "full" else c["pattern"]
-        result = await frame_work(
-            ctx, frame, map_frame, frame, regex_filter, c["column"], pattern, c["ignore_case"], c["invert"]
+        kind = kind_of(frame)
+        result = await kind.work(
+            ctx, kind.map_rows, frame, regex_filter, None, c["column"], pattern, c["ignore_case"], c["invert"]
         )
-        if is_dask(result):
-            return {"output": result}
-        rows_in, rows_out = len(frame), len(result)
-        ctx.set_global("row_count", rows_out)
-        ctx.set_global("rows_dropped", rows_in - rows_out)
-        ctx.add_stat("rows_dropped", rows_in - rows_out)
+
+        def report(rows_in: int, rows_out: int) -> None:  # dask: never (counting would compute it)
+            ctx.set_global("row_count", rows_out)
+            ctx.set_global("rows_dropped", rows_in - rows_out)
+            ctx.add_stat("rows_dropped", rows_in - rows_out)
+
+        kind.report_rows(frame, result, report)
         return {"output": result}

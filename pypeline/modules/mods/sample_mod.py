@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pypeline.modules.common.column_rules import same_columns
-from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, RunContext
 from pypeline.modules.sdk.columns import Columns
 
@@ -71,7 +71,7 @@ class SampleMod(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         fraction, n, seed = self.configs["fraction"], self.configs["n"], self.configs["seed"]
-        if not is_dask(frame):
+        if not kind_of(frame).lazy:
             if n is not None:
                 result = frame.sample(n=min(n, len(frame)), random_state=seed)
             else:

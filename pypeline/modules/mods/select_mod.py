@@ -12,6 +12,10 @@ input's columns; a missing optional column is a warning event
 (``missing_column``, in the log and the manifest) and is skipped, or, with
 ``fill_missing: true``, added as a column of nulls so the output schema stays
 the same whether or not the input had it.
+
+The column plan is worked out on the names alone, then applied to a frame of
+any kind (:mod:`pypeline.modules.kinds`): pandas operations on a pandas or dask
+frame, Arrow's on a table or on each batch of a stream.
 """
 
 from __future__ import annotations
@@ -19,11 +23,41 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+
 from pypeline.core.templates import has_templates
 from pypeline.core.text import did_you_mean_sentence
-from pypeline.modules.frames import is_dask
+from pypeline.modules.common.columns import column_names
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
+
+Plan = tuple[list[str], list[str] | None, list[str], dict[str, str]]
+"""``(fill, keep, drop, rename)``: null columns to add, columns to keep, to drop, to rename."""
+
+
+def select_pandas(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """The plan applied to a pandas frame (or a dask partition)."""
+    fill, keep, drop, rename = plan
+    result = frame.assign(**{col: None for col in fill}) if fill else frame
+    if keep is not None:
+        result = result[keep]
+    if drop:
+        result = result.drop(columns=drop)
+    return result.rename(columns=rename) if rename else result
+
+
+def select_arrow(table: pa.Table, plan: Plan) -> pa.Table:
+    """The plan applied to an Arrow table (or a stream's batch)."""
+    fill, keep, drop, rename = plan
+    for col in fill:
+        table = table.append_column(col, pa.nulls(table.num_rows))
+    if keep is not None:
+        table = table.select(keep)
+    if drop:
+        table = table.drop_columns(drop)
+    return table.rename_columns([rename.get(c, c) for c in table.column_names]) if rename else table
 
 
 class SelectMod(BaseModule):
@@ -36,6 +70,8 @@ class SelectMod(BaseModule):
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
     GLOBALS = ["row_count", "columns_missing"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {},
         "optional": {
@@ -103,7 +139,7 @@ class SelectMod(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         c = self.configs
-        have = [str(col) for col in frame.columns]
+        have = column_names(frame)
         optional = set(c["optional"])
         named = [*(c["keep"] or []), *c["drop"], *c["rename"]]
         missing = [col for col in dict.fromkeys(named) if col not in have]
@@ -116,23 +152,32 @@ class SelectMod(BaseModule):
             )
         for col in missing:
             ctx.emit_event("missing_column", column=col, filled=bool(c["fill_missing"] and col in (c["keep"] or [])))
-        result = frame
-        if c["keep"] is not None:
-            fill = [col for col in c["keep"] if col in missing] if c["fill_missing"] else []
-            if fill:
-                result = result.assign(**{col: None for col in fill})
-            result = result[[col for col in c["keep"] if col in have or col in fill]]
-        drop = [col for col in c["drop"] if col in result.columns]
-        if drop:
-            result = result.drop(columns=drop)
-        rename = {old: new for old, new in c["rename"].items() if old in result.columns}
-        clashes = sorted(new for old, new in rename.items() if new in result.columns and new not in rename)
-        if clashes:
-            raise DataError(f"rename would give duplicate column(s) {clashes}; drop or rename the existing one first")
-        if rename:
-            result = result.rename(columns=rename)
+        plan = self._plan(have, missing)
+        kind = kind_of(frame)
+        result = kind.map_rows(frame, select_pandas, select_arrow, plan)
         ctx.set_global("columns_missing", len(missing))
-        if not is_dask(result):
-            ctx.set_global("row_count", len(result))
+        kind.report_rows(frame, result, lambda _rows_in, rows_out: ctx.set_global("row_count", rows_out))
         ctx.add_stat("columns_missing", missing)
         return {"output": result}
+
+    def _plan(self, have: list[str], missing: list[str]) -> Plan:
+        """The column plan for an input with the columns ``have`` (``missing``: the optional ones it lacks).
+
+        Raises:
+            DataError: a rename that would give two columns one name.
+        """
+        c = self.configs
+        columns = list(have)
+        fill: list[str] = []
+        keep = None
+        if c["keep"] is not None:
+            fill = [col for col in c["keep"] if col in missing] if c["fill_missing"] else []
+            keep = [col for col in c["keep"] if col in have or col in fill]
+            columns = keep
+        drop = [col for col in c["drop"] if col in columns]
+        columns = [col for col in columns if col not in drop]
+        rename = {old: new for old, new in c["rename"].items() if old in columns}
+        clashes = sorted(new for old, new in rename.items() if new in columns and new not in rename)
+        if clashes:
+            raise DataError(f"rename would give duplicate column(s) {clashes}; drop or rename the existing one first")
+        return fill, keep, drop, rename

@@ -3,7 +3,10 @@
 ``by`` lists the columns; ``ascending`` is one flag for all of them or one per
 column; nulls go last unless ``nulls: first``. The sort is stable in pandas
 mode (equal keys keep their input order). In dask mode the frame is sorted
-across partitions by dask (a shuffle), the output partitions in order.
+across partitions by dask (a shuffle), the output partitions in order. An
+Arrow table is sorted by pyarrow (stable too; NaN sorts with the nulls, as in
+pandas); a stream is read whole first (a sort needs every row: its memory is
+the input's), then passed on sorted.
 """
 
 from __future__ import annotations
@@ -12,20 +15,34 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pypeline.modules.common.column_rules import same_columns
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
 
 def sort_frame(frame: Any, by: list[str], ascending: bool | list[bool], nulls: str) -> Any:
     """``frame`` sorted by ``by`` (pandas: stable sort; dask: see :func:`_sort_dask`)."""
-    if not is_dask(frame):
+    if not kind_of(frame).partitioned:
         return frame.sort_values(by, ascending=ascending, na_position=nulls, kind="stable").reset_index(drop=True)
     flags = ascending if isinstance(ascending, list) else [ascending] * len(by)
     return _sort_dask(frame, by, flags, nulls)
+
+
+def sort_table(table: pa.Table, by: list[str], ascending: bool | list[bool], nulls: str) -> pa.Table:
+    """``table`` sorted by ``by``, stable, NaN placed with the nulls (as pandas places them)."""
+    flags = ascending if isinstance(ascending, list) else [ascending] * len(by)
+    keys = {}
+    for column in by:
+        values = table.column(column)
+        keys[column] = pc.if_else(pc.is_nan(values), None, values) if pa.types.is_floating(values.type) else values
+    placement = "at_start" if nulls == "first" else "at_end"
+    order = [(c, "ascending" if up else "descending", placement) for c, up in zip(by, flags, strict=True)]
+    return table.take(pc.sort_indices(pa.table(keys), sort_keys=order))
 
 
 def _sort_dask(frame: Any, by: list[str], ascending: list[bool], nulls: str) -> Any:
@@ -55,6 +72,8 @@ class SortMod(BaseModule):
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
     GLOBALS = ["row_count"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {
             "by": {"type": "str|list[str]", "description": "Column or columns to sort by"},
@@ -91,7 +110,12 @@ class SortMod(BaseModule):
         by = self.configs["by"]
         columns = [by] if isinstance(by, str) else list(by)
         require_columns(frame, columns)
-        result = sort_frame(frame, columns, self.configs["ascending"], self.configs["nulls"])
-        if not is_dask(result):
-            ctx.set_global("row_count", len(result))
+        kind = kind_of(frame)
+        ascending, nulls = self.configs["ascending"], self.configs["nulls"]
+        if kind.native == "arrow":
+            result = await kind.work(ctx, kind.blocking, frame,
+                                     lambda reader: sort_table(reader.read_all(), columns, ascending, nulls))
+        else:
+            result = await kind.work(ctx, sort_frame, frame, columns, ascending, nulls)
+        kind.report_rows(frame, result, lambda _rows_in, rows_out: ctx.set_global("row_count", rows_out))
         return {"output": result}

@@ -5,9 +5,13 @@ the build (ports, config schema, globals) and three coroutines the run calls:
 
 * ``setup(ctx)``: once per attempt, before ``run`` (open connections, ...);
 * ``run(inputs, ctx) -> outputs``: the work. ``inputs`` maps each input port
-  to its value (a pandas frame in ``execution_mode: pandas``, a dask frame in
-  ``execution_mode: dask``, or a plain Python value such as a list), and the
-  returned dict maps each output port to a value of the same kinds;
+  to its value (a pandas frame in ``execution_mode: pandas``, ``arrow`` and
+  ``stream``, a dask frame in ``execution_mode: dask``, or a plain Python value
+  such as a list), and the returned dict maps each output port to a value of
+  the same kinds. A module that declares ``ACCEPTS_ARROW`` receives Arrow
+  tables in ``execution_mode: arrow``, one that declares ``STREAMS`` receives
+  streams of record batches in ``execution_mode: stream``
+  (:mod:`pypeline.modules.kinds`; docs/performance.md);
 * ``teardown(ctx)``: always awaited after ``run``, even when it failed or was
   cancelled.
 
@@ -56,6 +60,14 @@ class BaseModule:
     (optional params) and ``description``."""
     SUPPORTS_DASK: ClassVar[bool] = True
     """False when the module cannot work in ``execution_mode: dask`` (a build error then)."""
+    ACCEPTS_ARROW: ClassVar[bool] = False
+    """True when ``run`` takes frames of any kind as they come (``pyarrow.Table`` included) and
+    returns them as it likes: in ``execution_mode: arrow`` its inputs then reach it without a
+    conversion. False: they are converted to pandas frames first (docs/performance.md)."""
+    STREAMS: ClassVar[bool] = False
+    """True when ``run`` takes streams of record batches (``BatchStream``) in ``execution_mode:
+    stream`` and returns streams, reading nothing itself (a sink reads). False: in stream mode
+    its inputs are collected whole first, with a warning (docs/performance.md, stream mode)."""
 
     def __init__(self, configs: Mapping[str, Any] | None = None) -> None:
         self.configs: dict[str, Any] = dict(configs or {})
@@ -74,6 +86,16 @@ class BaseModule:
     def declared_globals(cls, configs: Mapping[str, Any]) -> list[str] | None:
         """Globals an instance with these configs sets; ``None`` when it cannot be known."""
         return list(cls.GLOBALS)
+
+    @classmethod
+    def mode_limits(cls, configs: Mapping[str, Any]) -> dict[str, str]:
+        """Execution modes these configs cannot run natively in -> why (read when choosing the mode).
+
+        ``{"stream": "no dtypes declared: ..."}`` keeps ``execution_mode: auto`` from
+        choosing stream mode for a flow with this module, and names the reason in the
+        run's log. Empty when the class attributes say it all.
+        """
+        return {}
 
     @classmethod
     def check_configs(cls, configs: Mapping[str, Any]) -> list[str]:
@@ -128,6 +150,8 @@ class BaseModule:
             "globals": list(cls.GLOBALS),
             "packages": list(cls.PACKAGES),
             "supports_dask": cls.SUPPORTS_DASK,
+            "accepts_arrow": cls.ACCEPTS_ARROW,
+            "streams": cls.STREAMS,
             "config_schema": {
                 "required": dict(cls.CONFIG_SCHEMA.get("required", {})),
                 "optional": dict(cls.CONFIG_SCHEMA.get("optional", {})),

@@ -18,7 +18,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pypeline.modules.frames import is_dask, row_count
+from pypeline.modules.common.columns import column_names
+from pypeline.modules.frames import row_count
+from pypeline.modules.kinds import kind_of
+from pypeline.modules.kinds.convert import pandas_chunks, to_pandas
 from pypeline.modules.partitioned import (
     concat_and_remove,
     continuation_encoding,
@@ -42,6 +45,8 @@ class CsvSink(BaseModule):
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
     GLOBALS = ["row_count"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {"output_path": {"type": "str", "description": "Target CSV file"}},
         "optional": {
@@ -76,7 +81,7 @@ class CsvSink(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
         path = self.configs["output_path"]
-        if is_dask(frame) and len(frame.columns):
+        if kind_of(frame).partitioned and len(frame.columns):
             rows = await self._write_lazy(frame, path, ctx)
         else:
             rows = await ctx.executor.run_in_thread(self._write, frame, path, ctx)
@@ -97,13 +102,18 @@ class CsvSink(BaseModule):
         }
 
     def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
-        """A pandas frame, or a frame without columns (dask ones too: their rows are counted to refuse them)."""
-        folder = is_dask(frame) and not self.configs["single_file"]
+        """A pandas frame, an Arrow table or stream, or a frame without columns (dask ones too: their rows are
+        counted to refuse them)."""
+        options = self._options()
+        kind = kind_of(frame)
+        folder = kind.partitioned and not self.configs["single_file"]
         with atomic_output_path(path, ctx, folder=folder, replace_output_of=self.configs["replace_output_of"],
                                 storage_options=self.configs["storage_options"]) as tmp:
-            if len(frame.columns) == 0:
+            if not column_names(frame):
                 return _write_no_columns(frame, tmp, folder)
-            frame.to_csv(tmp, **self._options())
+            if kind.native == "arrow":
+                return _write_chunks(frame, tmp, options)
+            frame.to_csv(tmp, **options)
             return len(frame)
 
     async def _write_lazy(self, frame: Any, path: str, ctx: RunContext) -> int:
@@ -121,6 +131,22 @@ class CsvSink(BaseModule):
             (counts,) = await ctx.compute(partition_writes(frame, parts, _part_writer(options), ".csv"))
             await ctx.executor.run_in_thread(concat_and_remove, parts, tmp)
             return written_rows(counts)
+
+
+def _write_chunks(data: Any, tmp: Path, options: dict[str, Any]) -> int:
+    """An Arrow table or stream written through pandas a chunk at a time: the bytes pandas writes for it whole."""
+    rows = 0
+    with open(tmp, "wb") as out:
+        for chunk in pandas_chunks(data):
+            first = rows == 0
+            encoding = options["encoding"] if first else continuation_encoding(options["encoding"])
+            text = chunk.to_csv(**{**options, "encoding": None, "header": options["header"] if first else False})
+            out.write(text.encode(encoding))
+            rows += len(chunk)
+        if not rows:
+            empty = data.schema.empty_table()
+            out.write(to_pandas(empty).to_csv(**{**options, "encoding": None}).encode(options["encoding"]))
+    return rows
 
 
 def _write_no_columns(frame: Any, tmp: Path, folder: bool) -> int:

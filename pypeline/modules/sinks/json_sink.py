@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.modules.common.records import json_default, plain_records
-from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import kind_of
+from pypeline.modules.kinds.convert import pandas_chunks
 from pypeline.modules.partitioned import (
     concat_and_remove,
     continuation_encoding,
@@ -40,6 +41,8 @@ class JsonSink(BaseModule):
     CATEGORY = "File Sinks"
     INPUT_PORTS = ["input"]
     GLOBALS = ["row_count"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {"output_path": {"type": "str", "description": "Target file"}},
         "optional": {
@@ -69,7 +72,7 @@ class JsonSink(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         path = self.configs["output_path"]
         frame = inputs["input"]
-        if is_dask(frame):
+        if kind_of(frame).partitioned:
             rows = await self._write_lazy(frame, path, ctx)
         else:
             rows = await ctx.executor.run_in_thread(self._write, frame, path, ctx)
@@ -82,10 +85,13 @@ class JsonSink(BaseModule):
         encoding = self.configs["encoding"]
         with atomic_output_path(path, ctx, folder=False, replace_output_of=self.configs["replace_output_of"],
                                 storage_options=self.configs["storage_options"]) as tmp:
+            arrow = kind_of(frame).native == "arrow"
             with open(tmp, "w", encoding=encoding, newline="\n") as fh:
                 if not lines:
                     fh.write("[")
-                rows = self._write_records(frame, fh, first=True)
+                rows = 0
+                for chunk in pandas_chunks(frame) if arrow else [frame]:
+                    rows += self._write_records(chunk, fh, first=rows == 0)
                 if not lines:
                     fh.write(self._closing(rows))
             return rows

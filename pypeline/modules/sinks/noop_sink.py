@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pypeline.modules.frames import is_dask, lazy_len
+from pypeline.modules.frames import lazy_len, row_count
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -20,9 +21,17 @@ class NoopSink(BaseModule):
     CATEGORY = "Utility"
     INPUT_PORTS = ["input"]
     GLOBALS = ["row_count"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = inputs["input"]
-        rows = (await ctx.compute(lazy_len(frame)))[0] if is_dask(frame) else len(frame)
-        ctx.set_global("row_count", int(rows))
+        kind = kind_of(frame)
+        if kind.partitioned:  # with the other sinks of the sub flow: the data is read once for all
+            rows = int((await ctx.compute(lazy_len(frame)))[0])
+        elif kind.lazy:  # a stream: read to its end
+            rows = await ctx.executor.run_in_thread(row_count, frame)
+        else:
+            rows = row_count(frame)
+        ctx.set_global("row_count", rows)
         return {}

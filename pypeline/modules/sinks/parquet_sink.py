@@ -11,7 +11,8 @@ In dask mode the frame is written with ``to_parquet`` into a folder (one file
 per partition, never whole in memory), computed with ``ctx.compute`` in one
 ``dask.compute`` together with the other sinks of the sub flow
 (docs/dask-mode.md); the row count is then read from the Parquet footers, not
-by reading the data again.
+by reading the data again. An Arrow table is written by pyarrow directly, a
+stream batch by batch as it is read (:mod:`pypeline.modules.sinks.parquet_arrow`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from pypeline.modules.common.columns import require_columns
-from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import STREAM, kind_of
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path, atomic_output_path_async
 from pypeline.modules.sdk.columns import ColumnUse, name_uses
+from pypeline.modules.sinks.parquet_arrow import write_stream, write_table
 from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG
 
 COMPRESSIONS = ["snappy", "gzip", "zstd", "brotli", "lz4", "none"]
@@ -38,6 +40,8 @@ class ParquetSink(BaseModule):
     INPUT_PORTS = ["input"]
     GLOBALS = ["row_count"]
     PACKAGES = ["pyarrow"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {
             "output_path": {"type": "str", "description": "Target file (a folder when partitioned or in dask mode)"},
@@ -73,7 +77,7 @@ class ParquetSink(BaseModule):
         frame = inputs["input"]
         require_columns(frame, self.configs["partition_cols"])
         path = self.configs["output_path"]
-        if is_dask(frame):
+        if kind_of(frame).partitioned:
             rows = await self._write_lazy(frame, path, ctx)
         else:
             rows = await ctx.executor.run_in_thread(self._write, frame, path, ctx)
@@ -86,10 +90,16 @@ class ParquetSink(BaseModule):
 
     def _write(self, frame: Any, path: str, ctx: RunContext) -> int:
         partition_cols = self.configs["partition_cols"] or None
+        compression = self._compression()
+        kind = kind_of(frame)
         replace = self.configs["replace_output_of"]
         with atomic_output_path(path, ctx, folder=bool(partition_cols), replace_output_of=replace,
-                                  storage_options=self.configs["storage_options"]) as tmp:
-            frame.to_parquet(tmp, compression=self._compression(), partition_cols=partition_cols, index=False)
+                                storage_options=self.configs["storage_options"]) as tmp:
+            if kind is STREAM:
+                return write_stream(frame, tmp, compression, partition_cols)
+            if kind.native == "arrow":
+                return write_table(frame, tmp, compression, partition_cols)
+            frame.to_parquet(tmp, compression=compression, partition_cols=partition_cols, index=False)
             return len(frame)
 
     async def _write_lazy(self, frame: Any, path: str, ctx: RunContext) -> int:

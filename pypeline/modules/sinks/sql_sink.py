@@ -43,7 +43,7 @@ from pypeline.modules.common.columns import require_columns
 from pypeline.modules.common.records import plain_records
 from pypeline.modules.common.sql import make_engine, redact_url, sql_error
 from pypeline.modules.common.sql_ledger import LedgerEntry, find_write, ledger_table, record_write
-from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.partitioned import partition_writes
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import ColumnUse, name_uses
@@ -107,7 +107,7 @@ class SqlSink(BaseModule):
                 self._report_skip(ctx, ledger, done)
                 return {}
         write = _Write(ledger=ledger, key=ctx.output_key, run_id=ctx.run_id)
-        if is_dask(frame):
+        if kind_of(frame).partitioned:
             with ctx.scratch_dir("sql_sink_") as scratch:
                 await ctx.compute(partition_writes(frame, scratch, _parquet_part, ".parquet"))
                 rows = await ctx.executor.run_in_thread(self._write_dask, frame, scratch, write)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import kind_of
 from pypeline.modules.partitioned import (
     concat_and_remove,
     continuation_encoding,
@@ -64,7 +64,7 @@ class TextSink(BaseModule):
         if column not in frame.columns:
             raise KeyError(f"column '{column}' not in the input (columns: {', '.join(map(str, frame.columns))})")
         path = self.configs["output_path"]
-        if is_dask(frame):
+        if kind_of(frame).partitioned:
             rows = await self._write_lazy(frame[column], path, ctx)
         else:
             rows = await ctx.executor.run_in_thread(self._write, frame[column], path, ctx)
@@ -82,8 +82,9 @@ class TextSink(BaseModule):
     async def _write_lazy(self, series: Any, path: str, ctx: RunContext) -> int:
         encoding = self.configs["encoding"]
         replace = self.configs["replace_output_of"]
-        async with atomic_output_path_async(path, ctx, folder=False, replace_output_of=replace,
-                                  storage_options=self.configs["storage_options"]) as tmp:
+        async with atomic_output_path_async(
+            path, ctx, folder=False, replace_output_of=replace, storage_options=self.configs["storage_options"]
+        ) as tmp:
             parts = parts_folder(tmp)  # beside tmp: removed with it when the write fails
             writes = partition_writes(
                 series,

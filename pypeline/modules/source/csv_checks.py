@@ -26,16 +26,19 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
 import pandas as pd
 
-from pypeline.modules.storage import open_input
+from pypeline.modules.storage import StoragePath, open_input
 
 WIDE_ENCODINGS = ("utf-16", "utf16", "utf-32", "utf32")
 _CHUNK = 1 << 20
+_WINDOW = 16 * mmap.ALLOCATIONGRANULARITY * 256  # 16 MiB with 4 KiB pages: a multiple of the map granularity
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +181,43 @@ def first_nul_line(source: str | bytes, encoding: str) -> int | None:
                 return lines + text.count("\n", 0, at)
             lines += text.count("\n")
         return None
+    offset = _find_nul(source)  # a byte search only: lines are counted on the error path
+    return None if offset is None else 1 + _newlines_before(source, offset)
+
+
+def _find_nul(source: str | bytes) -> int | None:
+    """The offset of the first NUL byte.
+
+    A file is searched through memory maps of :data:`_WINDOW` bytes at a time: no copy of
+    its bytes, and no more of it counted in the process's resident memory than one window
+    (a map of the whole file would count all of it, however large).
+    """
+    if isinstance(source, bytes):
+        at = source.find(b"\x00")
+        return at if at >= 0 else None
+    if isinstance(source, StoragePath):  # an object in a store: read through its file object
+        return _find_nul_read(source)
+    with open(source, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        for offset in range(0, size, _WINDOW):
+            length = min(_WINDOW, size - offset)
+            try:
+                window = mmap.mmap(fh.fileno(), length, offset=offset, access=mmap.ACCESS_READ)
+            except (ValueError, OSError):  # a file that cannot be mapped: read it
+                return _find_nul_read(source)
+            with window:
+                found = window.find(b"\x00")
+            if found >= 0:
+                return offset + found
+    return None
+
+
+def _find_nul_read(path: str) -> int | None:
     offset = 0
-    for chunk in _chunks(source):  # a byte search only: lines are counted on the error path
-        at = chunk.find(b"\x00")
-        if at >= 0:
-            return 1 + _newlines_before(source, offset + at)
+    for chunk in _chunks(path):
+        found = chunk.find(b"\x00")
+        if found >= 0:
+            return offset + found
         offset += len(chunk)
     return None
 

@@ -17,7 +17,7 @@ that work as well as a pandas-mode read:
   keeps the result when it is exactly what pandas' C parser would give;
   otherwise (a malformed row, a value of another type, an option pyarrow
   lacks) the block is parsed by the C parser as below:
-  :mod:`pypeline.modules.source.csv_arrow`.
+  :mod:`pypeline.modules.source.csv_lazy_arrow`.
 * **Errors that name the file.** The C parser's failures are explained by the
   :class:`CsvBlockReader`, not left to ``pd.read_csv``. When a block fails (at
   compute time, inside the sink that computes it) it raises a
@@ -52,7 +52,6 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.sdk.errors import DataError
-from pypeline.modules.source.csv_arrow import read_block
 from pypeline.modules.source.csv_checks import (
     Dialect,
     find_short_rows,
@@ -62,6 +61,7 @@ from pypeline.modules.source.csv_checks import (
     may_hold_short_rows,
     nul_message,
 )
+from pypeline.modules.source.csv_lazy_arrow import read_block
 from pypeline.modules.source.csv_reading import CsvReader, FileScan, describe_decode_error, skipping
 from pypeline.modules.storage import reader_options
 
@@ -141,7 +141,7 @@ class CsvBlockReader:
         self.path = path
         self.configs = dict(configs)
         self.arrow = arrow
-        """Column -> kind when blocks may be parsed by pyarrow first (``csv_arrow.arrow_options``), else ``None``."""
+        """Column -> kind when blocks may be parsed by pyarrow first (``csv_lazy_arrow``), else ``None``."""
         self.__name__ = "read_csv"  # dask names its tasks after the reader
 
     def __dask_tokenize__(self) -> Any:

@@ -15,7 +15,11 @@ declared columns (``column_names``, else the keys of ``dtypes``) and no rows;
 without declared columns that is an error naming the file (a frame without
 columns is nothing a sink can write).
 Reading options, malformed rows and errors are described in
-:mod:`pypeline.modules.source.csv_reading`.
+:mod:`pypeline.modules.source.csv_reading`. Files are read by pyarrow's
+multi-threaded reader where the options allow (pandas' reader otherwise,
+and for the error messages): :mod:`pypeline.modules.source.csv_arrow`. The
+output is a pandas frame, an Arrow table in ``execution_mode: arrow``, and
+a stream in ``execution_mode: stream`` (:mod:`pypeline.modules.source.csv_stream`).
 
 In ``execution_mode: dask`` the module returns a lazy dask frame split into
 ``blocksize`` partitions. By default (``scan: false``) it reads only each
@@ -40,12 +44,18 @@ from typing import Any
 import pandas as pd
 
 from pypeline.modules.frames import expand_paths
+from pypeline.modules.kinds import BatchStream
+from pypeline.modules.kinds.convert import to_table
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns
-from pypeline.modules.source.csv_arrow import arrow_options
+from pypeline.modules.source.csv_arrow import arrow_limits
 from pypeline.modules.source.csv_checks import is_blank, is_wide
+from pypeline.modules.source.csv_files import CsvFiles
 from pypeline.modules.source.csv_lazy import CsvBlockReader, sample
+from pypeline.modules.source.csv_lazy_arrow import arrow_options
 from pypeline.modules.source.csv_reading import CsvReader, FileScan, parse_date_columns, unify_dtypes
+from pypeline.modules.source.csv_stream import csv_stream, plan_stream, stream_ended
+from pypeline.modules.source.csv_tables import combine_tables, pandas_dtypes
 from pypeline.modules.source.headers import csv_declared_columns, csv_header_columns
 from pypeline.modules.storage import STORAGE_OPTIONS_CONFIG, reader_options, size_of
 
@@ -59,7 +69,9 @@ class CsvSource(BaseModule):
     CATEGORY = "File Sources"
     OUTPUT_PORTS = ["data"]
     GLOBALS = ["row_count", "files_read", "file_size", "rows_dropped"]
-    PACKAGES = ["pandas"]
+    PACKAGES = ["pandas", "pyarrow"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {
             "file_path": {"type": "str", "description": "Path, folder or glob of CSV files"},
@@ -143,15 +155,29 @@ class CsvSource(BaseModule):
     def data_columns(cls, configs: Mapping[str, Any]) -> Columns | None:
         return csv_header_columns(configs)
 
+    @classmethod
+    def mode_limits(cls, configs: Mapping[str, Any]) -> dict[str, str]:
+        pyarrow_lacks = arrow_limits(configs)
+        if pyarrow_lacks is not None:
+            return {"stream": f"pyarrow's CSV reader cannot read {pyarrow_lacks}: each file is read whole by pandas"}
+        if not configs.get("dtypes"):
+            return {"stream": "no dtypes declared (stream mode types columns from each file's first 4 MB: "
+                              "declare dtypes to stream)"}
+        return {}
+
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         files = expand_paths(self.configs["file_path"], self.configs["storage_options"])
         reader = CsvReader(self.configs)
         rows: int | None
+        if ctx.execution_mode == "stream" and arrow_limits(self.configs) is None:
+            return await self._stream(files, ctx)
         if ctx.execution_mode == "dask":
             frame, rows, dropped = await ctx.executor.run_in_thread(self._read_dask, reader, files, ctx)
         else:
-            frame, dropped = await self._read_pandas(reader, files, ctx)
+            frame, dropped = await self._read_eager(files, ctx, tables=ctx.execution_mode in ("arrow", "stream"))
             rows = len(frame)
+            if ctx.execution_mode == "stream":
+                frame = BatchStream.from_table(frame)
         for path in files:
             ctx.record_file_read(path)
         ctx.set_global("files_read", len(files))
@@ -164,11 +190,13 @@ class CsvSource(BaseModule):
             ctx.emit_event("bad_lines_skipped", count=dropped)
         return {"data": frame}
 
-    async def _read_pandas(self, reader: CsvReader, files: list[str], ctx: RunContext) -> tuple[pd.DataFrame, int]:
-        frames: list[tuple[str, pd.DataFrame]] = []
+    async def _read_eager(self, files: list[str], ctx: RunContext, *, tables: bool) -> tuple[Any, int]:
+        """Every file read at once: one pandas frame, or one Arrow table (``tables``)."""
+        reading = CsvFiles(self.configs, tables=tables)
+        frames: list[tuple[str, Any]] = []
         dropped = rows = nbytes = 0
         for path in files:
-            frame, bad = await ctx.executor.run_in_thread(reader.read, path)
+            frame, bad = await ctx.executor.run_in_thread(reading.read, path)
             dropped += bad
             rows, nbytes = rows + (0 if frame is None else len(frame)), nbytes + size_of(path)
             ctx.progress(rows=rows, nbytes=nbytes)
@@ -176,15 +204,43 @@ class CsvSource(BaseModule):
                 ctx.emit_event("empty_file", file=path)
                 continue
             if self.configs["file_column"]:
-                frame = frame.assign(**{self.configs["file_column"]: pd.Series(path, index=frame.index, dtype="str")})
+                frame = reading.with_file_column(frame, path)
             frames.append((path, frame))
+        strategy = self.configs["combine_strategy"]
         if not frames:
-            return self._no_rows(files), dropped
-        combined = combine(frames, self.configs["combine_strategy"])
+            empty = self._no_rows(files)
+            return (to_table(empty) if tables else empty), dropped
+        if tables:
+            check_schemas([(p, t.column_names, pandas_dtypes(t.schema) if t.num_rows else None)
+                           for p, t in frames], strategy)
+            combined = combine_tables([t for _, t in frames], fill_missing=strategy == "union_by_name")
+        else:
+            combined = combine(frames, strategy)
         file_column = self.configs["file_column"]
-        if file_column and file_column in combined.columns:
-            combined = combined[[c for c in combined.columns if c != file_column] + [file_column]]
+        names = [str(c) for c in (combined.column_names if tables else combined.columns)]
+        if file_column and file_column in names:
+            order = [c for c in names if c != file_column] + [file_column]
+            combined = combined.select(order) if tables else combined[order]
         return combined, dropped
+
+    async def _stream(self, files: list[str], ctx: RunContext) -> dict[str, Any]:
+        """The files as a stream (stream mode): read when a sink reads it; the row globals set at its end."""
+        strategy = self.configs["combine_strategy"]
+        plan = await ctx.executor.run_in_thread(
+            plan_stream, self.configs, files, lambda found: check_schemas(found, strategy)
+        )
+        for path in plan.empty:
+            ctx.emit_event("empty_file", file=path)
+        for path in files:
+            ctx.record_file_read(path)
+        ctx.set_global("files_read", len(files))
+        ctx.set_global("file_size", sum(size_of(p) for p in files))
+        if not plan.files:
+            stream = BatchStream.from_table(to_table(self._no_rows(files)))
+        else:
+            stream = csv_stream(self.configs, plan)
+        stream.on_end(lambda: stream_ended(ctx, stream, plan))
+        return {"data": stream}
 
     def _read_dask(self, reader: CsvReader, files: list[str], ctx: RunContext) -> tuple[Any, int | None, int]:
         import dask.dataframe as dd

@@ -7,7 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from pypeline.modules.frames import to_dask
+from pypeline.modules.frames import like_input, like_source
+from pypeline.modules.kinds.convert import to_table
 from pypeline.modules.sdk import BaseModule, RunContext
 from pypeline.modules.sdk.columns import Columns
 
@@ -20,6 +21,8 @@ class EmptySource(BaseModule):
     CATEGORY = "Utility"
     OUTPUT_PORTS = ["data"]
     GLOBALS = ["row_count"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {},
         "optional": {"columns": {"type": "list[str]", "default": [], "description": "Column names"}},
@@ -34,4 +37,6 @@ class EmptySource(BaseModule):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = pd.DataFrame({c: pd.Series([], dtype="string") for c in self.configs["columns"]})
         ctx.set_global("row_count", 0)
-        return {"data": to_dask(frame) if ctx.execution_mode == "dask" else frame}
+        if ctx.execution_mode in ("arrow", "stream"):
+            return {"data": like_source(to_table(frame), ctx.execution_mode)}
+        return {"data": like_input(frame, ctx.execution_mode)}

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from pypeline.modules.frames import expand_paths
+from pypeline.modules.kinds import BatchStream
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns
 from pypeline.modules.storage import (
@@ -53,6 +55,8 @@ class ParquetSource(BaseModule):
     OUTPUT_PORTS = ["data"]
     GLOBALS = ["row_count", "files_read"]
     PACKAGES = ["pyarrow"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {
         "required": {
             "file_path": {"type": "str", "description": "A Parquet file, a folder (partitioned or not) or a glob"},
@@ -109,15 +113,22 @@ class ParquetSource(BaseModule):
         source = _Source.from_path(
             self.configs["file_path"], self.configs["partitioning"], self.configs["storage_options"]
         )
+        rows: int | None = None
         if ctx.execution_mode == "dask":
             frame, rows = await ctx.executor.run_in_thread(self._read_dask, source)
+        elif ctx.execution_mode == "stream":
+            frame = await ctx.executor.run_in_thread(self._stream, source)
+            frame.on_end(lambda: ctx.set_global("row_count", frame.rows))
         else:
-            frame = await ctx.executor.run_in_thread(self._read_pandas, source)
-            rows = len(frame)
+            frame = await ctx.executor.run_in_thread(self._read_table, source)
+            rows = frame.num_rows
+            if ctx.execution_mode != "arrow":
+                frame = frame.to_pandas()
         files = source.shown(source.files())
         for path in files:
             ctx.record_file_read(path)
-        ctx.set_global("row_count", rows)
+        if rows is not None:
+            ctx.set_global("row_count", rows)
         ctx.set_global("files_read", len(files))
         return {"data": frame}
 
@@ -128,13 +139,27 @@ class ParquetSource(BaseModule):
 
         return pq.filters_to_expression([tuple(f) for f in self.configs["filters"]])
 
-    def _read_pandas(self, source: _Source) -> pd.DataFrame:
+    def _read_table(self, source: _Source) -> Any:
         dataset = source.dataset()
         try:
-            table = dataset.to_table(columns=self._columns(dataset), filter=self._filter())
+            return dataset.to_table(columns=self._columns(dataset), filter=self._filter())
         except Exception as exc:
             raise _read_error(source, exc) from None
-        return table.to_pandas()
+
+    def _stream(self, source: _Source) -> BatchStream:
+        """The dataset's batches, read when a sink reads the stream (pyarrow's scanner, in order)."""
+        dataset = source.dataset()
+        columns = self._columns(dataset)
+        schema = dataset.schema if columns is None else pa.schema([dataset.schema.field(c) for c in columns])
+        expression = self._filter()
+
+        def batches() -> Any:
+            try:
+                yield from dataset.to_batches(columns=columns, filter=expression)
+            except (pa.ArrowException, OSError) as exc:
+                raise _read_error(source, exc) from None
+
+        return BatchStream(schema, batches)
 
     def _read_dask(self, source: _Source) -> tuple[Any, int]:
         import dask.dataframe as dd

@@ -4,8 +4,10 @@ A module's output port value is registered with the run's
 :class:`~pypeline.run.artifacts.manager.ArtifactManager`, which decides
 where it lives (RAM or a Parquet spill file) and hands back a
 :class:`DataArtifact`. Consumers get the data back through the manager in the
-run's execution mode: ``to_pandas()`` in ``pandas`` mode, ``to_dask()`` in
-``dask`` mode. ``n_rows`` is the row count when it is known without
+kind each one takes (:mod:`pypeline.modules.kinds`): ``to_pandas()``,
+``to_dask()``, ``to_arrow()``, or ``native()``, the value as the producing
+module gave it (a built-in module in ``arrow`` / ``stream`` mode works on
+what it gets). ``n_rows`` is the row count when it is known without
 computing (``None`` for a lazy dask frame nobody counted), ``uri`` says where
 the data lives (``memory://<id>`` or ``file:///...``).
 
@@ -35,6 +37,14 @@ class DataArtifact(Protocol):
         """The data as a dask frame (lazy: a spill file is read partition by partition)."""
         ...
 
+    def to_arrow(self) -> Any:
+        """The data as a ``pyarrow.Table`` (converts a pandas frame, computes a dask frame, collects a stream)."""
+        ...
+
+    def native(self) -> Any:
+        """The data as the producing module gave it (a spill reads back as the kind it was written from)."""
+        ...
+
     @property
     def n_rows(self) -> int | None:
         """Row count when known without computing, else ``None``."""
@@ -51,7 +61,7 @@ _FRAME_TYPES: dict[type, bool] = {}
 
 
 def is_frame(value: Any) -> bool:
-    """True for pandas and dask DataFrames (dask is never imported to decide)."""
+    """True for pandas and dask DataFrames, Arrow tables and streams (no library is imported to decide)."""
     kind = type(value)
     known = _FRAME_TYPES.get(kind)
     if known is None:
@@ -64,7 +74,23 @@ def _is_frame_type(kind: type) -> bool:
         # By class name, not hasattr(): a property like ``npartitions`` can make
         # dask compute (the divisions of a sorted frame) just to answer.
         return kind.__name__ == "DataFrame"
+    if (kind.__name__ == "Table" and kind.__module__.startswith("pyarrow")) or (
+        kind.__name__ == "BatchStream" and kind.__module__ == "pypeline.modules.kinds.stream"
+    ):
+        return True
     return any(c.__name__ == "DataFrame" and c.__module__.startswith("pandas") for c in kind.__mro__)
+
+
+def is_table(value: Any) -> bool:
+    """True for a ``pyarrow.Table``."""
+    cls = type(value)
+    return cls.__name__ == "Table" and cls.__module__.startswith("pyarrow")
+
+
+def is_stream(value: Any) -> bool:
+    """True for a stream of record batches (``execution_mode: stream``)."""
+    cls = type(value)
+    return cls.__name__ == "BatchStream" and cls.__module__ == "pypeline.modules.kinds.stream"
 
 
 def is_dask(value: Any) -> bool:

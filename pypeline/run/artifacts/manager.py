@@ -44,6 +44,13 @@ failure. A folder left behind by a process killed with ``kill -9`` carries
 an owner marker; the next manager that spills into the same place removes
 folders whose owner process is gone.
 
+Streams (``execution_mode: stream``) are never spilled: they hold a few
+batches, not the data. One read by several modules is registered with
+:meth:`ArtifactManager.store_stream`, which puts a tee in front of it
+(:mod:`pypeline.modules.kinds.tee`): each reader gets a branch, the input is
+read once, and a branch whose reader lags is spilled to Arrow IPC files in
+the spill folder (logged as ``stream_spilled``).
+
 All methods are safe to call from several threads (the run's pool).
 """
 
@@ -63,8 +70,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pypeline.run.artifacts.artifact import DataArtifact, is_dask, is_frame
-from pypeline.run.artifacts.memory import MemoryArtifact, ValueArtifact
+from pypeline.run.artifacts.artifact import DataArtifact, is_dask, is_frame, is_stream
+from pypeline.run.artifacts.memory import MemoryArtifact, StreamArtifact, ValueArtifact
 from pypeline.run.artifacts.parquet import ParquetArtifact
 from pypeline.run.artifacts.sizeof import SizeEstimate, estimate
 
@@ -72,7 +79,9 @@ MIN_MEMORY_SPILL_BYTES = 1 << 20
 """Under memory pressure, frames smaller than this stay in RAM (spilling them frees nothing worth a write)."""
 OWNER_MARKER = ".pypeline-spill-owner"
 
-Artifact = MemoryArtifact | ParquetArtifact | ValueArtifact
+Artifact = MemoryArtifact | ParquetArtifact | ValueArtifact | StreamArtifact
+WANTS = ("pandas", "dask", "arrow", "native")
+"""What a reader may ask :meth:`ArtifactManager.fetch` for: a kind of frame, or the value as it was given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +155,8 @@ class ArtifactManager:
         """The in-memory artifact for ``obj``, or why and how big it is when the policy spills it."""
         if not is_frame(obj):
             return ValueArtifact(obj)
+        if is_stream(obj):
+            return StreamArtifact(obj)
         if not waiting:
             return MemoryArtifact(obj)
         size = estimate(obj)
@@ -154,21 +165,41 @@ class ArtifactManager:
             return MemoryArtifact(obj, rows=None if is_dask(obj) else size.rows)
         return _SpillDecision(size, reason)
 
+    def store_stream(self, stream: Any, *, readers: int) -> StreamArtifact:
+        """Register a stream that ``readers`` modules read: through a tee when there are several."""
+        if readers <= 1:
+            return StreamArtifact(stream)
+        from pypeline.modules.kinds.tee import StreamTee
+
+        def spill_folder() -> Path:
+            with self._lock:
+                return self._ensure_dir()
+
+        return StreamArtifact(stream, tee=StreamTee(stream, readers, spill_folder))
+
     # -- reading -------------------------------------------------------------------------------
 
-    def materialize(self, art: Any, execution_mode: str) -> Any:
-        """The value a module receives: a frame of the mode's kind, or the plain value (blocking)."""
-        if isinstance(art, ValueArtifact):
-            return art.value
-        return art.to_dask() if execution_mode == "dask" else art.to_pandas()
+    def materialize(self, art: Any, want: str) -> Any:
+        """The value a module receives: a frame of the kind ``want`` names (:data:`WANTS`), or the plain value.
 
-    async def fetch(self, art: Any, execution_mode: str) -> Any:
-        """:meth:`materialize` for the event loop: reads and computes run on the thread pool."""
+        Blocking: a conversion, a computation or a spill read happens here.
+        """
         if isinstance(art, ValueArtifact):
             return art.value
-        if isinstance(art, MemoryArtifact) and (execution_mode == "dask") == art.holds_dask:
-            return self.materialize(art, execution_mode)
-        return await asyncio.to_thread(self.materialize, art, execution_mode)
+        if want == "native":
+            return art.native()
+        if want == "arrow":
+            return art.to_arrow()
+        return art.to_dask() if want == "dask" else art.to_pandas()
+
+    async def fetch(self, art: Any, want: str) -> Any:
+        """:meth:`materialize` for the event loop: reads, conversions and computations run on the thread pool."""
+        if isinstance(art, ValueArtifact):
+            return art.value
+        if (isinstance(art, MemoryArtifact) and art.holds(want)) or (isinstance(art, StreamArtifact)
+                                                                      and want == "native"):
+            return self.materialize(art, want)
+        return await asyncio.to_thread(self.materialize, art, want)
 
     def release(self, art: Any, *, final: bool = False) -> None:
         """Forget an artifact its consumers are done with: drop the frame, delete the spill file.
@@ -180,6 +211,11 @@ class ArtifactManager:
         """
         if isinstance(art, ParquetArtifact) and art.read_lazily and not final:
             return
+        if isinstance(art, StreamArtifact):
+            if final:
+                self._log_tee(art)
+                art.delete()
+            return  # a stream is read by stages that may still run: the sub flow's end releases it
         delete = getattr(art, "delete", None)
         if delete is not None:
             delete()
@@ -241,7 +277,7 @@ class ArtifactManager:
             "bytes_in_memory": size.nbytes,
             "bytes_on_disk": art.nbytes,
             "path": str(path),
-            "kind": "dask" if art.from_dask else "pandas",
+            "kind": "dask" if art.from_dask else "arrow" if art.from_arrow else "pandas",
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         }
         with self._lock:
@@ -263,6 +299,14 @@ class ArtifactManager:
             (folder / OWNER_MARKER).write_text(json.dumps(owner), encoding="utf-8")
             self._spill_dir = folder
         return self._spill_dir
+
+    def _log_tee(self, art: StreamArtifact) -> None:
+        if art.tee is not None and art.tee.spilled_rows:
+            entry = {"artifact": art.tee.upstream.origin, "reason": "stream reader lagging",
+                     "rows": art.tee.spilled_rows, "kind": "stream"}
+            with self._lock:
+                self.spills.append(entry)
+            self._log("info", "stream_spilled", message="a lagging reader's batches went to the spill folder", **entry)
 
     def _log(self, level: str, event: str, **fields: Any) -> None:
         if self.logger is not None:
@@ -300,4 +344,7 @@ def _remove_orphans(base: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-__all__ = ["ArtifactManager", "DataArtifact", "MemoryArtifact", "ParquetArtifact", "SpillPolicy", "ValueArtifact"]
+__all__ = [
+    "ArtifactManager", "DataArtifact", "MemoryArtifact", "ParquetArtifact", "SpillPolicy", "StreamArtifact",
+    "ValueArtifact",
+]

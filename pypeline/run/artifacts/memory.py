@@ -1,8 +1,10 @@
 """In-memory artifacts: a frame held in RAM, or a plain value.
 
-:class:`MemoryArtifact` holds a pandas or dask frame and converts it on
-demand (``to_pandas`` computes a dask frame, ``to_dask`` partitions a pandas
-frame). :class:`ValueArtifact` holds what is not a frame: the lists that
+:class:`MemoryArtifact` holds a frame of any kind (:mod:`pypeline.modules.kinds`)
+and converts it on demand (``to_pandas`` computes a dask frame or converts a
+table, ``to_dask`` partitions a pandas frame, ``to_arrow`` converts a pandas
+frame); a stream is handed out as it is (the sub flow runner gives each
+reader a branch of a tee when several read it). :class:`ValueArtifact` holds what is not a frame: the lists that
 drive iterate connections, scalars.
 """
 
@@ -11,13 +13,13 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from pypeline.run.artifacts.artifact import DataArtifact, is_dask, is_frame
+from pypeline.run.artifacts.artifact import DataArtifact, is_dask, is_frame, is_stream, is_table
 from pypeline.run.artifacts.sizeof import estimate
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DataArtifact", "MemoryArtifact", "ValueArtifact", "is_frame"]
+__all__ = ["DataArtifact", "MemoryArtifact", "StreamArtifact", "ValueArtifact", "is_frame"]
 
 _NUMBERS = itertools.count(1)
 
@@ -31,9 +33,11 @@ class MemoryArtifact:
         self._number = next(_NUMBERS)
 
     def to_pandas(self) -> pd.DataFrame:
-        """The frame itself, or a dask frame computed."""
+        """The frame itself, or the frame converted (a dask frame computed, a stream collected)."""
+        from pypeline.modules.kinds import kind_of
+
         frame = self._require()
-        return frame.compute() if is_dask(frame) else frame
+        return kind_of(frame).to_pandas(frame)
 
     def to_dask(self) -> Any:
         """The frame itself, or a pandas frame split into partitions."""
@@ -42,13 +46,24 @@ class MemoryArtifact:
             return frame
         from pypeline.modules.frames import to_dask
 
-        return to_dask(frame)
+        return to_dask(self.to_pandas())
+
+    def to_arrow(self) -> Any:
+        """The frame as a ``pyarrow.Table`` (itself, or converted)."""
+        from pypeline.modules.kinds import kind_of
+
+        frame = self._require()
+        return kind_of(frame).to_arrow(frame)
+
+    def native(self) -> Any:
+        """The frame as it was registered."""
+        return self._require()
 
     @property
     def n_rows(self) -> int | None:
-        """``len`` of a pandas frame; ``None`` for a lazy dask frame."""
+        """Rows of an eager frame; ``None`` for a lazy one (dask, stream)."""
         if self._rows is None and self._frame is not None and not is_dask(self._frame):
-            self._rows = len(self._frame)
+            self._rows = estimate(self._frame).rows
         return self._rows
 
     @property
@@ -60,6 +75,17 @@ class MemoryArtifact:
     def holds_dask(self) -> bool:
         """True when the frame held is a dask frame."""
         return is_dask(self._require())
+
+    def holds(self, want: str) -> bool:
+        """True when handing the frame out as ``want`` (``pandas``, ``dask``, ``arrow``, ``native``) needs no work."""
+        frame = self._require()
+        if want == "native":
+            return True
+        if want == "dask":
+            return is_dask(frame)
+        if want == "arrow":
+            return is_table(frame)
+        return not (is_dask(frame) or is_table(frame) or is_stream(frame))
 
     def delete(self) -> None:
         """Drop the reference to the frame (the artifact is unusable afterwards)."""
@@ -90,3 +116,57 @@ class ValueArtifact:
     def delete(self) -> None:
         """Drop the value."""
         self.value = None
+
+
+class StreamArtifact:
+    """A stream of record batches (``execution_mode: stream``): each reader gets it once, or a tee branch.
+
+    Converting it (``to_pandas``, ``to_arrow``) reads it whole: what a module that does not
+    stream receives (docs/performance.md).
+    """
+
+    def __init__(self, stream: Any, tee: Any = None) -> None:
+        self.stream = stream
+        self.tee = tee
+        self._handed = False
+
+    def native(self) -> Any:
+        """The stream for one reader: the stream itself, or the next branch of the tee."""
+        if self.tee is not None:
+            return self.tee.branch()
+        if self._handed:
+            raise RuntimeError(f"the stream of module '{self.stream.origin}' has one reader and was handed out")
+        self._handed = True
+        return self.stream
+
+    def to_arrow(self) -> Any:
+        """One reader's stream, read whole into a ``pyarrow.Table``."""
+        return self.native().collect()
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One reader's stream, read whole into a pandas frame."""
+        from pypeline.modules.kinds.convert import to_pandas
+
+        return to_pandas(self.to_arrow())
+
+    def to_dask(self) -> Any:
+        """One reader's stream as a dask frame (read whole first)."""
+        from pypeline.modules.frames import to_dask
+
+        return to_dask(self.to_pandas())
+
+    @property
+    def n_rows(self) -> int | None:
+        """Rows the stream yielded, once it ended; ``None`` before."""
+        return int(self.stream.rows) if self.stream.ended else None
+
+    @property
+    def uri(self) -> str:
+        """``stream://<module>``."""
+        return f"stream://{self.stream.origin}"
+
+    def delete(self) -> None:
+        """Release every branch still held (their buffers and spill files go)."""
+        if self.tee is not None:
+            for index in range(len(self.tee.branches)):
+                self.tee.release(index)

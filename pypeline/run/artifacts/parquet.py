@@ -6,7 +6,8 @@ Arrow copy made while writing stays bounded), with the pandas metadata of the
 ``string``/``str``, ``boolean``, tz-aware datetimes, categoricals) and the
 same index. A dask frame is written with ``to_parquet`` into a folder,
 partition by partition, never computed as a whole; ``to_dask()`` reads it
-back lazily and ``to_pandas()`` computes that.
+back lazily and ``to_pandas()`` computes that. An Arrow table is written
+with one ``ParquetWriter`` and read back as a table (``native()``).
 
 The row count of a spill is known for free: ``len`` for pandas, the Parquet
 footers for a dask folder. Writes go to a temporary name and are renamed
@@ -20,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pypeline.run.artifacts.artifact import is_dask
+from pypeline.run.artifacts.artifact import is_dask, is_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,11 +33,12 @@ ROWS_PER_SLICE = 1_000_000
 class ParquetArtifact:
     """A frame stored as Parquet under the run's spill folder."""
 
-    def __init__(self, path: Path, *, rows: int | None, nbytes: int, from_dask: bool) -> None:
+    def __init__(self, path: Path, *, rows: int | None, nbytes: int, from_dask: bool, from_arrow: bool = False) -> None:
         self.path = path
         self._rows = rows
         self.nbytes = nbytes
         self.from_dask = from_dask
+        self.from_arrow = from_arrow
         self.read_lazily = False
         """True once ``to_dask()`` handed out a lazy frame that may read the files later."""
 
@@ -53,6 +55,11 @@ class ParquetArtifact:
             if is_dask(frame):
                 frame.to_parquet(str(tmp), write_index=True, compression="snappy")
                 rows = _footer_rows(tmp)
+            elif is_table(frame):
+                import pyarrow.parquet as pq
+
+                pq.write_table(frame, str(tmp), compression="snappy")
+                rows = frame.num_rows
             else:
                 _write_pandas(frame, tmp)
                 rows = len(frame)
@@ -60,15 +67,35 @@ class ParquetArtifact:
         except BaseException:
             _remove(tmp)
             raise
-        return cls(path, rows=rows, nbytes=_disk_size(path), from_dask=is_dask(frame))
+        return cls(path, rows=rows, nbytes=_disk_size(path), from_dask=is_dask(frame), from_arrow=is_table(frame))
 
     def to_pandas(self) -> pd.DataFrame:
         """Read the whole spill into a pandas frame."""
         if self.from_dask:
             return self.to_dask().compute()
+        if self.from_arrow:
+            from pypeline.modules.kinds.convert import to_pandas
+
+            return to_pandas(self.to_arrow())
         import pandas as pd
 
         return pd.read_parquet(self._require())
+
+    def to_arrow(self) -> Any:
+        """Read the whole spill into a ``pyarrow.Table``."""
+        if not self.from_arrow:
+            from pypeline.modules.kinds.convert import to_table
+
+            return to_table(self.to_pandas())
+        import pyarrow.parquet as pq
+
+        return pq.read_table(str(self._require()))
+
+    def native(self) -> Any:
+        """The spill read back as the kind it was written from (a dask spill lazily)."""
+        if self.from_dask:
+            return self.to_dask()
+        return self.to_arrow() if self.from_arrow else self.to_pandas()
 
     def to_dask(self) -> Any:
         """A lazy dask frame over the spill (one partition per file or row group)."""

@@ -3,7 +3,7 @@
 Layout (the same on a disk and on an object store)::
 
     <store>/<job>/<key>/entry.json      what the entry holds (written last: it commits the entry)
-    <store>/<job>/<key>/<port>.parquet  a pandas output frame
+    <store>/<job>/<key>/<port>.parquet  a pandas output frame or an Arrow table
     <store>/<job>/<key>/<port>/         a dask output frame (one file per partition)
 
 ``entry.json``::
@@ -84,7 +84,7 @@ class CacheStore:
         return doc
 
     def write_frame(self, job: str, key: str, port: str, frame: Any) -> dict[str, Any]:
-        """Store a pandas or dask output frame; return its entry in ``outputs``."""
+        """Store a pandas or dask output frame, or an Arrow table; return its entry in ``outputs``."""
         folder = self.folder(job, key)
         if type(frame).__module__.startswith("dask"):
             path = posixpath.join(folder, port)
@@ -93,7 +93,12 @@ class CacheStore:
         path = posixpath.join(folder, f"{port}.parquet")
         self.fs.makedirs(folder, exist_ok=True)
         with self.fs.open(path, "wb") as fh:
-            frame.to_parquet(fh)
+            if hasattr(frame, "to_parquet"):
+                frame.to_parquet(fh)
+            else:  # an Arrow table (arrow mode): restored as a pandas frame, which every module accepts
+                import pyarrow.parquet as pq
+
+                pq.write_table(frame, fh)
         return {"kind": "frame", "file": f"{port}.parquet", "rows": len(frame)}
 
     def read_output(self, job: str, key: str, ref: Mapping[str, Any]) -> Any:

@@ -240,6 +240,9 @@ class RunEngine:
             "run_started", job=self.plan.name, env=p.options.env, threads=p.threads, mode=manifest.execution_mode,
             resumed_from=self.checkpoints.resumed_from, restored_instances=len(self.state.restored),
         )
+        reason = self.plan.settings.get("execution_mode_reason")
+        if reason:
+            self.logger.info("execution_mode", mode=manifest.execution_mode, reason=reason)
         self.events.emit("run_started", p.run_id)
         timeout = self.plan.settings.get("timeout")
         if p.own_loop:

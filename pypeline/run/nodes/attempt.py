@@ -32,6 +32,7 @@ from pypeline.modules.sdk.context import EventListener, ProgressListener, RunCon
 from pypeline.modules.sdk.globals import GlobalStore
 from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.guard.link import WatchdogLink
+from pypeline.run.nodes.boundary import context_mode
 from pypeline.run.nodes.pool import AttemptThreads, RunPool
 
 
@@ -76,7 +77,7 @@ class AttemptContexts:
             executor=threads,
             logger=logger,
             artifact_manager=self.artifacts,
-            execution_mode=self.execution_mode,
+            execution_mode=context_mode(self.execution_mode, spec),
             iter_path=iter_path,
             iter_items=iter_items,
             context_vars=self.context_vars,

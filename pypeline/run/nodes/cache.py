@@ -32,7 +32,7 @@ from pypeline.job.plan import JobPlan
 from pypeline.job.spec import ModuleSpec
 from pypeline.modules.frames import expand_paths
 from pypeline.modules.sdk.globals import GlobalStore, node_id_for
-from pypeline.run.artifacts.artifact import is_frame
+from pypeline.run.artifacts.artifact import is_frame, is_stream
 from pypeline.run.cache.fingerprints import files_fingerprint, path_fingerprint
 from pypeline.run.cache.keys import code_hash, node_key
 from pypeline.run.cache.store import CacheStore
@@ -171,6 +171,10 @@ class NodeCache:
             not is_frame(v) and mask(v) is not v for v in outputs.values()
         ):
             logger.info("cache_skipped", key=key, reason="an output or global holds a secret")
+            return outputs
+        if any(is_stream(v) for v in outputs.values()):
+            logger.info("cache_skipped", key=key, reason="stream mode: an output stream is read by the modules "
+                        "after this one, not stored")
             return outputs
         refs: dict[str, Any] = {}
         passed = dict(outputs)

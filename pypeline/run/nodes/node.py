@@ -33,7 +33,7 @@ from pypeline.job.spec import ModuleSpec
 from pypeline.modules.frames import is_dask
 from pypeline.modules.sdk.context import RunContext
 from pypeline.modules.sdk.globals import node_id_for
-from pypeline.run.artifacts.artifact import is_frame
+from pypeline.run.artifacts.artifact import is_frame, is_stream
 from pypeline.run.nodes.attempt import AttemptContexts, AttemptLimits, Failure, failure_of
 from pypeline.run.nodes.cache import NodeCache
 from pypeline.run.nodes.configs import ModuleConfigs
@@ -98,8 +98,12 @@ class NodeRunner:
             if self._configs.templated(spec):
                 await self._configs.prepare(spec, self._contexts.threads.run_in_thread)
             if self._cache is None:
-                return await self._attempts(spec, record, inputs, iter_path, iter_items)
-            return await self._cached(spec, record, inputs, iter_path, iter_items, self._cache)
+                outputs = await self._attempts(spec, record, inputs, iter_path, iter_items)
+            else:
+                outputs = await self._cached(spec, record, inputs, iter_path, iter_items, self._cache)
+            if record.rows_in is None:
+                record.rows_in = sum_rows(inputs)  # input streams the module read to their end
+            return outputs
         except asyncio.CancelledError:
             record.status = "cancelled"
             raise
@@ -208,6 +212,7 @@ class NodeRunner:
         finally:
             record.facts = ctx.stats.to_dict()
             record.globals = dict(ctx.globals_set)
+        _follow_streams(outputs, record, ctx)
         return dict(outputs)
 
     def _options_of(self, spec: ModuleSpec, backend: str) -> dict[str, Any]:
@@ -217,6 +222,10 @@ class NodeRunner:
             options = {**self._plan.settings.get("backends", {}).get(backend, {}), **spec.execution}
             self._options[spec.id] = options
         return dict(options)
+
+    def warn(self, spec: ModuleSpec, iter_path: tuple[int, ...], event: str, **fields: Any) -> None:
+        """Log a warning about ``spec`` in iteration ``iter_path`` (tagged with its node id)."""
+        self._log.logger(node_id=node_id_for(spec.id, iter_path), module=spec.name).warning(event, **fields)
 
     @staticmethod
     def _log_failure(failure: Failure, spec: ModuleSpec, threads: Any, attempt: int, logger: Any) -> None:
@@ -251,12 +260,33 @@ def backend_of(spec: ModuleSpec) -> str:
 
 
 def sum_rows(values: Mapping[str, Any]) -> int | None:
-    """Rows of the eager frames among ``values`` (lazy frames and lists are not counted)."""
-    total = None
+    """Rows of the eager frames and ended streams among ``values`` (dask frames and lists are not counted)."""
+    counts = []
     for value in values.values():
-        if is_frame(value) and not is_dask(value):
-            total = (total or 0) + len(value)
-    return total
+        if is_stream(value):
+            if value.ended:
+                counts.append(int(value.rows))
+        elif not isinstance(value, list) and not is_dask(value) and is_frame(value):
+            counts.append(int(value.num_rows) if hasattr(value, "num_rows") else len(value))
+    return sum(counts) if counts else None
+
+
+def _follow_streams(outputs: Mapping[str, Any], record: NodeRecord, ctx: RunContext) -> None:
+    """Update ``record`` when the module's output streams end: their rows and the globals set meanwhile.
+
+    A module that returns a stream sets its row globals when the stream ends (the
+    stream is read after the module returned), so its record catches up then.
+    """
+    streams = [value for value in outputs.values() if is_stream(value)]
+
+    def caught_up() -> None:
+        if all(stream.ended for stream in streams):
+            record.rows_out = sum(int(stream.rows) for stream in streams)
+            record.globals = dict(ctx.globals_set)
+            record.facts = ctx.stats.to_dict()
+
+    for stream in streams:
+        stream.on_end(caught_up)
 
 
 def check_outputs(spec: ModuleSpec, outputs: Any, plan: JobPlan) -> None:

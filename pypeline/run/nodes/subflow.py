@@ -15,6 +15,14 @@ a frame its readers take at once would be read straight back. When the last cons
 artifact is released; list outputs that drive iterate connections are kept
 in the run state instead, because they cross the sub flow boundary.
 
+What each module receives (the mode's kind of frame, or a conversion at its
+boundary) is decided by :class:`~pypeline.run.nodes.boundary.FrameBoundary`.
+In ``execution_mode: stream`` a module returns a stream without reading it:
+the stream is named after the module (its errors say where they come from)
+and registered with as many tee branches as it has readers, so the input is
+read once however many modules read it; the sink that reads a stream does
+the work of the stages before it.
+
 A failing node makes the task group cancel its siblings; the sub flow then
 fails with that node's :class:`ModuleError`.
 
@@ -33,7 +41,10 @@ from pypeline.core.errors import ModuleError
 from pypeline.job.plan import JobPlan
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.modules.sdk.joint import joining
+from pypeline.run.artifacts.artifact import is_stream
 from pypeline.run.artifacts.manager import ArtifactManager
+from pypeline.run.artifacts.memory import StreamArtifact
+from pypeline.run.nodes.boundary import FrameBoundary, collected_reason
 from pypeline.run.nodes.joint import SubflowComputes
 from pypeline.run.nodes.node import NodeRunner
 from pypeline.run.state.records import RunState
@@ -50,6 +61,7 @@ class SubflowRunner:
         self.artifacts = artifacts
         self.nodes = nodes
         self.mode = execution_mode
+        self.boundary = FrameBoundary(execution_mode)
 
     async def __call__(self, subflow_id: str, iter_path: tuple[int, ...], iter_items: tuple[Any, ...]) -> None:
         """Run every module of ``subflow_id`` in iteration ``iter_path``.
@@ -134,10 +146,13 @@ class _Instance:
         runner, plan = self.runner, self.runner.plan
         spec = plan.modules[module_id]
         in_edges = plan.inputs_of.get(module_id, ())
-        inputs = {
-            edge.dst_port: await runner.artifacts.fetch(self.produced[edge.src][edge.src_port], runner.mode)
-            for edge in in_edges
-        }
+        want = runner.boundary.want(spec)
+        inputs = {}
+        for edge in in_edges:
+            art = self.produced[edge.src][edge.src_port]
+            if isinstance(art, StreamArtifact) and runner.boundary.collects(spec):
+                runner.nodes.warn(spec, self.iter_path, "stream_collected", **collected_reason(spec, want))
+            inputs[edge.dst_port] = await runner.artifacts.fetch(art, want)
         with joining(self.joint.for_module(module_id) if self.joint is not None else None):
             outputs = await runner.nodes.run(spec, inputs, self.iter_path, self.iter_items)
         inputs.clear()
@@ -147,15 +162,31 @@ class _Instance:
             if port in spec.list_outputs:
                 runner.state.lists[(node_id, port)] = list(value) if value is not None else []
             if (module_id, port) in plan.consumers_of:
-                waiting = self.waits(module_id, port)
-                registered[port] = await runner.artifacts.store(value, name=f"{node_id}.{port}", waiting=waiting)
+                registered[port] = await self._store(module_id, port, value, node_id)
                 self.made.append(registered[port])
+            elif is_stream(value):  # nobody reads it: read it to its end, as an eager module would have
+                value.claim(module_id)
+                await asyncio.to_thread(_drain, value)
         self.produced[module_id] = registered
         for edge in in_edges:
             key = (edge.src, edge.src_port)
             self.remaining[key] -= 1
             if self.remaining[key] == 0:
                 runner.artifacts.release(self.produced[edge.src].pop(edge.src_port))
+
+    async def _store(self, module_id: str, port: str, value: Any, node_id: str) -> Any:
+        """Register one output with the artifact manager (a stream: named, and teed for its readers)."""
+        runner = self.runner
+        if is_stream(value):
+            value.claim(module_id)
+            return runner.artifacts.store_stream(value, readers=runner.plan.consumers_of[(module_id, port)])
+        waiting = self.waits(module_id, port)
+        return await runner.artifacts.store(value, name=f"{node_id}.{port}", waiting=waiting)
+
+
+def _drain(stream: Any) -> None:
+    for _batch in stream:
+        pass
 
 
 def _first_module_error(group_error: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -126,12 +126,12 @@ def kill(proc: subprocess.Popen[str]) -> None:
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
     """The outputs of uninterrupted runs, per mode."""
     result = {}
-    for mode in ("pandas", "dask"):
+    for mode in ("pandas", "dask", "stream"):
         project = Project(tmp_path_factory.mktemp("baseline") / mode, mode)
         done = project.pype("run", "jobs/crash", "--quiet", "--progress", "none")
         assert done.returncode == 0, done.stderr
         result[mode] = project.outputs()
-    assert result["pandas"] == result["dask"]
+    assert result["pandas"] == result["dask"] == result["stream"]
     all_rows = pd.read_csv(project.root / "out" / "all.csv")
     assert len(all_rows) == 4 * 80 and all_rows["v"].is_unique
     return result
@@ -160,7 +160,7 @@ def resume_and_check(project: Project, killed: Path, expected: dict[str, bytes],
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("mode", "after"),
-    [("pandas", 1), ("pandas", 2), ("pandas", 4), ("pandas", 7), ("dask", 3)],
+    [("pandas", 1), ("pandas", 2), ("pandas", 4), ("pandas", 7), ("dask", 3), ("stream", 3), ("stream", 6)],
     ids=lambda v: str(v),
 )
 def test_kill_after_finished_sub_flows(
@@ -220,7 +220,7 @@ def test_the_crash_flow_builds_in_both_modes(tmp_path: Path) -> None:
     """A fast guard for the flow the slow tests use (five sub flows, eight instances)."""
     from pypeline.build.build import validate_flow
 
-    for mode in ("pandas", "dask"):
+    for mode in ("pandas", "dask", "stream"):
         path = tmp_path / f"{mode}.yaml"
         path.write_text(FLOW.replace("MODE", mode))
         assert sorted(validate_flow(path).subflows) == ["files", "gather", "load", "seed", "summary"]
