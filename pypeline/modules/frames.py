@@ -125,36 +125,6 @@ def map_frame(frame: Any, fn: Any, *args: Any) -> Any:
     return kind_of(frame).map_rows(frame, fn, None, *args)
 
 
-INLINE_CELLS = 50_000
-"""Eager frames of at most this many cells (rows x columns) are worked on inline, on the event loop."""
-
-
-async def frame_work(ctx: Any, frame: Any, fn: Any, *args: Any) -> Any:
-    """``fn(*args)``: on the run's thread pool for a large eager frame, inline for a small or lazy one.
-
-    pandas and Arrow work on a large frame is real CPU work: run on the event loop, it
-    would stall every other module of the run (the sibling branch of a fan-out waits
-    instead of running on the second core). On a small frame (:data:`INLINE_CELLS`) the
-    work takes microseconds to a millisecond, less than handing it to a thread and back
-    (a queue, a wake-up, the interpreter lock changing hands twice), so it runs inline.
-    Building a dask graph or a stream stage is cheap and stays on the loop.
-    """
-    if kind_of(frame).lazy or _cells(frame) <= INLINE_CELLS:
-        return fn(*args)
-    return await ctx.executor.run_in_thread(fn, *args)
-
-
-def _cells(frame: Any) -> float:
-    """Rows x columns of a pandas frame or series, an Arrow table or batch; infinite when unknown."""
-    shape = getattr(frame, "shape", None)
-    if not isinstance(shape, tuple) or not shape or not all(type(n) is int for n in shape):
-        return float("inf")
-    cells = 1
-    for n in shape:
-        cells *= n
-    return cells
-
-
 def like_input(frame: pd.DataFrame, execution_mode: str) -> Any:
     """A pandas frame as the kind the mode passes between modules (pandas still in the Arrow modes)."""
     return to_dask(frame) if execution_mode == "dask" else frame

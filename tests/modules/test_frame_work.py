@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pypeline.modules.frames import INLINE_CELLS
+from pypeline.modules.kinds.eager_work import INLINE_CELLS
 from pypeline.modules.sdk import ThreadRunner
 from tests.modules.harness import run_module
 
@@ -28,8 +28,8 @@ CASES = [
     ("derive_mod", {"columns": {"w": "v * 2"}}),
     ("aggregate_mod", {"aggregations": {"total": "sum(v)"}, "group_by": ["k"]}),
 ]
-INLINE = [case for case in CASES if case[0] != "aggregate_mod"]
-"""The modules that decide by frame size (``frame_work``); a group-by always goes to the pool."""
+INLINE = CASES
+"""Every eager kind decides by frame size (``kinds/eager_work.py``)."""
 
 
 class RecordingRunner(ThreadRunner):

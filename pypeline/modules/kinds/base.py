@@ -28,8 +28,9 @@ each call site:
   for a stream, never for dask (counting would compute it);
 * ``to_pandas`` / ``to_arrow``: the data materialized (a dask frame computed,
   a stream collected);
-* ``work(ctx, fn, *args)``: run ``fn`` where it belongs: on the run's thread
-  pool for eager kinds (real CPU work), inline for lazy ones (building a
+* ``work(ctx, fn, *args)``: run ``fn`` where it belongs (``args[0]`` is the
+  frame): on the run's thread pool for eager kinds (real CPU work), unless
+  the frame is small (``eager_work.py``), inline for lazy ones (building a
   graph or a stream stage is cheap).
 
 ``native`` tells which function form runs without a conversion (``pandas``

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from pypeline.modules.kinds.base import ArrowFn, PandasFn, ReaderStep, RowsReport
 from pypeline.modules.kinds.convert import to_pandas, to_table
+from pypeline.modules.kinds.eager_work import eager_work
 
 
 class PandasKind:
@@ -45,4 +46,4 @@ class PandasKind:
         return to_pandas(step(to_table(frame).to_reader()))
 
     async def work(self, ctx: Any, fn: Callable[..., Any], *args: Any) -> Any:
-        return await ctx.executor.run_in_thread(fn, *args)
+        return await eager_work(ctx, fn, *args)
