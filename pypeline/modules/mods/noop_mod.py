@@ -15,6 +15,8 @@ class NoopMod(BaseModule):
     CATEGORY = "Utility"
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         return {"output": inputs["input"]}
