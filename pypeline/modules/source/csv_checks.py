@@ -179,8 +179,8 @@ def first_nul_line(source: str | bytes, encoding: str) -> int | None:
                 return lines + text.count("\n", 0, at)
             lines += text.count("\n")
         return None
-    at = _find_nul(source)  # a byte search only: lines are counted on the error path
-    return None if at is None else 1 + _newlines_before(source, at)
+    offset = _find_nul(source)  # a byte search only: lines are counted on the error path
+    return None if offset is None else 1 + _newlines_before(source, offset)
 
 
 def _find_nul(source: str | bytes) -> int | None:
