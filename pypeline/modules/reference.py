@@ -61,10 +61,37 @@ def module_block(name: str) -> str:
         f"- input ports: {', '.join(inputs) or 'none'}; output ports: {', '.join(outputs) or 'none'}",
         f"- globals: {', '.join(f'`{g}`' for g in cls.GLOBALS) or 'none'}",
         f"- dask mode: {'yes' if cls.SUPPORTS_DASK else 'no (the build refuses it)'}",
+        f"- arrow mode: {_arrow_fact(cls)}; stream mode: {_stream_fact(cls)}",
     ]
     if cls.PACKAGES:
         facts.append(f"- packages: {', '.join(cls.PACKAGES)}")
     return "\n".join(facts) + "\n\n" + config_table(cls.CONFIG_SCHEMA) + "\n"
+
+
+def _solo(cls: Any) -> bool:
+    return not cls.INPUT_PORTS and all(p in cls.LIST_OUTPUTS for p in cls.OUTPUT_PORTS)
+
+
+def _arrow_fact(cls: Any) -> str:
+    """What the module does with Arrow tables (docs/performance.md)."""
+    if _solo(cls):
+        return "no frames"
+    if cls.TYPE == "source":
+        return "Arrow tables" if cls.ACCEPTS_ARROW else "pandas frames"
+    if cls.ACCEPTS_ARROW:
+        return "Arrow tables, as they come"
+    return "pandas frames (converted at its boundary)"
+
+
+def _stream_fact(cls: Any) -> str:
+    """What the module does with streams (docs/performance.md, stream mode)."""
+    if _solo(cls):
+        return "no frames"
+    if cls.TYPE == "source":
+        return "a stream, read when a sink reads it" if cls.STREAMS else "pandas frames (read whole)"
+    if cls.STREAMS:
+        return "streams" if cls.TYPE != "sink" else "writes as batches arrive"
+    return "its input is read whole first (it does not stream)"
 
 
 def render_document(text: str) -> str:

@@ -87,6 +87,10 @@ class TestReferenceJob:
             assert modules["keep"]["globals"] == {"row_count": len(kept), "rows_dropped": 1200 - len(kept)}
             assert modules["agg"]["globals"] == {"row_count": 5, "groups": 5}
             assert modules["write_rows"]["rows_in"] == len(kept)
+            # a transform's record has its rows in and out in stream mode too, once its streams ended
+            assert (modules["keep"]["rows_in"], modules["keep"]["rows_out"]) == (1200, len(kept))
+            assert (modules["derive"]["rows_in"], modules["derive"]["rows_out"]) == (len(kept), len(kept))
+            assert (modules["agg"]["rows_in"], modules["agg"]["rows_out"]) == (len(kept), 5)
 
     async def test_auto_says_why_it_cannot_stream(self, flows: FlowHarness, data_dir: Path) -> None:
         orders(data_dir)

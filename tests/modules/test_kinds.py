@@ -55,6 +55,7 @@ class TestKindOf:
         assert found.columns(value) == ["id", "amount", "name"]
         assert found.lazy == (kind in ("dask", "stream"))
         assert found.native == ("arrow" if kind in ("arrow", "stream") else "pandas")
+        assert found.partitioned == (kind == "dask")
         assert found.rows(value) == (None if found.lazy else 10)
 
     def test_anything_else_is_refused_with_its_type(self) -> None:
@@ -139,6 +140,32 @@ class TestBatchStream:
             list(later)
         assert str(info.value).count("module 'keep'") == 1
         assert source.origin == "src"  # a stream the module received keeps its own name
+
+    def test_a_chain_of_two_thousand_stages_reads_as_one_loop_and_counts_each_stage(self) -> None:
+        source = as_kind(frame(), "stream")
+        stages, ended = [source], []
+        for index in range(2000):  # nested generators would exceed the recursion limit (1,000 frames)
+            limit = 45.0 if index == 1000 else -1.0
+            stage = stages[-1].map(lambda table, limit=limit: keep_big_arrow(table, limit), origin=f"f{index}")
+            stage.on_end(lambda index=index: ended.append(index))
+            stages.append(stage)
+        assert stages[-1].collect().column("id").to_pylist() == [5, 6, 7, 8, 9]
+        assert [s.rows for s in stages[1000:1003]] == [10, 5, 5]  # each stage counts what it let through
+        assert ended == list(range(2000))  # every stage ends, upstream first
+        assert all(s.started for s in stages)
+        with pytest.raises(StreamUsed, match="module 'f999' was already read"):
+            list(stages[1000].map(lambda table: table))  # an inner stage the chain read was read
+
+    def test_a_failing_stage_inside_a_chain_names_its_own_module(self) -> None:
+        def fail(table: pa.Table) -> pa.Table:
+            if table.num_rows:
+                raise DataError("bad values")
+            return table
+
+        chained = as_kind(frame(), "stream").map(lambda t: t, origin="a").map(fail, origin="b").map(
+            lambda t: t, origin="c")
+        with pytest.raises(DataError, match=r"^module 'b': bad values$"):
+            list(chained)
 
     def test_a_pandas_step_takes_the_column_types_of_the_first_batch(self) -> None:
         def add_note(data: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,14 @@ a :class:`~pypeline.modules.sdk.DataError` naming the module the stage
 belongs to (``module 'keep': condition ... failed``), because the error
 surfaces in the module that reads the stream, usually a sink.
 
+Chains: row-local stages (:meth:`BatchStream.map`) read by the next stage
+alone are run as one loop when read: the last stage pulls a batch from the
+first stream that is no such stage and applies every step in turn, keeping
+each stage's row count, types, ``on_end`` callbacks and error naming. A
+chain of 2,000 filters is then one generator, not 2,000 nested ones (which
+would exceed Python's recursion limit, and costs a frame switch per stage
+and batch).
+
 Schemas: ``schema`` is known when the stream is made (a stage computes its
 own by running its step on an empty table). A step written only for pandas
 cannot tell its column types from no rows (pandas makes an empty column
@@ -71,6 +79,8 @@ class BatchStream:
         self.rows = 0
         """Rows yielded so far (all of them once :attr:`ended`)."""
         self._produce = produce
+        self._step: _Step | None = None
+        """A row-local stage's step (:meth:`map`), run by the chain that reads it."""
         self._started = False
         self._ended = False
         self._lock = threading.Lock()
@@ -123,7 +133,7 @@ class BatchStream:
 
     def _iterate(self) -> Iterator[pa.RecordBatch]:
         try:
-            for batch in self._produce():
+            for batch in self._produce() if self._step is None else self._run_chain():
                 if batch.num_rows == 0:
                     continue
                 self.rows += batch.num_rows
@@ -138,6 +148,40 @@ class BatchStream:
             callbacks, self._on_end = self._on_end, []
         for callback in callbacks:
             callback()
+
+    def _run_chain(self) -> Iterator[pa.RecordBatch]:
+        """This map stage and the unread map stages under it, as one loop (see the module docstring)."""
+        chain: list[tuple[BatchStream, _Step]] = []
+        stage: BatchStream | None = self
+        while stage is not None and stage._step is not None and (stage is self or stage._take()):
+            chain.append((stage, stage._step))
+            stage = stage.upstream
+        if stage is None:  # a map stage has an upstream: only a broken stream gets here
+            raise RuntimeError(f"the stream stage of module '{self.origin}' has no input")
+        chain.reverse()
+        for batch in stage:
+            table = as_table(batch)
+            for inner, step in chain:
+                try:
+                    table = step.apply(inner, table)
+                except DataError as exc:
+                    raise stage_error(inner.origin, exc) from exc.__cause__
+                if table.num_rows == 0:
+                    break
+                if inner is not self:  # this stage counts what it yields (_iterate)
+                    inner.rows += table.num_rows
+            else:
+                yield from table.to_batches()
+        for inner, _step in chain[:-1]:
+            inner._end()
+
+    def _take(self) -> bool:
+        """Mark this stream read by a chain above it; False when it was read already."""
+        with self._lock:
+            if self._started:
+                return False
+            self._started = True
+            return True
 
     def reader(self) -> pa.RecordBatchReader:
         """The stream as a :class:`pyarrow.RecordBatchReader` (for Acero and writers)."""
@@ -165,10 +209,10 @@ class BatchStream:
         tell it. ``typed=False``: the types it tells are a guess (a pandas step): the first batch
         with rows settles them.
         """
-        upstream = self
         if schema is None:  # a step that fails here fails the module that adds it, as in the eager kinds
             schema = step(self.schema.empty_table()).schema
-        stage = BatchStream(schema, lambda: _mapped(upstream, step, stage, typed), origin=origin, upstream=upstream)
+        stage = BatchStream(schema, _no_producer, origin=origin, upstream=self)
+        stage._step = _Step(step, typed, any(f.type == pa.null() for f in schema))
         return stage
 
     def then(self, step: BlockingStep, *, schema: pa.Schema, origin: str = "") -> BatchStream:
@@ -191,23 +235,35 @@ class BatchStream:
         return cls(table.schema, lambda: table.to_batches(max_chunksize=batch_rows), origin=origin)
 
 
-def _mapped(upstream: BatchStream, step: TableStep, stage: BatchStream, typed: bool) -> Iterator[pa.RecordBatch]:
-    provisional = any(f.type == pa.null() for f in stage.schema)
-    for batch in upstream:
-        result = step(as_table(batch))
+def _no_producer() -> Iterable[pa.RecordBatch]:
+    raise RuntimeError("a map stage is read through its chain")  # never called: _iterate runs the chain
+
+
+class _Step:
+    """A row-local stage's step and what it knows of its output types (see :meth:`BatchStream.map`)."""
+
+    __slots__ = ("provisional", "step", "typed")
+
+    def __init__(self, step: TableStep, typed: bool, provisional: bool) -> None:
+        self.step = step
+        self.typed = typed
+        self.provisional = provisional
+
+    def apply(self, stage: BatchStream, table: pa.Table) -> pa.Table:
+        """``step(table)`` in ``stage``'s types (the first batch with rows settles guessed ones)."""
+        result = self.step(table)
         if result.num_rows == 0:
-            continue
-        if not typed:  # the types a pandas step gave for no rows were a guess: the first batch tells
+            return result
+        if not self.typed:  # the types a pandas step gave for no rows were a guess: the first batch tells
             stage.schema = result.schema
-            typed = True
-        elif provisional:  # a column with no value yet: the first batch that has one tells
+            self.typed = True
+        elif self.provisional:  # a column with no value yet: the first batch that has one tells
             stage.schema = _fix_types(stage.schema, result.schema)
-            provisional = any(f.type == pa.null() for f in stage.schema)
+            self.provisional = any(f.type == pa.null() for f in stage.schema)
         try:
-            result = conform(result, stage.schema)
+            return conform(result, stage.schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise DataError(f"a batch does not keep the column types of the first batch: {exc}") from None
-        yield from result.to_batches()
 
 
 def _fix_types(declared: pa.Schema, seen: pa.Schema) -> pa.Schema:

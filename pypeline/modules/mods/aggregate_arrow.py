@@ -27,6 +27,7 @@ import pyarrow.acero as ac
 import pyarrow.compute as pc
 
 from pypeline.modules.kinds.convert import to_pandas, to_table
+from pypeline.modules.mods.aggregate_pandas import aggregate
 
 _KERNELS: dict[str, tuple[str, Any]] = {
     "size": ("count_all", None),
@@ -74,8 +75,6 @@ def aggregate_reader(reader: pa.RecordBatchReader, group_by: list[str], specs: S
 
 def aggregate_with_pandas(reader: pa.RecordBatchReader, group_by: list[str], specs: Specs, sort: bool) -> pa.Table:
     """The pandas form on the columns the aggregation needs (for ``median``: exact, in memory)."""
-    from pypeline.modules.mods.aggregate_mod import aggregate
-
     needed = list(dict.fromkeys([*group_by, *(column for _, column in specs.values() if column)]))
     frame = to_pandas(reader.read_all().select(needed))
     return to_table(aggregate(frame, group_by, specs, sort))

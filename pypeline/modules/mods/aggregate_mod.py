@@ -49,6 +49,7 @@ from pypeline.modules.common.pairs import ORDERED_TYPE, ordered_pairs, pairs_pro
 from pypeline.modules.frames import ORDER_COLUMNS, in_input_order, lazy_len, map_frame, tag_input_order
 from pypeline.modules.kinds import kind_of
 from pypeline.modules.mods.aggregate_arrow import aggregate_reader, aggregate_with_pandas, needs_pandas
+from pypeline.modules.mods.aggregate_pandas import aggregate
 from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns, ColumnUse, name_uses
 
@@ -73,31 +74,6 @@ def parse_aggregation(spec: str) -> tuple[str, str | None]:
     if function not in FUNCTIONS:
         raise ValueError(f"{spec!r}: unknown function '{function}' (expected one of {', '.join(FUNCTIONS)})")
     return function, column.strip("`")
-
-
-def _series_agg(series: pd.Series, function: str) -> Any:
-    if function in ("first", "last"):
-        present = series.dropna()
-        if not len(present):
-            return None
-        return present.iloc[0] if function == "first" else present.iloc[-1]
-    return getattr(series, function)()
-
-
-def aggregate(
-    frame: pd.DataFrame, group_by: list[str], specs: dict[str, tuple[str, str | None]], sort: bool
-) -> pd.DataFrame:
-    """The aggregated frame: the group columns, then one column per aggregation in order."""
-    if not group_by:
-        values = {}
-        for name, (function, column) in specs.items():
-            values[name] = [len(frame) if function == "size" else _series_agg(frame[column], function)]
-        return pd.DataFrame(values)
-    named = {}
-    for name, (function, column) in specs.items():
-        named[name] = (group_by[0], "size") if function == "size" else (column, function)
-    grouped = frame.groupby(group_by, sort=sort, dropna=False).agg(**named)
-    return grouped.reset_index()
 
 
 def _sort_groups(part: pd.DataFrame, group_by: list[str]) -> pd.DataFrame:

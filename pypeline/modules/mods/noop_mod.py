@@ -18,6 +18,8 @@ class NoopMod(BaseModule):
     CATEGORY = "Utility"
     INPUT_PORTS = ["input"]
     OUTPUT_PORTS = ["output"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
 
     @classmethod
     def output_columns(

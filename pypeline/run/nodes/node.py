@@ -212,7 +212,7 @@ class NodeRunner:
         finally:
             record.facts = ctx.stats.to_dict()
             record.globals = dict(ctx.globals_set)
-        _follow_streams(outputs, record, ctx)
+        _follow_streams(inputs, outputs, record, ctx)
         return dict(outputs)
 
     def _options_of(self, spec: ModuleSpec, backend: str) -> dict[str, Any]:
@@ -271,17 +271,24 @@ def sum_rows(values: Mapping[str, Any]) -> int | None:
     return sum(counts) if counts else None
 
 
-def _follow_streams(outputs: Mapping[str, Any], record: NodeRecord, ctx: RunContext) -> None:
+def _follow_streams(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], record: NodeRecord, ctx: RunContext
+) -> None:
     """Update ``record`` when the module's output streams end: their rows and the globals set meanwhile.
 
     A module that returns a stream sets its row globals when the stream ends (the
-    stream is read after the module returned), so its record catches up then.
+    stream is read after the module returned), so its record catches up then; so do
+    its rows in, when its input streams were read only through its output (a stage
+    on them, or the stream passed on as it is): they have ended by then.
     """
     streams = [value for value in outputs.values() if is_stream(value)]
+    unread = {port: value for port, value in inputs.items() if is_stream(value)} if record.rows_in is None else {}
 
     def caught_up() -> None:
         if all(stream.ended for stream in streams):
             record.rows_out = sum(int(stream.rows) for stream in streams)
+            if unread and record.rows_in is None:
+                record.rows_in = sum_rows(unread)
             record.globals = dict(ctx.globals_set)
             record.facts = ctx.stats.to_dict()
 
