@@ -30,7 +30,8 @@ one. Wall time (best) is printed beside it.
 
 Usage (from the repository root)::
 
-    python benchmarks/module_overhead.py [--repeat 5] [--sizes 200,1000,2000] [--rows 5000] [--profile N]
+    python benchmarks/module_overhead.py [--repeat 5] [--sizes 200,1000,2000] [--rows 5000] [--mode MODE]
+                                         [--profile N]
 
 ``--profile N`` runs the chain of N filters once under cProfile and prints
 the 40 functions with the most own time.
@@ -61,15 +62,16 @@ from pypeline.run.run import RunOptions, run_job  # noqa: E402
 CONDITION = "age > -1"
 
 
-def chain_flow(name: str, filters: int, rows: int) -> str:
-    """``source -> filter_mod x filters -> noop_sink`` as flow YAML."""
+def chain_flow(name: str, filters: int, rows: int, mode: str = "auto") -> str:
+    """``source -> filter_mod x filters -> noop_sink`` as flow YAML, in execution mode ``mode``."""
     modules = [{"id": "src", "name": "benchmarks.noop_modules.FrameSource", "configs": {"optional": {"rows": rows}}}]
     modules += [{"id": f"f{i}", "name": "filter_mod", "configs": {"required": {"condition": CONDITION}}}
                 for i in range(1, filters + 1)]
     modules.append({"id": "out", "name": "noop_sink"})
     ids = [m["id"] for m in modules]
     edges = [f"{src}.{'data' if src == 'src' else 'output'} - {dst}.input" for src, dst in itertools.pairwise(ids)]
-    lines = [f"flow: {{name: {name}}}", "modules:", *("  - " + json.dumps(m) for m in modules),
+    lines = [f"flow: {{name: {name}}}", f"settings: {{execution_mode: {mode}}}", "modules:",
+             *("  - " + json.dumps(m) for m in modules),
              "connections:", f"  data: {json.dumps(edges)}"]
     return "\n".join(lines) + "\n"
 
@@ -129,18 +131,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="200,1000,2000", help="chain lengths, comma-separated")
     parser.add_argument("--rows", type=int, default=5000, help="rows of the frame")
     parser.add_argument("--profile", type=int, help="profile one run of a chain of this many filters")
+    parser.add_argument("--mode", default="auto", help="execution mode of the chain (auto, pandas, arrow, stream)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="pype-overhead-"))
     try:
         if args.profile:
-            _profile(build(work, args.profile, args.rows))
+            _profile(build(work, args.profile, args.rows, args.mode))
             return
-        jobs = {n: build(work, n, args.rows) for n in [0, *sizes]}
+        jobs = {n: build(work, n, args.rows, args.mode) for n in [0, *sizes]}
         frame = small_frame(args.rows)
         fixed, fixed_wall = best_run(jobs[0], args.repeat)
-        print(f"chain of filter_mod ({CONDITION!r}) on {args.rows:,} rows; CPU time of the process, best of "
-              f"{args.repeat}; fixed cost of a run (source -> sink): {fixed * 1e3:.1f} ms CPU, "
+        print(f"chain of filter_mod ({CONDITION!r}) on {args.rows:,} rows, mode {args.mode}; CPU time of the "
+              f"process, best of {args.repeat}; fixed cost of a run (source -> sink): {fixed * 1e3:.1f} ms CPU, "
               f"{fixed_wall * 1e3:.1f} ms wall")
         print(f"{'modules':>8} {'run ms':>8} {'µs/module':>10} {'mask µs':>8} {'overhead µs/module':>19} "
               f"{'of it: module':>14} {'engine':>7} {'wall overhead':>14}")
@@ -156,10 +159,10 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def build(work: Path, filters: int, rows: int) -> Path:
-    """The job folder of a chain of ``filters`` filters."""
+def build(work: Path, filters: int, rows: int, mode: str) -> Path:
+    """The job folder of a chain of ``filters`` filters in execution mode ``mode``."""
     flow = work / f"chain{filters}.yaml"
-    flow.write_text(chain_flow(f"chain{filters}", filters, rows), encoding="utf-8")
+    flow.write_text(chain_flow(f"chain{filters}", filters, rows, mode), encoding="utf-8")
     return build_flow(flow, work / "jobs")
 
 
