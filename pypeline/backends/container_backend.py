@@ -273,7 +273,7 @@ class ContainerBackend(RemoteBackend):
                 pass
             await proc.wait()
         code, _out, err = await _command(remove_command(engine, options, [name]))
-        if code != 0:
+        if code != 0 and await self._still_there(engine, options, name):
             task.ctx.logger.warning("container_remove_failed", container=name, error=err.strip()[-500:])
         else:
             task.ctx.logger.warning("container_removed", container=name, reason="the attempt was cancelled")
@@ -303,6 +303,15 @@ class ContainerBackend(RemoteBackend):
             hint = EXIT_HINTS.get(code, f"the entry point did not write it: {exc}")
         said = f"; it said: {tail}" if tail else ""
         return f"{where} exited with code {code} without a result: {hint}{said}"
+
+    async def _still_there(self, engine: Engine, options: dict[str, Any], name: str) -> bool:
+        """True when ``name`` is still among this backend's containers (or the engine cannot tell).
+
+        A failed ``rm`` may have raced the engine's own removal of a container whose
+        client was killed (``run --rm``): what counts is whether the container is gone.
+        """
+        code, out, _err = await _command(list_command(engine, options, f"{LABEL_PREFIX}.owner", self.owner))
+        return code != 0 or name in out.split()
 
     async def aclose(self) -> None:
         """Remove any container this backend started that is still there (normally none)."""
