@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.modules.common.columns import column_names
+from pypeline.modules.common.sink_configs import REPLACE_OUTPUT_OF_CONFIG
 from pypeline.modules.frames import row_count
 from pypeline.modules.kinds import kind_of
 from pypeline.modules.kinds.convert import pandas_chunks, to_pandas
@@ -63,12 +64,7 @@ class CsvSink(BaseModule):
             },
             "date_format": {"type": "str|null", "default": None, "description": "strftime format for datetimes"},
             "single_file": {"type": "bool", "default": True, "description": "dask mode: one file, else a folder"},
-            "replace_output_of": {
-                "type": "list[str]",
-                "default": [],
-                "description": "Other jobs whose output folder (with its _PYPELINE marker) this sink may replace; "
-                "`*`: any job (docs/security.md)",
-            },
+            **REPLACE_OUTPUT_OF_CONFIG,
         },
     }
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.modules.common.records import json_default, plain_records
+from pypeline.modules.common.sink_configs import REPLACE_OUTPUT_OF_CONFIG
 from pypeline.modules.kinds import kind_of
 from pypeline.modules.kinds.convert import pandas_chunks
 from pypeline.modules.partitioned import (
@@ -56,12 +57,7 @@ class JsonSink(BaseModule):
             "indent": {"type": "int|null", "default": None, "description": "array format: indentation for humans"},
             "ascii": {"type": "bool", "default": False, "description": "Escape non-ASCII characters"},
             "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
-            "replace_output_of": {
-                "type": "list[str]",
-                "default": [],
-                "description": "Other jobs whose output folder (with its _PYPELINE marker) this sink may replace; "
-                "`*`: any job (docs/security.md)",
-            },
+            **REPLACE_OUTPUT_OF_CONFIG,
         },
     }
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pypeline.modules.common.columns import require_columns
+from pypeline.modules.common.sink_configs import REPLACE_OUTPUT_OF_CONFIG
 from pypeline.modules.kinds import STREAM, kind_of
 from pypeline.modules.sdk import BaseModule, RunContext, atomic_output_path, atomic_output_path_async
 from pypeline.modules.sdk.columns import ColumnUse, name_uses
@@ -54,12 +55,7 @@ class ParquetSink(BaseModule):
                 "default": [],
                 "description": "Hive-style partition columns (the output becomes a folder)",
             },
-            "replace_output_of": {
-                "type": "list[str]",
-                "default": [],
-                "description": "Other jobs whose output folder (with its _PYPELINE marker) this sink may replace; "
-                "`*`: any job (docs/security.md)",
-            },
+            **REPLACE_OUTPUT_OF_CONFIG,
         },
     }
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pypeline.modules.common.sink_configs import REPLACE_OUTPUT_OF_CONFIG
 from pypeline.modules.kinds import kind_of
 from pypeline.modules.partitioned import (
     concat_and_remove,
@@ -41,12 +42,7 @@ class TextSink(BaseModule):
             **STORAGE_OPTIONS_CONFIG,
             "column": {"type": "str", "default": "line", "description": "Column whose values become the lines"},
             "encoding": {"type": "str", "default": "utf-8", "description": "File encoding"},
-            "replace_output_of": {
-                "type": "list[str]",
-                "default": [],
-                "description": "Other jobs whose output folder (with its _PYPELINE marker) this sink may replace; "
-                "`*`: any job (docs/security.md)",
-            },
+            **REPLACE_OUTPUT_OF_CONFIG,
         },
     }
 
