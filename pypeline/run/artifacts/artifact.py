@@ -91,8 +91,3 @@ def is_stream(value: Any) -> bool:
     """True for a stream of record batches (``execution_mode: stream``)."""
     cls = type(value)
     return cls.__name__ == "BatchStream" and cls.__module__ == "pypeline.modules.kinds.stream"
-
-
-def is_dask(value: Any) -> bool:
-    """True for a dask collection (frame or series)."""
-    return type(value).__module__.startswith("dask")

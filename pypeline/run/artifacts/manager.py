@@ -70,7 +70,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pypeline.run.artifacts.artifact import DataArtifact, is_dask, is_frame, is_stream
+from pypeline.modules.frames import is_dask
+from pypeline.run.artifacts.artifact import DataArtifact, is_frame, is_stream
 from pypeline.run.artifacts.memory import MemoryArtifact, StreamArtifact, ValueArtifact
 from pypeline.run.artifacts.parquet import ParquetArtifact
 from pypeline.run.artifacts.sizeof import SizeEstimate, estimate

@@ -13,7 +13,8 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from pypeline.run.artifacts.artifact import DataArtifact, is_dask, is_frame, is_stream, is_table
+from pypeline.modules.frames import is_dask
+from pypeline.run.artifacts.artifact import DataArtifact, is_frame, is_stream, is_table
 from pypeline.run.artifacts.sizeof import estimate
 
 if TYPE_CHECKING:

@@ -21,7 +21,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pypeline.run.artifacts.artifact import is_dask, is_table
+from pypeline.modules.frames import is_dask
+from pypeline.run.artifacts.artifact import is_table
 
 if TYPE_CHECKING:
     import pandas as pd
