@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 
 import boto3
 import pandas as pd
@@ -57,12 +56,13 @@ async def test_module_error_fails_fast_with_remote_traceback_and_retries(
     flows: FlowHarness, lambda_endpoint: str, moto_endpoint: str
 ) -> None:
     data = write_values(flows.root / "data" / "values.csv")
-    started = time.monotonic()
     result = await flows.run(
         single("boom", data, f"{M}.Boom", "{optional: {message: kaput}}", lam(lambda_endpoint, moto_endpoint, SHORT),
                settings="{retries: 1, retry_delay: 0}")
     )
-    assert time.monotonic() - started < 3 * 2  # not the function timeout (3 s) twice over
+    # Fast: both attempts end with the module's own error, which the function reports before its
+    # timeout (3 s) would (a timed-out attempt reports the timeout). No wall-clock bound: under
+    # load, starting the function's process alone can take seconds.
     assert result.status == "failed"
     record = result.manifest["modules"]["remote"]
     assert record["attempts"] == 2
