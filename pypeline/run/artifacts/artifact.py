@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from pypeline.modules.kinds import is_frame_value
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -61,33 +63,9 @@ _FRAME_TYPES: dict[type, bool] = {}
 
 
 def is_frame(value: Any) -> bool:
-    """True for pandas and dask DataFrames, Arrow tables and streams (no library is imported to decide)."""
+    """True for a frame of any kind (:func:`~pypeline.modules.kinds.is_frame_value`), answered once per type."""
     kind = type(value)
     known = _FRAME_TYPES.get(kind)
     if known is None:
-        known = _FRAME_TYPES[kind] = _is_frame_type(kind)
+        known = _FRAME_TYPES[kind] = is_frame_value(value)
     return known
-
-
-def _is_frame_type(kind: type) -> bool:
-    if kind.__module__.startswith("dask"):
-        # By class name, not hasattr(): a property like ``npartitions`` can make
-        # dask compute (the divisions of a sorted frame) just to answer.
-        return kind.__name__ == "DataFrame"
-    if (kind.__name__ == "Table" and kind.__module__.startswith("pyarrow")) or (
-        kind.__name__ == "BatchStream" and kind.__module__ == "pypeline.modules.kinds.stream"
-    ):
-        return True
-    return any(c.__name__ == "DataFrame" and c.__module__.startswith("pandas") for c in kind.__mro__)
-
-
-def is_table(value: Any) -> bool:
-    """True for a ``pyarrow.Table``."""
-    cls = type(value)
-    return cls.__name__ == "Table" and cls.__module__.startswith("pyarrow")
-
-
-def is_stream(value: Any) -> bool:
-    """True for a stream of record batches (``execution_mode: stream``)."""
-    cls = type(value)
-    return cls.__name__ == "BatchStream" and cls.__module__ == "pypeline.modules.kinds.stream"

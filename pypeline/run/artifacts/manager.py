@@ -71,7 +71,8 @@ from pathlib import Path
 from typing import Any
 
 from pypeline.modules.frames import is_dask
-from pypeline.run.artifacts.artifact import DataArtifact, is_frame, is_stream
+from pypeline.modules.kinds import is_stream
+from pypeline.run.artifacts.artifact import DataArtifact, is_frame
 from pypeline.run.artifacts.memory import MemoryArtifact, StreamArtifact, ValueArtifact
 from pypeline.run.artifacts.parquet import ParquetArtifact
 from pypeline.run.artifacts.sizeof import SizeEstimate, estimate

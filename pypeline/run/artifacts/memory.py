@@ -14,7 +14,8 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from pypeline.modules.frames import is_dask
-from pypeline.run.artifacts.artifact import DataArtifact, is_frame, is_stream, is_table
+from pypeline.modules.kinds import ARROW, is_stream
+from pypeline.run.artifacts.artifact import DataArtifact, is_frame
 from pypeline.run.artifacts.sizeof import estimate
 
 if TYPE_CHECKING:
@@ -85,8 +86,8 @@ class MemoryArtifact:
         if want == "dask":
             return is_dask(frame)
         if want == "arrow":
-            return is_table(frame)
-        return not (is_dask(frame) or is_table(frame) or is_stream(frame))
+            return ARROW.owns(frame)
+        return not (is_dask(frame) or ARROW.owns(frame) or is_stream(frame))
 
     def delete(self) -> None:
         """Drop the reference to the frame (the artifact is unusable afterwards)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pypeline.modules.frames import is_dask
-from pypeline.run.artifacts.artifact import is_table
+from pypeline.modules.kinds import ARROW
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +56,7 @@ class ParquetArtifact:
             if is_dask(frame):
                 frame.to_parquet(str(tmp), write_index=True, compression="snappy")
                 rows = _footer_rows(tmp)
-            elif is_table(frame):
+            elif ARROW.owns(frame):
                 import pyarrow.parquet as pq
 
                 pq.write_table(frame, str(tmp), compression="snappy")
@@ -68,7 +68,7 @@ class ParquetArtifact:
         except BaseException:
             _remove(tmp)
             raise
-        return cls(path, rows=rows, nbytes=_disk_size(path), from_dask=is_dask(frame), from_arrow=is_table(frame))
+        return cls(path, rows=rows, nbytes=_disk_size(path), from_dask=is_dask(frame), from_arrow=ARROW.owns(frame))
 
     def to_pandas(self) -> pd.DataFrame:
         """Read the whole spill into a pandas frame."""

@@ -31,8 +31,9 @@ from pypeline.core.secret import mask
 from pypeline.job.plan import JobPlan
 from pypeline.job.spec import ModuleSpec
 from pypeline.modules.frames import expand_paths
+from pypeline.modules.kinds import is_stream
 from pypeline.modules.sdk.globals import GlobalStore, node_id_for
-from pypeline.run.artifacts.artifact import is_frame, is_stream
+from pypeline.run.artifacts.artifact import is_frame
 from pypeline.run.cache.fingerprints import files_fingerprint, path_fingerprint
 from pypeline.run.cache.keys import code_hash, node_key
 from pypeline.run.cache.store import CacheStore

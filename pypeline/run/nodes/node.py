@@ -31,9 +31,10 @@ from pypeline.core.errors import ModuleError, RenderedConfigError, SecretError, 
 from pypeline.job.plan import JobPlan
 from pypeline.job.spec import ModuleSpec
 from pypeline.modules.frames import is_dask
+from pypeline.modules.kinds import is_stream
 from pypeline.modules.sdk.context import RunContext
 from pypeline.modules.sdk.globals import node_id_for
-from pypeline.run.artifacts.artifact import is_frame, is_stream
+from pypeline.run.artifacts.artifact import is_frame
 from pypeline.run.nodes.attempt import AttemptContexts, AttemptLimits, Failure, failure_of
 from pypeline.run.nodes.cache import NodeCache
 from pypeline.run.nodes.configs import ModuleConfigs

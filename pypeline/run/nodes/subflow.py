@@ -39,9 +39,9 @@ from typing import Any
 
 from pypeline.core.errors import ModuleError
 from pypeline.job.plan import JobPlan
+from pypeline.modules.kinds import is_stream
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.modules.sdk.joint import joining
-from pypeline.run.artifacts.artifact import is_stream
 from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.artifacts.memory import StreamArtifact
 from pypeline.run.nodes.boundary import FrameBoundary, collected_reason
