@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.reference_data import generate  # noqa: E402
+from benchmarks.reference_job import build_text  # noqa: E402
 from benchmarks.reference_variants import flow_yaml  # noqa: E402
 
 
@@ -41,18 +42,6 @@ def cached_flow(work: Path, data: Path, out: Path) -> str:
     store = work / "cache-store"
     return text.replace("settings: {execution_mode: pandas}",
                         f'settings: {{execution_mode: pandas, cache: {{enabled: true, store: "{store}"}}}}')
-
-
-def build(work: Path, text: str) -> Path:
-    """``pype build`` of the flow ``text`` into ``work/jobs``; the job folder."""
-    flow = work / "cache_bench.yaml"
-    flow.write_text(text)
-    pype = str(Path(sys.executable).with_name("pype"))
-    done = subprocess.run([pype, "build", str(flow), "--out", str(work / "jobs")], cwd=work, capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"pype build failed: {done.stdout}{done.stderr}")
-    return work / "jobs" / "cache_bench"
 
 
 def child(job: str) -> float:
@@ -103,7 +92,7 @@ def main() -> None:
         if not data.exists():
             generate(data, args.rows)
         out.mkdir(parents=True, exist_ok=True)
-        job = build(work, cached_flow(work, data, out))
+        job = build_text(work, "cache_bench", cached_flow(work, data, out))
         cold = timed_run(job, work)
         if cold["statuses"] != ["success"]:
             raise SystemExit(f"the cold run should compute every module, got {cold['statuses']}")

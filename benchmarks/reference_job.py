@@ -127,8 +127,13 @@ def dataset(work: Path, rows: int) -> Path:
 
 def build(work: Path, data: Path, rows: int, mode: str) -> Path:
     name = f"ref_{mode}_{rows}"
+    return build_text(work, name, flow_yaml(name, data, work / "out" / str(rows) / f"pype-{mode}", mode))
+
+
+def build_text(work: Path, name: str, text: str) -> Path:
+    """``pype build`` of the flow ``text`` (named ``name``) into ``work/jobs``; its job folder."""
     flow = work / f"{name}.yaml"
-    flow.write_text(flow_yaml(name, data, work / "out" / str(rows) / f"pype-{mode}", mode))
+    flow.write_text(text)
     pype = str(Path(sys.executable).with_name("pype"))
     done = subprocess.run([pype, "build", str(flow), "--out", str(work / "jobs")], cwd=work, env=_env(),
                           capture_output=True, text=True)
