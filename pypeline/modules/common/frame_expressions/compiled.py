@@ -42,6 +42,7 @@ from pypeline.modules.common.frame_expressions import kinds
 from pypeline.modules.common.frame_expressions.arrow_form import compile_arrow
 from pypeline.modules.common.frame_expressions.catalog import DTYPES, FRAME_DIALECT, FREQUENCIES, FUNCTIONS
 from pypeline.modules.common.frame_expressions.kernels import REGEX_ARGUMENT, check_regex
+from pypeline.modules.common.frame_expressions.numeric_mask import MaskPlan, numeric_mask_plan
 from pypeline.modules.common.frame_expressions.pandas_form import PandasForm, compile_pandas
 from pypeline.modules.common.frame_expressions.sizes import check_text_growth, grows_text
 
@@ -118,7 +119,7 @@ def _compile(text: str, role: Role) -> FrameExpression:
         raise FrameExpressionError(str(exc)) from None
     columns = frozenset(n.name for n in walk(tree) if isinstance(n, Name))
     return FrameExpression(source=text, tree=tree, role=role, columns=columns, pandas_form=pandas_form,
-                           grows=grows_text(tree))
+                           grows=grows_text(tree), numeric_mask=numeric_mask_plan(tree))
 
 
 _compile_cached = functools.lru_cache(maxsize=1024)(_compile)
@@ -137,6 +138,8 @@ class FrameExpression:
     pandas_form: PandasForm = field(repr=False)
     grows: bool = False
     """Whether it holds text growth (repetition, padding, ...), checked against sizes before it runs."""
+    numeric_mask: MaskPlan | None = field(default=None, repr=False)
+    """The numpy plan of a condition that compares numbers (``numeric_mask.py``), tried first by :meth:`mask`."""
     _arrow: dict[pa.Schema, pc.Expression] = field(default_factory=dict, repr=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -170,6 +173,10 @@ class FrameExpression:
         Raises:
             FrameExpressionError: when it fails or does not give true/false per row.
         """
+        if self.numeric_mask is not None:
+            numeric = self.numeric_mask(frame)
+            if numeric is not None:
+                return numeric
         value = self.evaluate(frame)
         if isinstance(value, pd.Series):
             if value.dtype == bool:

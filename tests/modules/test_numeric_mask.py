@@ -1,0 +1,86 @@
+"""The numpy plan of a numeric condition gives the pandas form's mask, and steps aside when it cannot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pypeline.core.expr import parse_checked
+from pypeline.modules.common.frame_expressions import FrameExpressionError, compile_expression
+from pypeline.modules.common.frame_expressions.catalog import FRAME_DIALECT
+from pypeline.modules.common.frame_expressions.numeric_mask import numeric_mask_plan
+
+FRAME = pd.DataFrame({
+    "i": np.array([-3, 0, 1, 7, 2**40], dtype="int64"),
+    "u": np.array([0, 1, 5, 9, 2**63], dtype="uint64"),
+    "f": [np.nan, -0.5, 1.0, np.nan, 7.0],
+    "g": [1.0, np.nan, 1.0, 2.0, 7.0],
+    "small": np.array([1, 2, 3, 4, 5], dtype="int8"),
+})
+
+CONDITIONS = [
+    "i > -1", "i == 1", "i != 1", "-1 < i", "i <= 1099511627776", "i > 1099511627776.5", "i < -9223372036854775807",
+    "u > -1", "u == 9", "u >= 9223372036854775807",
+    "f > 0", "f != 1", "f == f", "f != g", "1 != f", "f < g", "g >= 1.0",
+    "small > 2 and f > 0", "small > 4 or f != 7", "i > 0 and u > 1 and g != 2", "(i < 0 or f > 0) and small != 3",
+]
+
+
+def pandas_form_mask(condition: str) -> list[bool]:
+    """The mask the Series form gives: missing counts as false."""
+    value = compile_expression(condition, "condition").pandas_form(FRAME)
+    if isinstance(value, pd.Series):
+        return [bool(v) if v is not pd.NA else False for v in value.tolist()]
+    return [bool(value)] * len(FRAME)
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_the_numpy_plan_gives_the_series_forms_mask(condition: str) -> None:
+    plan = numeric_mask_plan(parse_checked(condition, FRAME_DIALECT))
+    assert plan is not None
+    mask = plan(FRAME)
+    assert mask is not None and mask.dtype == bool
+    assert mask.tolist() == pandas_form_mask(condition)
+
+
+@pytest.mark.parametrize("condition", ["not (i > 1)", "i > 1 ^ f > 0", "i + 1 > 2", "i > 1 > 0", "i in [1, 2]",
+                                       "f > True", "1 < 2", "i == None", "abs(i) > 1", "i.between(0, 2)",
+                                       "i <= 2**40"])
+def test_other_conditions_have_no_plan(condition: str) -> None:
+    assert numeric_mask_plan(parse_checked(condition, FRAME_DIALECT)) is None
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"x": pd.array([1, None, 3], dtype="Int64")}),
+        pd.DataFrame({"x": pd.array([1, 2, 3], dtype="int64[pyarrow]")}),
+        pd.DataFrame({"x": [1, "a", 3]}, dtype=object),
+        pd.DataFrame({"x": [True, False, True]}),
+        pd.DataFrame([[1, 2, 3]] * 3, columns=["x", "x", "y"]),
+        pd.DataFrame({"y": [1, 2, 3]}),
+    ],
+    ids=["nullable", "arrow", "object", "bool", "repeated", "absent"],
+)
+def test_a_frame_it_does_not_cover_gets_no_mask_from_it(frame: pd.DataFrame) -> None:
+    plan = numeric_mask_plan(parse_checked("x > 1", FRAME_DIALECT))
+    assert plan is not None
+    assert plan(frame) is None
+
+
+def test_the_filter_keeps_the_series_forms_answers_and_errors_where_the_plan_steps_aside() -> None:
+    condition = compile_expression("x > 1", "condition")
+    assert condition.filter(pd.DataFrame({"x": pd.array([1, None, 3], dtype="Int64")}))["x"].tolist() == [3]
+    with pytest.raises(FrameExpressionError, match="column 'x' is not defined"):
+        condition.filter(pd.DataFrame({"y": [1, 2]}))
+    with pytest.raises(FrameExpressionError, match="appears more than once"):
+        condition.filter(pd.DataFrame([[1, 2]], columns=["x", "x"]))
+    with pytest.raises(FrameExpressionError, match="cannot compare"):
+        condition.filter(pd.DataFrame({"x": ["a", "b"]}))
+
+
+def test_the_filter_uses_the_plan_on_numpy_numbers() -> None:
+    condition = compile_expression("i > 0 and f != 1", "condition")
+    assert condition.numeric_mask is not None
+    assert condition.filter(FRAME)["i"].tolist() == [2**40]
