@@ -127,6 +127,19 @@ class TestLogs:
         finally:
             log.close()
 
+    def test_lines_after_a_full_batch_still_reach_the_file_on_the_timer(self, tmp_path: Path) -> None:
+        """A batch written because it is full leaves the timer running for the lines after it."""
+        log = RunLog("r1", tmp_path / "log.jsonl", echo=None)
+        try:
+            logger = log.logger(node_id="a")
+            for i in range(300):  # about 100 KB: at least one batch is written for its size
+                logger.info("step", i=i, text="x" * 300)
+            assert (tmp_path / "log.jsonl").stat().st_size > 0
+            lines = wait_for_lines(tmp_path / "log.jsonl", 300)
+            assert [json.loads(line)["i"] for line in lines] == list(range(300))
+        finally:
+            log.close()
+
     def test_lines_after_close_are_dropped(self, tmp_path: Path) -> None:
         log = RunLog("r1", tmp_path / "log.jsonl", echo=None)
         logger = log.logger(node_id="a")

@@ -21,15 +21,13 @@ its own, so it cannot share the parsing with the others.
 Outside a sub flow run (a module run on its own, a remote backend's far
 side) there is nobody to join: the collections are computed at once, alone,
 on the context's thread runner. The run tells a module's task which sub flow
-instance it belongs to through a context variable (:func:`joining`), so the
+instance it belongs to through a context variable (:class:`Joining`), so the
 node runner in between needs no knowledge of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, Protocol
 
 
@@ -44,14 +42,25 @@ class JointCompute(Protocol):
 _JOINT: ContextVar[JointCompute | None] = ContextVar("pypeline_joint_compute", default=None)
 
 
-@contextmanager
-def joining(joint: JointCompute | None) -> Iterator[None]:
-    """Within the block (and the tasks it starts), ``ctx.compute`` goes through ``joint``."""
-    token = _JOINT.set(joint)
-    try:
-        yield
-    finally:
-        _JOINT.reset(token)
+class Joining:
+    """``with Joining(joint):`` within the block (and the tasks it starts), ``ctx.compute`` goes through ``joint``.
+
+    A class, not a generator-based context manager: the run enters one per module run,
+    and a generator costs a few microseconds more each time (benchmarks/module_overhead.py).
+    """
+
+    __slots__ = ("_joint", "_token")
+
+    def __init__(self, joint: JointCompute | None) -> None:
+        self._joint = joint
+        self._token: Token[JointCompute | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _JOINT.set(self._joint)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _JOINT.reset(self._token)
 
 
 async def compute(ctx: Any, collections: tuple[Any, ...]) -> tuple[Any, ...]:

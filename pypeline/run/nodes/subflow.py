@@ -41,7 +41,7 @@ from pypeline.core.errors import ModuleError
 from pypeline.job.plan import JobPlan
 from pypeline.modules.kinds import is_stream
 from pypeline.modules.sdk.globals import node_id_for
-from pypeline.modules.sdk.joint import joining
+from pypeline.modules.sdk.joint import Joining
 from pypeline.run.artifacts.manager import ArtifactManager
 from pypeline.run.artifacts.memory import StreamArtifact
 from pypeline.run.nodes.boundary import FrameBoundary, collected_reason
@@ -153,7 +153,7 @@ class _Instance:
             if isinstance(art, StreamArtifact) and runner.boundary.collects(spec):
                 runner.nodes.warn(spec, self.iter_path, "stream_collected", **collected_reason(spec, want))
             inputs[edge.dst_port] = await runner.artifacts.fetch(art, want)
-        with joining(self.joint.for_module(module_id) if self.joint is not None else None):
+        with Joining(self.joint.for_module(module_id) if self.joint is not None else None):
             outputs = await runner.nodes.run(spec, inputs, self.iter_path, self.iter_items)
         inputs.clear()
         node_id = node_id_for(module_id, self.iter_path)

@@ -31,6 +31,7 @@ from pypeline.core.secret import SecretRegistry
 from pypeline.run.observe.logfile import LogFile
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+_WARNING = LEVELS["warning"]
 
 
 _SECOND: list[Any] = [-1, ""]
@@ -116,9 +117,9 @@ class RunLog:
         if self.secrets.count:
             line = self.redact(line)
         if self._file is not None:
-            self._file.write(line, urgent=LEVELS[level] >= LEVELS["warning"])
-        with self._lock:
-            if LEVELS[level] >= self._echo_level:
+            self._file.write(line, urgent=LEVELS[level] >= _WARNING)
+        if (self._echo is not None or self._echo_fn is not None) and LEVELS[level] >= self._echo_level:
+            with self._lock:
                 shown = line if self._echo_formatter is None else self.redact(self._echo_formatter(event_dict))
                 if self._echo_fn is not None:
                     self._echo_fn(shown)
