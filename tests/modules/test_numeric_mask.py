@@ -1,9 +1,10 @@
-"""The numpy plan of a numeric condition gives the pandas form's mask, and steps aside when it cannot."""
+"""The numpy plan of a numeric condition gives the pandas and Arrow forms' masks, and steps aside when it cannot."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from pypeline.core.expr import parse_checked
@@ -84,3 +85,49 @@ def test_the_filter_uses_the_plan_on_numpy_numbers() -> None:
     condition = compile_expression("i > 0 and f != 1", "condition")
     assert condition.numeric_mask is not None
     assert condition.filter(FRAME)["i"].tolist() == [2**40]
+
+
+TABLE = pa.table({name: pa.array(FRAME[name].to_numpy()) for name in FRAME.columns}).set_column(
+    1, "u", pa.array(np.array([0, 1, 5, 9, 2**62], dtype="uint64"))
+)
+"""FRAME as Arrow, NaN kept as NaN (not null); ``u`` within int64, which the Arrow form compares through."""
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_on_arrow_the_numpy_plan_gives_the_arrow_forms_rows(condition: str) -> None:
+    compiled = compile_expression(condition, "condition")
+    assert compiled.numeric_mask is not None and compiled.numeric_mask(TABLE) is not None
+    by_plan = compiled.filter_table(TABLE)
+    by_arrow_form = TABLE.filter(compiled.arrow(TABLE.schema))
+    assert by_plan.schema == by_arrow_form.schema
+    assert by_plan.column("i").to_pylist() == by_arrow_form.column("i").to_pylist()  # i names the row
+    batch = TABLE.to_batches()[0]
+    assert compiled.filter_table(batch).column("i").to_pylist() == by_arrow_form.column("i").to_pylist()
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        pa.table({"x": pa.array([1, None, 3], pa.int64())}),
+        pa.table({"x": pa.array([1.5, None, 3.0])}),
+        pa.table({"x": pa.array(["1", "2", "3"])}),
+        pa.table({"x": pa.array([1, 2, 3]).dictionary_encode()}),
+        pa.table({"x": pa.array([True, False, True])}),
+        pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=["x", "x"]),
+        pa.table({"y": pa.array([1, 2, 3])}),
+    ],
+    ids=["int-nulls", "float-nulls", "text", "dictionary", "bool", "repeated", "absent"],
+)
+def test_an_arrow_table_it_does_not_cover_gets_no_mask_from_it(table: pa.Table) -> None:
+    plan = numeric_mask_plan(parse_checked("x > 1", FRAME_DIALECT))
+    assert plan is not None
+    assert plan(table) is None
+
+
+def test_on_arrow_the_arrow_form_keeps_its_answers_and_errors_where_the_plan_steps_aside() -> None:
+    condition = compile_expression("x > 1", "condition")
+    assert condition.filter_table(pa.table({"x": pa.array([1, None, 3])})).column("x").to_pylist() == [3]
+    with pytest.raises(FrameExpressionError, match="'x'"):
+        condition.filter_table(pa.table({"y": pa.array([1, 2])}))
+    with pytest.raises(FrameExpressionError, match="cannot compare"):
+        condition.filter_table(pa.table({"x": pa.array(["a", "b"])}))

@@ -139,7 +139,8 @@ class FrameExpression:
     grows: bool = False
     """Whether it holds text growth (repetition, padding, ...), checked against sizes before it runs."""
     numeric_mask: MaskPlan | None = field(default=None, repr=False)
-    """The numpy plan of a condition that compares numbers (``numeric_mask.py``), tried first by :meth:`mask`."""
+    """The numpy plan of a condition that compares numbers (``numeric_mask.py``), tried first by :meth:`mask`
+    and :meth:`filter_table`."""
     _arrow: dict[pa.Schema, pc.Expression] = field(default_factory=dict, repr=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -226,6 +227,10 @@ class FrameExpression:
 
     def filter_table(self, table: pa.Table) -> pa.Table:
         """The rows of ``table`` where the condition holds (null counts as false)."""
+        if self.numeric_mask is not None:
+            numeric = self.numeric_mask(table)
+            if numeric is not None:
+                return table.filter(pa.array(numeric, type=pa.bool_()))
         expression = self.arrow(table.schema)
         self.check_table(table)
         try:
