@@ -207,8 +207,11 @@ def compact_json(obj: Any, *, masked: bool = True) -> str:
     ``masked=False`` skips the walk that masks secret-marked values, for callers
     that know ``obj`` holds none (the standard C encoder would write their text).
     """
-    return json.dumps(mask(obj) if masked else obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_default)
+    return _COMPACT.encode(mask(obj) if masked else obj)
+
+
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+"""The encoder of :func:`compact_json`, built once (``json.dumps`` with options builds one per call)."""
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:

@@ -35,10 +35,12 @@ class GlobalStore:
 
     def set(self, node_id: str, var: str, value: Any) -> None:
         """Store ``value`` as ``node_id.var`` (names are case-insensitive)."""
-        module_id = node_id.split("#", 1)[0].lower()
+        node_key = f"{node_id}.{var}".lower()
+        module_id = node_id.partition("#")[0]
+        latest_key = node_key if len(module_id) == len(node_id) else f"{module_id}.{var}".lower()
         with self._lock:
-            self._values[f"{node_id.lower()}.{var.lower()}"] = value
-            self._latest[f"{module_id}.{var.lower()}"] = value
+            self._values[node_key] = value
+            self._latest[latest_key] = value
 
     def get(self, module_id: str, var: str, iter_path: tuple[int, ...] = (), default: Any = _MISSING) -> Any:
         """Look ``module_id__var`` up from iteration ``iter_path`` (see the module docstring).
