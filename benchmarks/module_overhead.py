@@ -5,11 +5,14 @@ modules with ``condition: age > -1`` (every row kept) on a 5,000-row frame,
 for N = 200, 1,000 and 2,000, built once with ``pype build`` and run in this
 process with ``run_job`` (the whole run: load the job folder, open the log,
 render, check and record every module, log lines, manifest, checkpoint).
-The baseline is the same N filters written by hand as boolean masks
-(``frame = frame[frame["age"] > -1]``) on the same frame in the same
-process. A mask computed on the column's numpy array
-(``frame[frame["age"].to_numpy() > -1]``) skips pandas' Series operators
-and costs about half as much on this frame; it is shown beside it
+The source emits the mode's own kind of frame (a pandas frame, an Arrow
+table, a stream of one batch), so each mode's filters work on it. The
+baseline is the same N filters written by hand as boolean masks on the same
+data in the same process: ``frame = frame[frame["age"] > -1]`` in pandas
+mode, ``table = table.filter(pc.greater(table["age"], -1))`` in the Arrow
+modes. A pandas mask computed on the column's numpy array
+(``frame[frame["age"].to_numpy() > -1]``) skips pandas' Series operators and
+is the cheapest filter written by hand on this frame; it is shown beside
 (``np mask``, ``over np``), since ``filter_mod`` compiles a numeric
 condition that way (``frame_expressions/numeric_mask.py``).
 
@@ -27,8 +30,9 @@ one. Wall time (best) is printed beside it.
   the work it does. The goal (issue 13) is at most 50 µs, flat from 200 to
   2,000 modules. ``over np`` is the same against the numpy mask. It is split in two:
 * ``of it: module``: N ``FilterMod`` instances awaited one after the other
-  with a bare ``RunContext`` (no engine), minus ``mask``: what the module
-  itself adds (compiling its condition, the expression's checks, globals);
+  with a bare ``RunContext`` (no engine) on the mode's kind (a table in the
+  Arrow modes), minus ``mask``: what the module itself adds (compiling its
+  condition, the expression's checks, globals);
 * ``engine``: the rest: records, log lines, artifacts, the task per node,
   the manifest and checkpoint entries.
 
@@ -58,6 +62,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 
 from benchmarks.noop_modules import small_frame  # noqa: E402
 from pypeline.build.build import build_flow  # noqa: E402
@@ -80,7 +86,7 @@ def chain_flow(name: str, filters: int, rows: int, mode: str = "auto") -> str:
     return "\n".join(lines) + "\n"
 
 
-async def modules_cpu(frame: pd.DataFrame, filters: int) -> float:
+async def modules_cpu(frame: pd.DataFrame | pa.Table, filters: int) -> float:
     """CPU seconds for ``filters`` ``filter_mod`` instances run one after the other without the engine.
 
     Each is a fresh instance awaited with a fresh :class:`RunContext`, as a backend does,
@@ -109,6 +115,14 @@ def masks_cpu(frame: pd.DataFrame, filters: int) -> float:
     start = time.process_time()
     for _ in range(filters):
         frame = frame[frame["age"] > -1]
+    return time.process_time() - start
+
+
+def arrow_masks_cpu(table: pa.Table, filters: int) -> float:
+    """CPU seconds for ``filters`` hand-written Arrow filters (a compute kernel's mask), one after the other."""
+    start = time.process_time()
+    for _ in range(filters):
+        table = table.filter(pc.greater(table.column("age"), -1))
     return time.process_time() - start
 
 
@@ -161,9 +175,12 @@ def main() -> None:
               f"{'of it: module':>14} {'engine':>7} {'wall overhead':>14} {'np mask µs':>11} {'over np':>8}")
         for n in sizes:
             cpu, wall = best_run(jobs[n], args.repeat)
-            mask = min(masks_cpu(frame, n) for _ in range(args.repeat)) / n * 1e6
+            arrow = args.mode in ("arrow", "stream")
+            data = pa.Table.from_pandas(frame, preserve_index=False) if arrow else frame
+            hand_written = arrow_masks_cpu if arrow else masks_cpu
+            mask = min(hand_written(data, n) for _ in range(args.repeat)) / n * 1e6
             np_mask = min(numpy_masks_cpu(frame, n) for _ in range(args.repeat)) / n * 1e6
-            alone = min(asyncio.run(modules_cpu(frame, n)) for _ in range(args.repeat)) / n * 1e6
+            alone = min(asyncio.run(modules_cpu(data, n)) for _ in range(args.repeat)) / n * 1e6
             overhead = (cpu - fixed) / n * 1e6 - mask
             print(f"{n:>8} {cpu * 1e3:>8.1f} {cpu / n * 1e6:>10.1f} {mask:>8.1f} {overhead:>19.1f} "
                   f"{alone - mask:>14.1f} {overhead - (alone - mask):>7.1f} "

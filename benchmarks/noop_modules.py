@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from pypeline.modules.kinds.stream import BatchStream
 from pypeline.modules.sdk import BaseModule, RunContext
 
 
@@ -48,11 +50,23 @@ def small_frame(rows: int) -> pd.DataFrame:
 
 
 class FrameSource(BaseModule):
-    """Emit :func:`small_frame` of ``rows`` rows on ``data``."""
+    """Emit :func:`small_frame` of ``rows`` rows on ``data``, as the execution mode's own kind of frame.
+
+    A pandas frame in pandas mode, an Arrow table in arrow mode, a stream of one batch
+    in stream mode: the modules after it then work on that kind, as after a built-in source.
+    """
 
     TYPE = "source"
     OUTPUT_PORTS = ["data"]
+    ACCEPTS_ARROW = True
+    STREAMS = True
     CONFIG_SCHEMA = {"required": {}, "optional": {"rows": {"type": "int", "default": 5000}}}
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        return {"data": small_frame(int(self.configs["rows"]))}
+        frame = small_frame(int(self.configs["rows"]))
+        if ctx.execution_mode not in ("arrow", "stream"):
+            return {"data": frame}
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if ctx.execution_mode == "arrow":
+            return {"data": table}
+        return {"data": BatchStream(table.schema, lambda: iter(table.to_batches()), origin="src")}
