@@ -44,6 +44,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -210,7 +211,7 @@ class BatchStream:
         with rows settles them.
         """
         if schema is None:  # a step that fails here fails the module that adds it, as in the eager kinds
-            schema = step(self.schema.empty_table()).schema
+            schema = step(empty_table(self.schema)).schema
         stage = BatchStream(schema, _no_producer, origin=origin, upstream=self)
         stage._step = _Step(step, typed, any(f.type == pa.null() for f in schema))
         return stage
@@ -233,6 +234,16 @@ class BatchStream:
     def from_table(cls, table: pa.Table, *, origin: str = "", batch_rows: int = BATCH_ROWS) -> BatchStream:
         """A stream over the batches of an in-memory table (a module that does not stream gave it)."""
         return cls(table.schema, lambda: table.to_batches(max_chunksize=batch_rows), origin=origin)
+
+
+@functools.lru_cache(maxsize=256)
+def empty_table(schema: pa.Schema) -> pa.Table:
+    """``schema.empty_table()``, built once per schema (a table never changes, so stages share it).
+
+    Each stage asks its step for its output types on one; building it cost about 12 µs,
+    as much as a filter on a 5,000-row batch, once per stage of a long chain.
+    """
+    return schema.empty_table()
 
 
 def _no_producer() -> Iterable[pa.RecordBatch]:

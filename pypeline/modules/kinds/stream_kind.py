@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from pypeline.modules.kinds.base import ArrowFn, PandasFn, ReaderStep, RowsReport
 from pypeline.modules.kinds.convert import to_pandas, to_table
-from pypeline.modules.kinds.stream import BatchStream
+from pypeline.modules.kinds.stream import BatchStream, empty_table
 
 
 class StreamKind:
@@ -47,7 +47,7 @@ class StreamKind:
 
     def blocking(self, frame: BatchStream, step: ReaderStep) -> BatchStream:
         """A stage that runs ``step`` over the whole input when first read (its output schema: ``step`` on no rows)."""
-        schema = step(frame.schema.empty_table().to_reader()).schema
+        schema = step(empty_table(frame.schema).to_reader()).schema
         return frame.then(lambda upstream: step(upstream.reader()), schema=schema)
 
     async def work(self, ctx: Any, fn: Callable[..., Any], *args: Any) -> Any:
