@@ -19,6 +19,8 @@ _MISSING = object()
 
 def node_id_for(module_id: str, iter_path: Iterable[int]) -> str:
     """``module`` or ``module#i#j`` for an iteration path."""
+    if not iter_path:
+        return module_id
     return module_id + "".join(f"#{i}" for i in iter_path)
 
 

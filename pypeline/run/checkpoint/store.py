@@ -101,12 +101,17 @@ class InstanceData:
     seq: int
     key: SubflowKey
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The node records as read from disk; a finished instance of this run has :attr:`records` instead."""
     globals: list[tuple[str, Any]] = field(default_factory=list)
     lists: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     payload: bytes = b""
     """The journal record as read (a resumed run copies it into its own journal unchanged)."""
     records: dict[str, NodeRecord] = field(default_factory=dict)
-    """The node records ``nodes`` was made from (a finished instance of this run; empty when read)."""
+    """The node records of a finished instance of this run (empty when read): see :meth:`node_dicts`."""
+
+    def node_dicts(self) -> dict[str, dict[str, Any]]:
+        """The node records as the checkpoint stores them: :attr:`nodes`, or :attr:`records` made into dicts."""
+        return self.nodes or {n: record.to_dict() for n, record in self.records.items()}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -253,22 +258,21 @@ class CheckpointWriter:
             "seq": instance.seq,
             "subflow": instance.key[0],
             "iter_path": list(instance.key[1]),
-            "nodes": instance.nodes,
             "globals": [[k, self._wire(v, f"global '{k}'")] for k, v in instance.globals],
             "lists": lists,
-        }
+        }  # and "nodes", below
         if secrets is None:
-            text = compact_json(document)
+            text = compact_json({**document, "nodes": instance.node_dicts()})
         elif not secrets.count:
             # no secret was resolved in this run, so no value to mask: the C encoder alone
             # (walking each record twice more to mask nothing cost ~100 µs per instance),
             # and each node record encoded once for this record and the manifest
             text = _compact_record(document, instance.records) if instance.records else compact_json(
-                document, masked=False)
+                {**document, "nodes": instance.node_dicts()}, masked=False)
         else:
             # node records are what the resumed run's manifest shows: redacted like the manifest;
             # globals and lists are data the resumed run uses: references, never a placeholder
-            document["nodes"] = secrets.redact(instance.nodes)
+            document["nodes"] = secrets.redact(instance.node_dicts())
             text = compact_json(document)
             if secrets.contains_secret(text):
                 raise _Unrestorable("its globals or list outputs hold a secret no reference rebuilds")
@@ -318,7 +322,6 @@ def snapshot_instance(
     return InstanceData(
         seq=seq,
         key=key,
-        nodes={n: record.to_dict() for n, record in records.items()},
         records=records,
         globals=[(f"{n}.{var}", value) for n, record in records.items() for var, value in record.globals.items()],
         lists=lists,
