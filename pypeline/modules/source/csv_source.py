@@ -50,10 +50,11 @@ from pypeline.modules.sdk import BaseModule, DataError, RunContext
 from pypeline.modules.sdk.columns import Columns
 from pypeline.modules.source.csv_arrow import arrow_limits
 from pypeline.modules.source.csv_checks import is_blank, is_wide
+from pypeline.modules.source.csv_combine import check_schemas, combine, unified_dtypes, union_columns
 from pypeline.modules.source.csv_files import CsvFiles
 from pypeline.modules.source.csv_lazy import CsvBlockReader, sample
 from pypeline.modules.source.csv_lazy_arrow import arrow_options
-from pypeline.modules.source.csv_reading import CsvReader, FileScan, parse_date_columns, unify_dtypes
+from pypeline.modules.source.csv_reading import CsvReader, FileScan, parse_date_columns
 from pypeline.modules.source.csv_stream import csv_stream, plan_stream, stream_ended
 from pypeline.modules.source.csv_tables import combine_tables, pandas_dtypes
 from pypeline.modules.source.headers import csv_declared_columns, csv_header_columns
@@ -254,8 +255,8 @@ class CsvSource(BaseModule):
         present = [s for s in scans if s.columns is not None]
         strategy = self.configs["combine_strategy"]
         check_schemas([(s.path, s.columns or [], s.dtypes if s.rows else None) for s in present], strategy)
-        columns = _union_columns([s.columns or [] for s in present])
-        dtypes = _unified_dtypes(present, columns, fill_missing=strategy == "union_by_name")
+        columns = union_columns([s.columns or [] for s in present])
+        dtypes = unified_dtypes(present, columns, fill_missing=strategy == "union_by_name")
         date_columns = set(self.configs["date_columns"])
         read_dtypes = {c: d for c, d in dtypes.items() if c not in date_columns}
         if not scanned:  # read as text, parsed per partition (their first rows may all be empty)
@@ -330,85 +331,3 @@ class CsvSource(BaseModule):
         if file_column:
             frame = frame.assign(**{file_column: scan.path}).astype({file_column: "str"})
         return frame
-
-
-def check_schemas(files: list[tuple[str, list[str], dict[str, Any] | None]], strategy: str) -> None:
-    """Fail when the files' columns (and, for ``validate_schema``, types) do not fit ``strategy``.
-
-    ``files`` holds ``(path, columns, dtypes or None for zero-row files)``.
-
-    Raises:
-        DataError: naming the first file that differs from the first file.
-    """
-    if strategy == "union_by_name" or len(files) < 2:
-        return
-    first_path, first_columns, first_types = files[0]
-    for path, columns, types in files[1:]:
-        if columns != first_columns:
-            extra = [c for c in columns if c not in first_columns]
-            lacking = [c for c in first_columns if c not in columns]
-            detail = []
-            if lacking:
-                detail.append(f"lacks {lacking}")
-            if extra:
-                detail.append(f"has extra {extra}")
-            if not detail:
-                detail.append(f"has the columns in another order {columns}")
-            raise DataError(
-                f"{path}: columns differ from {first_path}: {'; '.join(detail)} (combine_strategy {strategy}; "
-                "use union_by_name to align columns by name)"
-            )
-        if strategy == "validate_schema" and types is not None and first_types is not None:
-            mismatched = [
-                f"{c}: {types[c]} vs {first_types[c]}"
-                for c in first_columns
-                if c in types and c in first_types and str(types[c]) != str(first_types[c])
-            ]
-            if mismatched:
-                raise DataError(
-                    f"{path}: column types differ from {first_path}: {', '.join(mismatched)} "
-                    "(combine_strategy validate_schema)"
-                )
-
-
-def combine(frames: list[tuple[str, pd.DataFrame]], strategy: str) -> pd.DataFrame:
-    """Combine per-file frames by ``strategy`` (see the module docstring).
-
-    Raises:
-        DataError: naming the first file whose columns do not fit.
-    """
-    if not frames:
-        return pd.DataFrame()
-    check_schemas([(p, list(f.columns), dict(f.dtypes) if len(f) else None) for p, f in frames], strategy)
-    columns = _union_columns([list(f.columns) for _, f in frames])
-    with_rows = [f for _, f in frames if len(f)]
-    if not with_rows:
-        return frames[0][1].reindex(columns=columns)
-    if len(with_rows) == 1:
-        return with_rows[0].reindex(columns=columns)
-    return pd.concat(with_rows, ignore_index=True, join="outer").reindex(columns=columns)
-
-
-def _union_columns(column_lists: list[list[str]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for columns in column_lists:
-        for column in columns:
-            seen.setdefault(column, None)
-    return list(seen)
-
-
-def _unified_dtypes(scans: list[FileScan], columns: list[str], *, fill_missing: bool) -> dict[str, Any]:
-    dtypes: dict[str, Any] = {}
-    for scan in scans:
-        for column, dtype in scan.dtypes.items():
-            dtypes[column] = unify_dtypes(dtypes.get(column), dtype)
-    if fill_missing:
-        for column in columns:
-            lacking = any(column not in (s.columns or []) for s in scans if s.rows)
-            if lacking and column in dtypes:
-                kind = dtypes[column]
-                if pd.api.types.is_bool_dtype(kind):
-                    dtypes[column] = "object"
-                elif pd.api.types.is_integer_dtype(kind):
-                    dtypes[column] = "float64"
-    return dtypes

@@ -1,6 +1,6 @@
 """Combining the per-file tables of ``csv_source`` into one (``execution_mode: arrow`` and the stream's schema).
 
-The same rules as the pandas combine (:func:`pypeline.modules.source.csv_source.combine`):
+The same rules as the pandas combine (:func:`pypeline.modules.source.csv_combine.combine`):
 ``concat`` and ``validate_schema`` need the same columns in every file (and,
 for ``validate_schema``, the same types, named as pandas names them), and
 ``union_by_name`` aligns columns by name, filling the ones a file lacks with

@@ -45,7 +45,8 @@ from pypeline.core.templates import find_templates
 from pypeline.job.runs import LOCK_FILE, fcntl_module, is_locked
 from pypeline.job.runs import run_status as run_status  # read here by pype ui (ui/sources.py)
 from pypeline.modules.sdk.globals import GlobalStore
-from pypeline.run.checkpoint.store import Checkpoint, InstanceData, read_checkpoint
+from pypeline.run.checkpoint.reading import read_checkpoint
+from pypeline.run.checkpoint.store import Checkpoint, InstanceData
 from pypeline.run.state.records import NodeRecord, RunState
 from pypeline.secrets.transport import forgiving, from_wire
 

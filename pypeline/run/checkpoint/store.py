@@ -39,7 +39,7 @@ that is torn (a kill inside its ``write``), zero-filled or otherwise damaged
 (an OS crash before its group's fsync), whose sequence number breaks the
 chain, or whose Parquet data file is missing or does not match its length
 and checksum, is not trusted, and neither is any record after it (they are
-later in completion order): :func:`read_checkpoint` returns the valid prefix,
+later in completion order): ``read_checkpoint`` (``reading.py``) returns the valid prefix,
 so the resumed run re-runs those instances from their sources.
 
 Appending one small record per instance keeps the cost of a checkpoint
@@ -76,7 +76,7 @@ from typing import Any
 
 from pypeline.core.errors import CheckpointError
 from pypeline.core.jsonio import atomic_write_bytes, atomic_write_text, canonical_json, compact_json, fsync_dir
-from pypeline.run.checkpoint.journal import Journal, read_records
+from pypeline.run.checkpoint.journal import Journal
 from pypeline.run.state.records import (
     NodeRecord,
     RunState,
@@ -328,73 +328,6 @@ def snapshot_instance(
     )
 
 
-def read_checkpoint(folder: Path) -> Checkpoint | None:
-    """The checkpoint in ``folder``, or ``None`` when there is none (no ``meta.json``).
-
-    Returns the longest prefix of complete, verified instance records (see the
-    module docstring); ``Checkpoint.dropped`` says why the rest was not trusted.
-
-    Raises:
-        CheckpointError: ``meta.json`` or the journal cannot be read at all.
-    """
-    meta_path = folder / META_FILE
-    if not meta_path.is_file():
-        return None
-    meta = _read_json(meta_path)
-    if meta.get("checkpoint_version") != CHECKPOINT_VERSION:
-        raise CheckpointError(f"{meta_path}: unsupported checkpoint version {meta.get('checkpoint_version')!r}")
-    journal = folder / JOURNAL_FILE
-    try:
-        found = read_records(journal)
-    except OSError as exc:
-        raise CheckpointError(f"{journal}: unreadable checkpoint journal ({exc}); start a new run instead") from None
-    instances: list[InstanceData] = []
-    dropped = None
-    for payload in found.payloads:
-        try:
-            instances.append(_instance(payload, folder, expected_seq=len(instances) + 1))
-        except _BadRecord as exc:
-            dropped = f"record {len(instances) + 1}: {exc}"
-            break
-    else:
-        if found.bad_offset is not None:
-            dropped = f"record {len(instances) + 1} (byte {found.bad_offset}): {found.bad_reason}"
-    return Checkpoint(folder=folder, meta=meta, instances=instances, dropped=dropped)
-
-
-class _BadRecord(Exception):
-    """A record that passed the journal's checksum but cannot be trusted."""
-
-
-def _instance(payload: bytes, folder: Path, *, expected_seq: int) -> InstanceData:
-    try:
-        doc = json.loads(payload)
-        seq = int(doc["seq"])
-        if seq != expected_seq:
-            raise _BadRecord(f"sequence number {seq} where {expected_seq} was expected")
-        lists: dict[tuple[str, str], list[Any]] = {}
-        for entry in doc["lists"]:
-            key = (entry["node_id"], entry["port"])
-            lists[key] = entry["items"] if entry["format"] == "json" else _read_list_parquet(folder, entry)
-        return InstanceData(
-            seq=seq,
-            key=(doc["subflow"], tuple(doc["iter_path"])),
-            nodes=doc["nodes"],
-            globals=[(k, v) for k, v in doc["globals"]],
-            lists=lists,
-            payload=payload,
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise _BadRecord(f"malformed record ({type(exc).__name__}: {exc})") from None
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: unreadable checkpoint file ({exc}); start a new run instead") from None
-
-
 def _json_exact(values: list[Any]) -> bool:
     try:
         return bool(json.loads(json.dumps(values, allow_nan=False)) == values)
@@ -418,24 +351,6 @@ def _list_parquet(values: list[Any], label: str) -> bytes:
             "iterate lists must hold JSON values, dates, numbers or bytes"
         ) from exc
     return buffer.getvalue()
-
-
-def _read_list_parquet(folder: Path, entry: dict[str, Any]) -> list[Any]:
-    import io
-
-    import pyarrow.parquet as pq
-
-    path = folder / entry["file"]
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _BadRecord(f"{path}: data file unreadable ({exc})") from None
-    if len(data) != entry["size"] or zlib.crc32(data) != entry["crc32"]:
-        raise _BadRecord(f"{path}: data file does not match its record (length or checksum)")
-    try:
-        return list(pq.read_table(io.BytesIO(data)).column("item").to_pylist())
-    except Exception as exc:
-        raise _BadRecord(f"{path}: unreadable checkpoint data ({exc})") from None
 
 
 def _link_all(source: Path, target: Path) -> list[Path]:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pypeline.run.checkpoint.store import read_checkpoint
+from pypeline.run.checkpoint.reading import read_checkpoint
 
 REPO = Path(__file__).resolve().parents[3]
 PYPE = str(Path(sys.executable).with_name("pype"))

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from pypeline.core.errors import CheckpointError
 from pypeline.modules.sdk.temporaries import LEDGER_FILE, make_temporary
+from pypeline.run.checkpoint.reading import read_checkpoint
 from pypeline.run.checkpoint.resume import RunLock
-from pypeline.run.checkpoint.store import read_checkpoint
 from pypeline.run.run import RunOptions, RunResult, run_job
 from pypeline.run.state.records import subflow_key_str
 from tests.conftest import FlowHarness, invoke, write_csv

@@ -16,7 +16,8 @@ from pypeline.core.jsonio import compact_json
 from pypeline.core.secret import SecretRegistry
 from pypeline.modules.sdk.temporaries import LEDGER_FILE, make_temporary
 from pypeline.run.checkpoint.journal import Journal, encode_record, read_records
-from pypeline.run.checkpoint.store import JOURNAL_FILE, CheckpointWriter, read_checkpoint
+from pypeline.run.checkpoint.reading import read_checkpoint
+from pypeline.run.checkpoint.store import JOURNAL_FILE, CheckpointWriter
 from pypeline.run.checkpoint.tempfiles import remove_leftovers
 from pypeline.run.state.records import NodeRecord, RunState, SubflowRecord
 
