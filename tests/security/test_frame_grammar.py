@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -83,3 +84,25 @@ def test_nullable_extension_columns_keep_missing_values_missing() -> None:
     condition = compile_expression("age >= 18 or ok", "condition")
     assert condition.filter(frame)["age"].tolist() == [20]
     assert compile_expression("age >= 18").evaluate(frame).tolist() == [True, pd.NA, False]
+
+
+SPECIALS = [3.0, -3.0, 0.6, -0.6, 0.1, -0.1, 0.0, -0.0, 7.5, -7.0, -8.0, 1e300, -1e-300, float("inf"), float("-inf"),
+            float("nan")]
+
+
+@pytest.mark.parametrize("op", ["//", "%"])
+def test_floor_division_and_modulo_give_numpys_values_in_both_forms(op: str) -> None:
+    """``3 // 0.1`` is 29 and ``3 % 0.6`` about 1e-16, as in Python and numpy, also in the Arrow form."""
+    pairs = [(a, b) for a in SPECIALS for b in SPECIALS]
+    frame = pd.DataFrame({"a": [a for a, _ in pairs], "b": [b for _, b in pairs]})
+    with np.errstate(all="ignore"):
+        expected = np.floor_divide(frame["a"], frame["b"]) if op == "//" else np.mod(frame["a"], frame["b"])
+    expression = compile_expression(f"a {op} b")
+    by_pandas = expression.evaluate(frame).to_numpy(dtype=float)
+    by_arrow = expression.evaluate_table(pa.Table.from_pandas(frame, preserve_index=False)).to_numpy()
+    for (a, b), want, left, right in zip(pairs, expected, by_pandas, by_arrow, strict=True):
+        if np.isnan(want):
+            assert np.isnan(left) and (np.isnan(right) or right is None), (a, b)
+        else:
+            assert left == want and right == want, f"{a} {op} {b}: numpy {want}, pandas {left}, Arrow {right}"
+            assert np.signbit(left) == np.signbit(want) == np.signbit(right), f"{a} {op} {b}: the sign of a zero"

@@ -54,14 +54,17 @@ _F64 = pa.float64()
 _TYPES = {"int64": pa.int64(), "float64": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
 
 
-def compile_arrow(tree: Node, schema: pa.Schema) -> pc.Expression:
+def compile_arrow(tree: Node, schema: pa.Schema, *, condition: bool = False) -> pc.Expression:
     """The Arrow form of ``tree`` for tables of ``schema``.
+
+    ``condition``: a row filter's, whose null constant (``None``) is a true/false value
+    that is missing, so no row matches it (a filter refuses the null type).
 
     Raises:
         ExpressionError: for an unknown column or a mix of kinds the language does not define.
     """
-    expression, _kind = _Compiler(schema).compile(tree)
-    return expression
+    expression, kind = _Compiler(schema).compile(tree)
+    return _bool(expression, kind) if condition else expression
 
 
 class _Compiler:
@@ -202,7 +205,7 @@ class _Compiler:
                 return pc.abs(expression), kind
             if func == "round":
                 return pc.round(expression, ndigits=int(constants[0]), round_mode="half_to_even"), kind
-            result = expression
+            result = _missing_nan(expression, kind)  # Arrow's min/max would take the bound over a NaN
             if constants[0] is not None:
                 result = pc.max_element_wise(result, _literal(constants[0])[0], skip_nulls=False)
             if constants[1] is not None:
@@ -265,21 +268,32 @@ def _arithmetic(
         return pc.multiply(lx, rx), kind
     if op == "/":
         return pc.divide(_float(lx), _float(rx)), "float"
-    if op in ("//", "%"):
-        lf, rf = _float(lx), _float(rx)
-        quotient = pc.floor(pc.divide(lf, rf))
-        result = quotient if op == "//" else pc.subtract(lf, pc.multiply(rf, quotient))
-        # a finite x over an infinite divisor, as in Python and numpy: x // inf is 0 or -1, x % inf is x or inf
-        by_infinity = pc.and_kleene(pc.is_inf(rf), pc.is_finite(lf))
-        same_sign = pc.or_kleene(pc.equal(lf, 0.0), pc.equal(pc.sign(lf), pc.sign(rf)))
-        special = pc.if_else(same_sign, 0.0, -1.0) if op == "//" else pc.if_else(same_sign, lf, rf)
-        result = pc.if_else(by_infinity, special, result)
-        if op == "//":  # inf // x is nan, not +-inf
-            result = pc.if_else(pc.is_inf(lf), float("nan"), result)
-        return result, "float"
+    if op == "%":  # Arrow's modulo floors like Python and numpy, to the last bit (a - b * floor(a / b) rounds)
+        return pc.modulo(_float(lx), _float(rx)), "float"
+    if op == "//":
+        return _floor_divide(_float(lx), _float(rx)), "float"
     if op == "**":
         return pc.power(_missing_nan(lx, lk), _missing_nan(rx, rk)), kind
     raise ExpressionError(f"operator {op} is not allowed", pos)
+
+
+def _floor_divide(lf: pc.Expression, rf: pc.Expression) -> pc.Expression:
+    """``lf // rf`` for floats as numpy computes it: ``(lf - lf % rf) / rf``, which is whole up to rounding.
+
+    ``floor(lf / rf)`` is not: ``3 // 0.1`` is 29 (the double nearest 0.1 is a little more than 0.1, so
+    ``3 % 0.1`` is almost 0.1), but ``3 / 0.1`` rounds to 30.
+    """
+    whole = pc.round(pc.divide(pc.subtract(lf, pc.modulo(lf, rf)), rf))
+    zero = pc.multiply(pc.divide(lf, rf), 0.0)  # +-0.0: the sign of lf / rf, as numpy gives a zero quotient
+    whole = pc.if_else(pc.equal(whole, 0.0), zero, whole)
+    naive = pc.floor(pc.divide(lf, rf))  # x // 0 is +-inf (nan for 0 // 0), as a division
+    quotient = pc.if_else(pc.and_kleene(pc.not_equal(rf, 0.0), pc.is_finite(pc.modulo(lf, rf))), whole, naive)
+    # a finite x over an infinite divisor, as in Python and numpy: x // inf is 0 or -1
+    by_infinity = pc.and_kleene(pc.is_inf(rf), pc.is_finite(lf))
+    same_sign = pc.or_kleene(pc.equal(lf, 0.0), pc.equal(pc.sign(lf), pc.sign(rf)))
+    result = pc.if_else(by_infinity, pc.if_else(same_sign, zero, -1.0), quotient)
+    # inf // x is nan, not +-inf (but inf // 0 is +-inf)
+    return pc.if_else(pc.and_kleene(pc.is_inf(lf), pc.not_equal(rf, 0.0)), float("nan"), result)
 
 
 def _maybe_constant(node: Node | None) -> Any:

@@ -206,7 +206,7 @@ class FrameExpression:
         cached = self._arrow.get(schema)
         if cached is None:
             try:
-                cached = compile_arrow(self.tree, schema)
+                cached = compile_arrow(self.tree, schema, condition=self.role == "condition")
             except ExpressionError as exc:
                 raise self._failed(exc.message, schema.names) from None
             self._arrow[schema] = cached

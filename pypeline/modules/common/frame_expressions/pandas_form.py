@@ -138,8 +138,11 @@ def _series_of(left: Any, right: Any) -> Any:
 
 
 def _scalar_op(fn: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
-    """``fn`` on two constants with pandas' semantics (7 // 0 is inf, as for a column)."""
-    if left is None or right is None:
+    """``fn`` on two constants with pandas' semantics (7 // 0 is inf, as for a column).
+
+    A missing constant (None, NaN) gives a missing value, as in a column: ``nan ** 0`` too.
+    """
+    if _na(left) or _na(right):
         return None
     with np.errstate(all="ignore"):
         result = fn(pd.Series([left]), pd.Series([right]))
