@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from pypeline.build.build import build_flow, validate_flow
 from pypeline.cli.cli import main
@@ -21,6 +22,12 @@ from tests.backends.container_images import podman, worker_image
 __all__ = ["podman", "worker_image"]  # session fixtures of the container backend tests and the container example
 
 RESOURCES = Path(__file__).parent / "resources"
+
+# The generated-input tests (hypothesis) draw the same inputs on every run, so the suite
+# gives the same answer twice; PYPELINE_HYPOTHESIS=explore draws new ones (a search for bugs).
+settings.register_profile("fixed", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("PYPELINE_HYPOTHESIS", "fixed"))
 
 
 @pytest.fixture
