@@ -131,3 +131,11 @@ def test_on_arrow_the_arrow_form_keeps_its_answers_and_errors_where_the_plan_ste
         condition.filter_table(pa.table({"y": pa.array([1, 2])}))
     with pytest.raises(FrameExpressionError, match="cannot compare"):
         condition.filter_table(pa.table({"x": pa.array(["a", "b"])}))
+
+
+def test_on_arrow_a_table_of_several_chunks_is_filtered_as_one() -> None:
+    table = pa.concat_tables([pa.table({"x": [1, 5, 3]}), pa.table({"x": [7, 0]})])
+    assert table.column("x").num_chunks == 2
+    condition = compile_expression("x > 2", "condition")
+    assert condition.numeric_mask is not None and condition.numeric_mask(table) is not None
+    assert condition.filter_table(table).column("x").to_pylist() == [5, 3, 7]
