@@ -67,6 +67,7 @@ import pyarrow.compute as pc  # noqa: E402
 
 from benchmarks.noop_modules import small_frame  # noqa: E402
 from pypeline.build.build import build_flow  # noqa: E402
+from pypeline.job.folder import read_job_folder  # noqa: E402
 from pypeline.run.run import RunOptions, run_job  # noqa: E402
 
 CONDITION = "age > -1"
@@ -166,18 +167,19 @@ def main() -> None:
             _profile(build(work, args.profile, args.rows, args.mode))
             return
         jobs = {n: build(work, n, args.rows, args.mode) for n in [0, *sizes]}
+        mode = str(read_job_folder(jobs[sizes[0]], check_hash=False).settings["execution_mode"])  # auto: as built
         frame = small_frame(args.rows)
+        arrow = mode in ("arrow", "stream")
+        data = pa.Table.from_pandas(frame, preserve_index=False) if arrow else frame
+        hand_written = arrow_masks_cpu if arrow else masks_cpu
         fixed, fixed_wall = best_run(jobs[0], args.repeat)
-        print(f"chain of filter_mod ({CONDITION!r}) on {args.rows:,} rows, mode {args.mode}; CPU time of the "
+        print(f"chain of filter_mod ({CONDITION!r}) on {args.rows:,} rows, mode {mode}; CPU time of the "
               f"process, best of {args.repeat}; fixed cost of a run (source -> sink): {fixed * 1e3:.1f} ms CPU, "
               f"{fixed_wall * 1e3:.1f} ms wall")
         print(f"{'modules':>8} {'run ms':>8} {'µs/module':>10} {'mask µs':>8} {'overhead µs/module':>19} "
               f"{'of it: module':>14} {'engine':>7} {'wall overhead':>14} {'np mask µs':>11} {'over np':>8}")
         for n in sizes:
             cpu, wall = best_run(jobs[n], args.repeat)
-            arrow = args.mode in ("arrow", "stream")
-            data = pa.Table.from_pandas(frame, preserve_index=False) if arrow else frame
-            hand_written = arrow_masks_cpu if arrow else masks_cpu
             mask = min(hand_written(data, n) for _ in range(args.repeat)) / n * 1e6
             np_mask = min(numpy_masks_cpu(frame, n) for _ in range(args.repeat)) / n * 1e6
             alone = min(asyncio.run(modules_cpu(data, n)) for _ in range(args.repeat)) / n * 1e6
