@@ -283,11 +283,12 @@ def _floor_divide(lf: pc.Expression, rf: pc.Expression) -> pc.Expression:
     ``floor(lf / rf)`` is not: ``3 // 0.1`` is 29 (the double nearest 0.1 is a little more than 0.1, so
     ``3 % 0.1`` is almost 0.1), but ``3 / 0.1`` rounds to 30.
     """
-    whole = pc.round(pc.divide(pc.subtract(lf, pc.modulo(lf, rf)), rf))
-    zero = pc.multiply(pc.divide(lf, rf), 0.0)  # +-0.0: the sign of lf / rf, as numpy gives a zero quotient
+    remainder, ratio = pc.modulo(lf, rf), pc.divide(lf, rf)
+    whole = pc.round(pc.divide(pc.subtract(lf, remainder), rf))
+    zero = pc.multiply(ratio, 0.0)  # +-0.0: the sign of lf / rf, as numpy gives a zero quotient
     whole = pc.if_else(pc.equal(whole, 0.0), zero, whole)
-    naive = pc.floor(pc.divide(lf, rf))  # x // 0 is +-inf (nan for 0 // 0), as a division
-    quotient = pc.if_else(pc.and_kleene(pc.not_equal(rf, 0.0), pc.is_finite(pc.modulo(lf, rf))), whole, naive)
+    naive = pc.floor(ratio)  # x // 0 is +-inf (nan for 0 // 0), as a division
+    quotient = pc.if_else(pc.and_kleene(pc.not_equal(rf, 0.0), pc.is_finite(remainder)), whole, naive)
     # a finite x over an infinite divisor, as in Python and numpy: x // inf is 0 or -1
     by_infinity = pc.and_kleene(pc.is_inf(rf), pc.is_finite(lf))
     same_sign = pc.or_kleene(pc.equal(lf, 0.0), pc.equal(pc.sign(lf), pc.sign(rf)))
