@@ -10,8 +10,11 @@ import pytest
 REPO = Path(__file__).parents[1]
 DOCS = REPO / "docs"
 SOURCE = "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "pypeline").rglob("*.py")))
-LOGGED = set(re.findall(r"""(?:\.(?:debug|info|warning|error|exception)\(|_log\(\s*"\w+",)\s*"(\w+)\"""", SOURCE))
-"""Event names the code logs: the first argument of a logger call (or of the artifact manager's ``_log``)."""
+LOGGED = set(re.findall(
+    r"""(?:\.(?:debug|info|warning|error|exception)\(|(?:_log|\.line)\(\s*"\w+",)\s*"(\w+)\"""", SOURCE
+))
+"""Event names the code logs: the first argument of a logger call, or the second of the artifact
+manager's ``_log`` and of ``RunLog.line`` (the engine's per-node lines)."""
 
 
 def events_named_on(page: str, lead: str) -> list[str]:

@@ -140,6 +140,29 @@ class TestLogs:
         finally:
             log.close()
 
+    def test_a_direct_line_is_the_line_a_bound_logger_writes(self, tmp_path: Path) -> None:
+        """``RunLog.line`` (the engine's per-node lines) writes what a logger bound to its fields would."""
+        seen: list[dict[str, object]] = []
+        echoed: list[str] = []
+        log = RunLog("r1", tmp_path / "log.jsonl", echo=None, echo_fn=echoed.append)
+        log.listeners.append(seen.append)
+        log.secrets.add("s3cret-value")
+        try:
+            fields = {"node_id": "a#1", "module": "filter_mod", "rows_out": 3, "note": "got s3cret-value"}
+            log.logger(node_id="a#1", module="filter_mod").info("module_finished", rows_out=3, note="got s3cret-value")
+            log.line("info", "module_finished", **fields)
+            log.line("warning", "module_retry", node_id="a#1", attempt=1)
+            log.flush()
+            lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+        finally:
+            log.close()
+        bound, direct, retry = lines
+        assert {**direct, "timestamp": ""} == {**bound, "timestamp": ""}
+        assert direct["note"] == "got ***" and direct["run_id"] == "r1" and direct["level"] == "info"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", str(direct["timestamp"]))
+        assert retry["level"] == "warning" and retry["event"] == "module_retry"
+        assert seen == lines and len(echoed) == 3 and "s3cret-value" not in "".join(echoed)
+
     def test_lines_after_close_are_dropped(self, tmp_path: Path) -> None:
         log = RunLog("r1", tmp_path / "log.jsonl", echo=None)
         logger = log.logger(node_id="a")

@@ -47,14 +47,22 @@ __all__ = [
 ]
 
 
+_KIND_OF_TYPE: dict[type, FrameKind] = {}
+"""Type -> its kind: every kind tells its frames by their type, and modules ask for every input."""
+
+
 def kind_of(frame: Any) -> FrameKind:
     """The kind of ``frame``.
 
     Raises:
         TypeError: ``frame`` is no frame of a known kind (a module got a list, ``None``, ...).
     """
+    known = _KIND_OF_TYPE.get(type(frame))
+    if known is not None:
+        return known
     for kind in KINDS:
         if kind.owns(frame):
+            _KIND_OF_TYPE[type(frame)] = kind
             return kind
     raise TypeError(f"expected a frame (pandas, dask, Arrow table or stream), got {type(frame).__name__}")
 

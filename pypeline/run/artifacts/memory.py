@@ -14,7 +14,7 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from pypeline.modules.frames import is_dask
-from pypeline.modules.kinds import ARROW, is_stream
+from pypeline.modules.kinds import kind_of
 from pypeline.run.artifacts.artifact import DataArtifact, is_frame
 from pypeline.run.artifacts.sizeof import estimate
 
@@ -36,8 +36,6 @@ class MemoryArtifact:
 
     def to_pandas(self) -> pd.DataFrame:
         """The frame itself, or the frame converted (a dask frame computed, a stream collected)."""
-        from pypeline.modules.kinds import kind_of
-
         frame = self._require()
         return kind_of(frame).to_pandas(frame)
 
@@ -52,8 +50,6 @@ class MemoryArtifact:
 
     def to_arrow(self) -> Any:
         """The frame as a ``pyarrow.Table`` (itself, or converted)."""
-        from pypeline.modules.kinds import kind_of
-
         frame = self._require()
         return kind_of(frame).to_arrow(frame)
 
@@ -81,13 +77,7 @@ class MemoryArtifact:
     def holds(self, want: str) -> bool:
         """True when handing the frame out as ``want`` (``pandas``, ``dask``, ``arrow``, ``native``) needs no work."""
         frame = self._require()
-        if want == "native":
-            return True
-        if want == "dask":
-            return is_dask(frame)
-        if want == "arrow":
-            return ARROW.owns(frame)
-        return not (is_dask(frame) or ARROW.owns(frame) or is_stream(frame))
+        return want == "native" or kind_of(frame).name == want  # the kinds are named after the wants
 
     def delete(self) -> None:
         """Drop the reference to the frame (the artifact is unusable afterwards)."""

@@ -31,7 +31,7 @@ from pypeline.core.errors import ModuleError, RenderedConfigError, SecretError, 
 from pypeline.job.plan import JobPlan
 from pypeline.job.spec import ModuleSpec
 from pypeline.modules.frames import is_dask
-from pypeline.modules.kinds import is_stream
+from pypeline.modules.kinds import STREAM, is_stream, kind_of
 from pypeline.modules.sdk.context import RunContext
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.run.artifacts.artifact import is_frame
@@ -155,21 +155,22 @@ class NodeRunner:
     ) -> dict[str, Any]:
         """Attempt after attempt until one succeeds or the retries are spent."""
         retries = spec.retries if spec.retries is not None else self._retries
-        logger = self._log.logger(node_id=record.node_id, module=spec.name)
         scope = Scope(module_id=spec.id, iter_path=iter_path, iter_items=iter_items)
         failure = None
         for attempt in range(1, retries + 2):
             record.attempts = attempt
-            outcome = await self._attempt(spec, record, inputs, scope, attempt, logger)
+            outcome = await self._attempt(spec, record, inputs, scope, attempt)
             if not isinstance(outcome, Failure):
                 record.status = "success"
                 record.rows_out = sum_rows(outcome)
-                logger.info("module_finished", attempts=attempt, rows_in=record.rows_in, rows_out=record.rows_out)
+                self._log.line("info", "module_finished", node_id=record.node_id, module=spec.name,
+                               attempts=attempt, rows_in=record.rows_in, rows_out=record.rows_out)
                 return outcome
             failure = outcome
             if attempt <= retries:
                 delay = retry_delay(self._plan.settings, attempt)
-                logger.warning("module_retry", attempt=attempt, next_attempt=attempt + 1, delay_s=delay)
+                self._log.line("warning", "module_retry", node_id=record.node_id, module=spec.name,
+                               attempt=attempt, next_attempt=attempt + 1, delay_s=delay)
                 await asyncio.sleep(delay)
         failure = failure or Failure("no attempt ran")
         record.status = "timed_out" if failure.timed_out else "failed"
@@ -180,13 +181,12 @@ class NodeRunner:
         )
 
     async def _attempt(
-        self, spec: ModuleSpec, record: NodeRecord, inputs: dict[str, Any], scope: Scope, attempt: int, logger: Any,
+        self, spec: ModuleSpec, record: NodeRecord, inputs: dict[str, Any], scope: Scope, attempt: int,
     ) -> dict[str, Any] | Failure:
         """One attempt: its outputs, or why it failed (logged). Template errors propagate (no retry)."""
         threads = self._contexts.threads_for(spec)
-        ctx = self._contexts.context(
-            spec, record.node_id, scope.iter_path, scope.iter_items, threads, logger.bind(attempt=attempt)
-        )
+        logger = self._log.logger(node_id=record.node_id, module=spec.name, attempt=attempt)
+        ctx = self._contexts.context(spec, record.node_id, scope.iter_path, scope.iter_items, threads, logger)
         task = ModuleTask(
             module_path=spec.module_path,
             module_id=spec.id,
@@ -199,8 +199,9 @@ class NodeRunner:
             remote_configs=None if record.backend == "local" else self._configs.remote(spec, scope),
         )
         limit = asyncio.timeout(spec.timeout) if spec.timeout else None
+        backend = self._backends[record.backend]
         try:
-            outputs = await self._limits.submit(spec, self._backends[record.backend], task, limit)
+            outputs = await (backend.submit(task) if limit is None else self._limits.submit(spec, backend, task, limit))
             check_outputs(spec, outputs, self._plan)
             if spec.id in self._plan.globals_read:
                 await self._count_rows_read_later(spec, outputs, ctx)
@@ -226,7 +227,7 @@ class NodeRunner:
 
     def warn(self, spec: ModuleSpec, iter_path: tuple[int, ...], event: str, **fields: Any) -> None:
         """Log a warning about ``spec`` in iteration ``iter_path`` (tagged with its node id)."""
-        self._log.logger(node_id=node_id_for(spec.id, iter_path), module=spec.name).warning(event, **fields)
+        self._log.line("warning", event, **{"node_id": node_id_for(spec.id, iter_path), "module": spec.name, **fields})
 
     @staticmethod
     def _log_failure(failure: Failure, spec: ModuleSpec, threads: Any, attempt: int, logger: Any) -> None:
@@ -264,10 +265,13 @@ def sum_rows(values: Mapping[str, Any]) -> int | None:
     """Rows of the eager frames and ended streams among ``values`` (dask frames and lists are not counted)."""
     counts = []
     for value in values.values():
-        if is_stream(value):
+        if not is_frame(value):
+            continue
+        kind = kind_of(value)
+        if kind is STREAM:
             if value.ended:
                 counts.append(int(value.rows))
-        elif not isinstance(value, list) and not is_dask(value) and is_frame(value):
+        elif not kind.lazy:
             # len() of a table is its rows too; hasattr(frame, "num_rows") would cost a pandas column lookup
             counts.append(len(value))
     return sum(counts) if counts else None
@@ -284,6 +288,8 @@ def _follow_streams(
     on them, or the stream passed on as it is): they have ended by then.
     """
     streams = [value for value in outputs.values() if is_stream(value)]
+    if not streams:
+        return
     unread = {port: value for port, value in inputs.items() if is_stream(value)} if record.rows_in is None else {}
 
     def caught_up() -> None:
@@ -305,10 +311,11 @@ def check_outputs(spec: ModuleSpec, outputs: Any, plan: JobPlan) -> None:
         TypeError: naming the unknown or missing ports (a module bug: reported with its traceback).
     """
     declared = spec.output_ports
-    if any(port not in declared for port in outputs):
-        unknown = sorted(set(outputs) - set(declared))
-        raise TypeError(f"run() returned unknown output port(s) {unknown}; declared: {list(declared)}")
-    connected = plan.connected_outputs.get(spec.id, ())
-    if any(port not in outputs for port in connected):
-        missing = sorted(set(connected) - set(outputs))
-        raise TypeError(f"run() returned no value for connected output port(s) {missing}")
+    for port in outputs:
+        if port not in declared:
+            unknown = sorted(set(outputs) - set(declared))
+            raise TypeError(f"run() returned unknown output port(s) {unknown}; declared: {list(declared)}")
+    for port in plan.connected_outputs.get(spec.id, ()):
+        if port not in outputs:
+            missing = sorted(set(plan.connected_outputs[spec.id]) - set(outputs))
+            raise TypeError(f"run() returned no value for connected output port(s) {missing}")
