@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pypeline.core.jsonio import _default, atomic_write_json, canonical_json
+from pypeline.core.jsonio import _default, atomic_write_json, canonical_json, compact_json, has_nonfinite, json_line
 
 
 def reference(obj: Any) -> str:
@@ -52,6 +52,54 @@ def test_edge_cases(value: Any) -> None:
 def test_unserialisable_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="cannot serialise object"):
         canonical_json({"x": object()})
+
+
+def standard_compact(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def test_compact_json_reads_back_as_the_standard_encoder_s_text() -> None:
+    """orjson writes most objects; NaN, infinities, big integers and other keys take the standard encoder."""
+    rng = random.Random(11)
+    for _ in range(3000):
+        value = random_value(rng)
+        text = compact_json(value)
+        assert "\n" not in text
+        # canonical_json writes NaN as NaN: equal texts mean equal values, NaN included
+        assert canonical_json(json.loads(text)) == canonical_json(json.loads(standard_compact(value)))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"n": float("nan")}, [1, [float("-inf")]], {"big": 2**70}, {1: "int key"}, {"x": 1e-05, "s": "é\x01\u2028"}],
+    ids=["nan", "nested-inf", "big-int", "int-key", "float-and-text"],
+)
+def test_compact_json_edge_cases(value: Any) -> None:
+    assert canonical_json(json.loads(compact_json(value))) == canonical_json(json.loads(standard_compact(value)))
+
+
+def test_compact_json_errors_as_the_standard_encoder() -> None:
+    with pytest.raises(TypeError, match="cannot serialise object"):
+        compact_json({"x": object()})
+
+
+def test_has_nonfinite_looks_everywhere() -> None:
+    np = pytest.importorskip("numpy")
+    assert has_nonfinite({"a": [1, {"b": (2, float("inf"))}]})
+    assert has_nonfinite({float("nan")}) and has_nonfinite(np.float32("nan"))
+    assert not has_nonfinite({"a": [1, "nan", None, True, 2.5, np.int64(3), np.float64(1.0)]})
+
+
+def test_log_lines_parse_with_any_reader() -> None:
+    """A log line is compact, sorted JSON; NaN and infinities become null, other objects their text."""
+    line = json_line({"b": float("nan"), "a": [float("inf"), 1.5], "path": Path("x/y"), "big": 2**70, "c": object})
+    # an integer beyond 64 bits: the standard encoder writes this line, with the same nulls
+    assert line.startswith('{"a":[null,1.5],"b":null,"big":1180591620717411303424,')
+    assert json_line({"b": float("nan"), "a": [float("-inf"), 1.5]}) == '{"a":[null,1.5],"b":null}'
+    assert json.loads(json_line({"z": 1, "path": Path("x/y"), "c": object})) == {
+        "c": str(object), "path": "x/y", "z": 1,
+    }
+    assert json_line({"b": 1, "a": "é"}) == '{"a":"é","b":1}'
 
 
 def test_atomic_write_json(tmp_path: Path) -> None:

@@ -134,7 +134,7 @@ async def test_sensor_condition_and_missing_column_event(flows: FlowHarness) -> 
     assert modules["pick"]["events"] == [{"name": "missing_column", "column": "email", "filled": True}]
     assert modules["show"]["globals"] == {"row_count": 2}
     log = (result.run_dir / "log.jsonl").read_text()
-    preview = [json.loads(line) for line in log.splitlines() if '"event": "preview"' in line]
+    preview = [json.loads(line) for line in log.splitlines() if '"event":"preview"' in line]
     assert preview[0]["rows"] == [{"id": 1, "email": None}] and preview[0]["total_rows"] == 2
     assert any(json.loads(line).get("event") == "missing_column" for line in log.splitlines())
     assert [s["instance"] for s in result.manifest["subflows"] if s["status"] == "skipped"] == ["never"]

@@ -121,7 +121,7 @@ class TestRetries:
         assert events(flows.root).count("start flaky") == 3
         assert events(flows.root).count("teardown flaky") == 3  # a fresh instance per attempt
         log = (result.run_dir / "log.jsonl").read_text()
-        assert log.count('"event": "module_retry"') == 2
+        assert log.count('"event":"module_retry"') == 2
 
     async def test_retries_exhausted(self, flows: FlowHarness) -> None:
         text = flow("exhausted", [mod("flaky", fail_attempts=9)], settings={**HALT, "retries": 2, "retry_delay": 0})

@@ -67,6 +67,17 @@ class TestManifest:
         assert json.loads(manifest_text(document, records)) == document
         assert json.loads(manifest_text({**document, "modules": {}}, {})) == {**document, "modules": {}}
 
+    def test_a_nan_global_is_read_back_as_nan(self) -> None:
+        """orjson writes records but would write NaN as null; a record holding one takes the standard encoder."""
+        record = NodeRecord(node_id="m", module_id="m", subflow="s", iter_path=(), status="success",
+                            ended="2026-01-01T00:00:00.000Z", globals={"mean": float("nan"), "n": 2**70},
+                            facts={"stats": {"ratio": float("inf")}})
+        read = json.loads(record.to_json())
+        assert read["globals"]["n"] == 2**70 and read["stats"]["ratio"] == float("inf")
+        assert read["globals"]["mean"] != read["globals"]["mean"]  # NaN
+        plain = NodeRecord(node_id="p", module_id="p", subflow="s", iter_path=(1,), globals={"n": 1, "f": 0.1})
+        assert json.loads(plain.to_json()) == plain.to_dict()
+
     async def test_running_manifest_is_written_first(self, flows: FlowHarness) -> None:
         probe = {"id": "p", "name": "tests.run.probes.ContextProbe",
                  "configs": {"required": {"log": "ctx.log"},
@@ -89,7 +100,7 @@ class TestLogs:
     async def test_log_level_filters_stderr_only(self, flows: FlowHarness, capsys: pytest.CaptureFixture[str]) -> None:
         result = await flows.run(small_flow(), echo_logs=True, log_level="error")
         assert capsys.readouterr().err == ""
-        assert '"event": "run_finished"' in (result.run_dir / "log.jsonl").read_text()
+        assert '"event":"run_finished"' in (result.run_dir / "log.jsonl").read_text()
 
     def test_a_line_reaches_the_file_with_no_further_call(self, tmp_path: Path) -> None:
         """A live reader (pype ui, tail -f) sees lines while the run goes: a batch is written on a timer."""

@@ -185,7 +185,7 @@ def test_secret_value_appears_nowhere(tmp_path: Path, openbao: Bao, lambda_endpo
     assert fps["fp"] == fps["again"] == fingerprint(openbao.password)
     assert fps["dsn"] == fingerprint(f"postgresql://{openbao.user}:{openbao.password}@db:5432/app")
     log = (project / "jobs/leak_check/runs/r1/log.jsonl").read_text()
-    assert '"event": "my_configs"' in log and '"plain": "***"' in log
+    assert '"event":"my_configs"' in log and '"plain":"***"' in log
     printed = [line for line in run.stdout.decode().splitlines() if line.startswith("configs: ")]
     assert printed in (["configs: {'value': '***', 'dsn': '***'}"], ["configs: {'dsn': '***', 'value': '***'}"])
     assert b"***" in dry.stdout

@@ -324,7 +324,7 @@ def test_no_secret_leaks_in_any_form(tmp_path: Path, openbao: Bao, awkward: Awkw
     assert first["status"] == "failed" and first["modules"]["gate"]["status"] == "failed"  # type: ignore[index]
     assert len(first["modules"]["load#0"]["files_read"]) == 1  # type: ignore[index]
     log = (project / "jobs/again/runs/a1/log.jsonl").read_text(encoding="utf-8")
-    assert '"event": "checkpoint_instance_skipped"' in log and "derive" in log
+    assert '"event":"checkpoint_instance_skipped"' in log and "derive" in log
     journal = checkpoint["jobs/again/runs/a1/checkpoint/journal.log"]
     records = [json.loads(line.split(b" ", 2)[2]) for line in journal.splitlines()]
     stored = json.dumps([[r["globals"], r["lists"]] for r in records])  # the values a resumed run uses

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 import structlog
 
+from pypeline.core.jsonio import json_line
 from pypeline.core.secret import SecretRegistry
 from pypeline.run.observe.logfile import LogFile
 
@@ -55,10 +56,6 @@ def _exc_info(logger: Any, method: str, event_dict: MutableMapping[str, Any]) ->
     if "exc_info" in event_dict:
         return structlog.processors.format_exc_info(logger, method, event_dict)
     return event_dict
-
-
-_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False, sort_keys=True)
-"""One encoder for every line (``json.dumps`` with options builds a new one per call)."""
 
 
 class _Null:
@@ -113,7 +110,7 @@ class RunLog:
             # Every marked value of a run is registered when it is resolved (or is already ***),
             # so a run without registered secrets has nothing to redact: skip the walk.
             event_dict = self.secrets.redact(event_dict)
-        line = _ENCODER.encode(event_dict)
+        line = json_line(event_dict)
         if self.secrets.count:
             line = self.redact(line)
         if self._file is not None:

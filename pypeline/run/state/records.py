@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring as encode_string
 from typing import Any
 
-from pypeline.core.jsonio import compact_json
+from pypeline.core.jsonio import compact_json, finite_compact_json, has_nonfinite
 
 SubflowKey = tuple[str, tuple[int, ...]]
 
@@ -87,7 +87,10 @@ class NodeRecord:
         """
         if self._json is not None:
             return self._json
-        text = compact_json(self.to_dict(), masked=False)
+        if has_nonfinite(self.globals) or has_nonfinite(self.facts):  # the only values that may be NaN
+            text = compact_json(self.to_dict(), masked=False)
+        else:
+            text = finite_compact_json(self.to_dict())
         if self.status in OVER and self.ended is not None:
             self._json = text
         return text
