@@ -231,9 +231,40 @@ def test_only_recorded_temporaries_that_are_still_the_same_folders_are_removed(t
     other.rename(swapped)  # same name, another folder now (another inode): not the one this run created
     lookalike = out / ".all.csv.abcdef12.pype-tmp"
     lookalike.write_text("a user's file named like a temporary")
-    assert [ours.name in line for line in ledger.read_text().splitlines()] == [True, False]
+    # each is announced before it exists, then recorded with its device and inode
+    assert [ours.name in line for line in ledger.read_text().splitlines()] == [True, True, False, False]
     assert remove_leftovers(tmp_path, ["run", "no-such-run"]) == [str(ours.absolute())]
     assert not ours.exists() and (swapped / "x").read_text() == "keep" and lookalike.exists()
+
+
+def test_a_temporary_announced_but_not_recorded_is_removed_only_while_empty(tmp_path: Path) -> None:
+    """A kill between creating a sink's folder and recording it leaves nothing the resume does not remove."""
+    ledger = tmp_path / "run" / LEDGER_FILE
+    ledger.parent.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    killed_early = out / ".all.csv.0123456789ab.pype-tmp"
+    killed_early.mkdir()
+    filled = out / ".all.csv.ba9876543210.pype-tmp"
+    filled.mkdir()
+    (filled / "x").write_text("something written: not a folder this run created empty")
+    never_made = out / ".all.csv.aaaaaaaaaaaa.pype-tmp"
+    taken = out / ".all.csv.bbbbbbbbbbbb.pype-tmp"
+    taken.mkdir()  # existed before the run: the run wrote that it is not its own
+    lines: list[dict[str, object]] = [{"path": str(p)} for p in (killed_early, filled, never_made, taken)]
+    lines.append({"path": str(taken), "taken": True})
+    ledger.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert remove_leftovers(tmp_path, ["run"]) == [str(killed_early)]
+    assert not killed_early.exists() and (filled / "x").exists() and taken.is_dir()
+
+
+def test_make_temporary_announces_then_records_each_folder(tmp_path: Path) -> None:
+    ledger = tmp_path / LEDGER_FILE
+    folder = make_temporary(tmp_path, "x.csv", ledger)
+    announced, made = (json.loads(line) for line in ledger.read_text().splitlines())
+    assert announced == {"path": str(folder)} and made["path"] == str(folder) and made["ino"] == folder.stat().st_ino
+    assert folder.name.startswith(".x.csv.") and folder.name.endswith(".pype-tmp")
+    assert folder.stat().st_mode & 0o777 == 0o700
 
 
 async def test_a_resumed_run_takes_over_the_records_and_links_the_data_files(tmp_path: Path) -> None:
