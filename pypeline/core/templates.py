@@ -63,8 +63,14 @@ def find_templates(value: Any) -> list[tuple[str, str, Reference]]:
 
 
 def has_templates(value: Any) -> bool:
-    """True when any string inside ``value`` holds a template."""
-    return any(TEMPLATE_RE.search(text) for _, text in iter_strings(value))
+    """True when any string inside ``value`` holds a template (asked of every module when a job is read)."""
+    if isinstance(value, str):
+        return "{{" in value and TEMPLATE_RE.search(value) is not None
+    if isinstance(value, dict):
+        return any(has_templates(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_templates(item) for item in value)
+    return False
 
 
 def render(

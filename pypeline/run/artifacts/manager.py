@@ -120,6 +120,10 @@ class SpillPolicy:
         return None
 
 
+NOT_AT_HAND = object()
+""":meth:`ArtifactManager.at_hand`: the value needs work to be handed out (await ``fetch``)."""
+
+
 class ArtifactManager:
     """Registers port values, spills them by policy and hands them to consumers (see module docstring)."""
 
@@ -152,6 +156,15 @@ class ArtifactManager:
         if isinstance(kept, _SpillDecision):
             return await asyncio.to_thread(self._spill, obj, kept.size, kept.reason, name)
         return kept
+
+    def kept_in_memory(self, obj: Any, *, waiting: bool) -> Artifact | None:
+        """The in-memory artifact :meth:`store` would return, or ``None`` when the policy spills ``obj``.
+
+        Most outputs stay in memory: the sub flow runner registers them without awaiting
+        :meth:`store` (a coroutine per output, which a chain of small modules pays per module).
+        """
+        kept = self._keep(obj, waiting)
+        return None if isinstance(kept, _SpillDecision) else kept
 
     def _keep(self, obj: Any, waiting: bool) -> Artifact | _SpillDecision:
         """The in-memory artifact for ``obj``, or why and how big it is when the policy spills it."""
@@ -196,12 +209,20 @@ class ArtifactManager:
 
     async def fetch(self, art: Any, want: str) -> Any:
         """:meth:`materialize` for the event loop: reads, conversions and computations run on the thread pool."""
+        value = self.at_hand(art, want)
+        if value is NOT_AT_HAND:
+            return await asyncio.to_thread(self.materialize, art, want)
+        return value
+
+    def at_hand(self, art: Any, want: str) -> Any:
+        """What :meth:`fetch` returns when handing it out needs no work (no read, conversion or
+        computation), else :data:`NOT_AT_HAND`: the sub flow runner then awaits :meth:`fetch`."""
         if isinstance(art, ValueArtifact):
             return art.value
         if (isinstance(art, MemoryArtifact) and art.holds(want)) or (isinstance(art, StreamArtifact)
                                                                       and want == "native"):
             return self.materialize(art, want)
-        return await asyncio.to_thread(self.materialize, art, want)
+        return NOT_AT_HAND
 
     def release(self, art: Any, *, final: bool = False) -> None:
         """Forget an artifact its consumers are done with: drop the frame, delete the spill file.

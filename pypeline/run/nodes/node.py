@@ -118,7 +118,8 @@ class NodeRunner:
         finally:
             record.ended = utc_now()
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            self._events.emit("node_finished", record)
+            if self._events.observers:  # none unless progress or tracing is on: no call per module then
+                self._events.emit("node_finished", record)
 
     async def _cached(
         self, spec: ModuleSpec, record: NodeRecord, inputs: dict[str, Any],
@@ -146,7 +147,8 @@ class NodeRunner:
         record.status = "running"
         record.started = utc_now()
         record.rows_in = sum_rows(inputs)
-        self._events.emit("node_started", record)
+        if self._events.observers:
+            self._events.emit("node_started", record)
         return record
 
     async def _attempts(

@@ -42,7 +42,7 @@ from pypeline.job.plan import JobPlan
 from pypeline.modules.kinds import is_stream
 from pypeline.modules.sdk.globals import node_id_for
 from pypeline.modules.sdk.joint import Joining
-from pypeline.run.artifacts.manager import ArtifactManager
+from pypeline.run.artifacts.manager import NOT_AT_HAND, ArtifactManager
 from pypeline.run.artifacts.memory import StreamArtifact
 from pypeline.run.nodes.boundary import FrameBoundary, collected_reason
 from pypeline.run.nodes.joint import SubflowComputes
@@ -152,7 +152,8 @@ class _Instance:
             art = self.produced[edge.src][edge.src_port]
             if isinstance(art, StreamArtifact) and runner.boundary.collects(spec):
                 runner.nodes.warn(spec, self.iter_path, "stream_collected", **collected_reason(spec, want))
-            inputs[edge.dst_port] = await runner.artifacts.fetch(art, want)
+            value = runner.artifacts.at_hand(art, want)
+            inputs[edge.dst_port] = await runner.artifacts.fetch(art, want) if value is NOT_AT_HAND else value
         with Joining(self.joint.for_module(module_id) if self.joint is not None else None):
             outputs = await runner.nodes.run(spec, inputs, self.iter_path, self.iter_items)
         inputs.clear()
@@ -162,7 +163,8 @@ class _Instance:
             if port in spec.list_outputs:
                 runner.state.lists[(node_id, port)] = list(value) if value is not None else []
             if (module_id, port) in plan.consumers_of:
-                registered[port] = await self._store(module_id, port, value, node_id)
+                art = self._kept(module_id, port, value)
+                registered[port] = art if art is not None else await self._store(module_id, port, value, node_id)
                 self.made.append(registered[port])
             elif is_stream(value):  # nobody reads it: read it to its end, as an eager module would have
                 value.claim(module_id)
@@ -173,6 +175,12 @@ class _Instance:
             self.remaining[key] -= 1
             if self.remaining[key] == 0:
                 runner.artifacts.release(self.produced[edge.src].pop(edge.src_port))
+
+    def _kept(self, module_id: str, port: str, value: Any) -> Any:
+        """The in-memory artifact of an output that is no stream and stays in memory, else ``None``."""
+        if is_stream(value):
+            return None
+        return self.runner.artifacts.kept_in_memory(value, waiting=self.waits(module_id, port))
 
     async def _store(self, module_id: str, port: str, value: Any, node_id: str) -> Any:
         """Register one output with the artifact manager (a stream: named, and teed for its readers)."""
