@@ -29,9 +29,14 @@ pipes), ``--timeouts`` gives every module ``timeout: 60`` (each attempt then
 runs under ``asyncio.timeout`` with its own thread runner, and, with
 ``--guard``, tells the watchdog when it starts and ends).
 
+``--split`` prints, for the chain with checkpoints, where the run's CPU time
+goes per module: loading the job folder, the sub flow runner, the checkpoint
+records, the manifest, the rest (``engine_split.py``).
+
 Usage (from the repository root)::
 
     python benchmarks/scheduler_overhead.py [--repeat 5] [--guard] [--timeouts] [--profile chain [--checkpoints]]
+                                            [--split]
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.engine_split import print_split, split_run  # noqa: E402
 from pypeline.build.build import build_flow  # noqa: E402
 from pypeline.run.run import RunOptions, run_job  # noqa: E402
 
@@ -142,6 +148,7 @@ def main() -> None:
     parser.add_argument("--checkpoints", action="store_true", help="with --profile: the checkpointed variant")
     parser.add_argument("--guard", action="store_true", help="run as pype run does: own loop, signals, watchdog")
     parser.add_argument("--timeouts", action="store_true", help="give every module timeout: 60")
+    parser.add_argument("--split", action="store_true", help="the chain's CPU time per module, by part of the engine")
     args = parser.parse_args()
     global MODULE_TIMEOUT
     MODULE_TIMEOUT = 60.0 if args.timeouts else None
@@ -159,6 +166,10 @@ def main() -> None:
         if args.profile:
             _profile(jobs[(args.profile, args.checkpoints)])
             return
+        if args.split:
+            job = jobs[("chain", True)]
+            print_split(split_run(lambda run_id: _cpu_run(job, run_id), N_MODULES, args.repeat), job)
+            return
         bare = min(asyncio.run(bare_gather(N_MODULES)) for _ in range(args.repeat)) / N_MODULES * 1e6
         fsync_ms = _atomic_write_ms(work)
         variant = ", ".join(v for v, on in (("guarded as pype run", args.guard), ("timeout: 60", args.timeouts)) if on)
@@ -173,6 +184,13 @@ def main() -> None:
             print(f"{name:<10} {label:>11} {best:>14.1f} {best - bare:>19.1f} {statistics.median(times):>8.1f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _cpu_run(job: Path, run_id: str) -> float:
+    """CPU seconds of one in-process run of ``job`` (a fresh event loop)."""
+    start = time.process_time()
+    asyncio.run(time_run(job, run_id))
+    return time.process_time() - start
 
 
 def _profile(job: Path) -> None:
