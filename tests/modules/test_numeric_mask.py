@@ -61,10 +61,19 @@ def test_other_conditions_have_no_plan(condition: str) -> None:
         pd.DataFrame({"x": [True, False, True]}),
         pd.DataFrame([[1, 2, 3]] * 3, columns=["x", "x", "y"]),
         pd.DataFrame({"y": [1, 2, 3]}),
+        pa.table({"x": pa.array([1, None, 3], pa.int64())}),
+        pa.table({"x": pa.array([1.5, None, 3.0])}),
+        pa.table({"x": pa.array(["1", "2", "3"])}),
+        pa.table({"x": pa.array([1, 2, 3]).dictionary_encode()}),
+        pa.table({"x": pa.array([True, False, True])}),
+        pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=["x", "x"]),
+        pa.table({"y": pa.array([1, 2, 3])}),
     ],
-    ids=["nullable", "arrow", "object", "bool", "repeated", "absent"],
+    ids=["nullable", "arrow-backed", "object", "bool", "repeated", "absent",
+         "table-int-nulls", "table-float-nulls", "table-text", "table-dictionary", "table-bool", "table-repeated",
+         "table-absent"],
 )
-def test_a_frame_it_does_not_cover_gets_no_mask_from_it(frame: pd.DataFrame) -> None:
+def test_a_frame_or_table_it_does_not_cover_gets_no_mask_from_it(frame: pd.DataFrame | pa.Table) -> None:
     plan = numeric_mask_plan(parse_checked("x > 1", FRAME_DIALECT))
     assert plan is not None
     assert plan(frame) is None
@@ -103,25 +112,6 @@ def test_on_arrow_the_numpy_plan_gives_the_arrow_forms_rows(condition: str) -> N
     assert by_plan.column("i").to_pylist() == by_arrow_form.column("i").to_pylist()  # i names the row
     batch = TABLE.to_batches()[0]
     assert compiled.filter_table(batch).column("i").to_pylist() == by_arrow_form.column("i").to_pylist()
-
-
-@pytest.mark.parametrize(
-    "table",
-    [
-        pa.table({"x": pa.array([1, None, 3], pa.int64())}),
-        pa.table({"x": pa.array([1.5, None, 3.0])}),
-        pa.table({"x": pa.array(["1", "2", "3"])}),
-        pa.table({"x": pa.array([1, 2, 3]).dictionary_encode()}),
-        pa.table({"x": pa.array([True, False, True])}),
-        pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=["x", "x"]),
-        pa.table({"y": pa.array([1, 2, 3])}),
-    ],
-    ids=["int-nulls", "float-nulls", "text", "dictionary", "bool", "repeated", "absent"],
-)
-def test_an_arrow_table_it_does_not_cover_gets_no_mask_from_it(table: pa.Table) -> None:
-    plan = numeric_mask_plan(parse_checked("x > 1", FRAME_DIALECT))
-    assert plan is not None
-    assert plan(table) is None
 
 
 def test_on_arrow_the_arrow_form_keeps_its_answers_and_errors_where_the_plan_steps_aside() -> None:
