@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from pypeline.modules.sdk import DataError
+from pypeline.modules.source.csv_checks import Dialect, has_short_rows, head_has_short_rows
 from tests.modules.harness import run_module
 
 PYPE = str(Path(sys.executable).with_name("pype"))
@@ -108,6 +109,46 @@ class TestTooFewFieldsPastTheSample:
         path = big(tmp_path / "big.csv", 10_500, {10_401: "10400,104000", 10_402: "10401"})
         frame, _ = await read(path, "dask", False, blocksize="16KB", on_bad_lines="skip")
         assert len(frame) == 10_498 and 10400 not in frame["id"].tolist() and str(frame["n"].dtype) == "int64"
+
+
+class TestTheSampleHead:
+    """A lazy read checks its sample's rows for short ones in the file's head only (``head_has_short_rows``)."""
+
+    DIALECT = Dialect(delimiter=",", quotechar='"', encoding="utf-8")
+
+    def test_a_short_row_past_the_head_is_not_read(self, tmp_path: Path) -> None:
+        path = big(tmp_path / "big.csv", 200_000, {190_000: "189998,1"})  # about 3.4 MB, the short row near its end
+        assert not head_has_short_rows(str(path), self.DIALECT, 3, rows=100)
+        assert head_has_short_rows(str(path), self.DIALECT, 3, rows=195_000)  # the 4 MiB head holds it
+        assert has_short_rows(str(path), self.DIALECT, 3)
+
+    def test_a_short_row_in_the_head_is_found(self, tmp_path: Path) -> None:
+        path = big(tmp_path / "big.csv", 200_000, {50: "48,1"})
+        assert head_has_short_rows(str(path), self.DIALECT, 3, rows=100)
+
+    @pytest.mark.parametrize(("record", "short"), [('1,2,"a\n{}"', False), ('1,"a\n{}"', True)])
+    def test_a_record_cut_in_a_quoted_value_never_hides_a_short_row(
+        self, tmp_path: Path, record: str, short: bool
+    ) -> None:
+        head = 1 << 20
+        lines = "id,n,note\n" + "".join(f"{i},{i},x\n" for i in range(head // 12))
+        text = lines[: lines.rfind("\n", 0, head - 100) + 1]  # whole rows up to 100 bytes before the first head's end
+        text += record.format("b" * 200) + "\n5,5,x\n"  # its quoted newline is the head's last newline
+        data = text.encode()
+        assert data.rfind(b"\n", 0, head) == data.index(b'"a\n') + 2
+        path = write(tmp_path / "a.csv", data)
+        assert head_has_short_rows(str(path), self.DIALECT, 3, rows=10) is short
+
+    def test_a_wide_encoding_is_left_to_the_exact_pass(self, tmp_path: Path) -> None:
+        path = write(tmp_path / "a.csv", "id,n\n1,2\n", encoding="utf-16")
+        assert head_has_short_rows(str(path), Dialect(delimiter=",", quotechar='"', encoding="utf-16"), 2, rows=10)
+
+    async def test_a_short_row_in_the_sample_past_the_first_head_fails_the_read(self, tmp_path: Path) -> None:
+        lines = ["id,n,note", *(f"{i},{i},{'x' * 200}" for i in range(9_000))]  # the sample's rows span 1.8 MB
+        lines[8_000] = "7999,1"
+        path = write(tmp_path / "wide.csv", "\n".join(lines) + "\n")
+        with pytest.raises(DataError, match=re.escape(f"{path}: line 8001: malformed row: expected 3 fields, saw 2")):
+            await read(path, "dask", False)
 
 
 @pytest.mark.parametrize(("mode", "scan"), READS, ids=READ_IDS)

@@ -7,7 +7,8 @@ always holds a null in the last column, so :func:`may_hold_short_rows` (one
 ``isna`` over the last column of the frame just read) clears most files at
 no cost. When it cannot, :func:`has_short_rows` asks pyarrow's CSV reader,
 which counts each row's fields (multi-threaded, no values converted) and is
-the fast filter; only a file it flags is read again by the standard
+the fast filter (:func:`head_has_short_rows` asks it about a file's first
+rows only, the sample a lazy read takes); only a file it flags is read again by the standard
 library's :mod:`csv` reader in :func:`find_short_rows`, which gives each short
 row's record number (what pandas' ``skiprows`` counts, blank lines included)
 and the physical line it starts on (what a person sees in an editor). Both
@@ -38,6 +39,8 @@ from pypeline.modules.storage import StoragePath, open_input
 
 WIDE_ENCODINGS = ("utf-16", "utf16", "utf-32", "utf32")
 _CHUNK = 1 << 20
+_HEAD_BYTES = (1 << 20, 1 << 22, 1 << 24)
+"""The heads of a file :func:`head_has_short_rows` reads, one after the other: 1, 4 and 16 MiB."""
 _WINDOW = 16 * mmap.ALLOCATIONGRANULARITY * 256  # 16 MiB with 4 KiB pages: a multiple of the map granularity
 
 
@@ -96,6 +99,38 @@ def has_short_rows(source: str | bytes, dialect: Dialect, expected: int) -> bool
     exact pass decides then. Lines before the header are counted as rows (a
     short one only costs the exact pass).
     """
+    return _quick_count(source, dialect, expected) is None
+
+
+def head_has_short_rows(path: str, dialect: Dialect, expected: int, rows: int) -> bool:
+    """:func:`has_short_rows` for the first ``rows`` data rows of ``path`` only (a sample), read from its head.
+
+    The head is cut after its last newline and grows (:data:`_HEAD_BYTES`) until
+    pyarrow counts enough records in it. Its last record may be cut inside a
+    quoted value: cut, it has at most the fields it has whole, so it never hides
+    a short row (at worst it is taken for one). ``True`` when a short row may be
+    among them, or when pyarrow cannot tell: a wide encoding (no newline byte to
+    cut at), a parse error, or fewer records than ``rows`` in the largest head.
+    A short row after the first ``rows`` only costs the exact pass.
+    """
+    if is_wide(dialect.encoding):
+        return True
+    needed = rows + dialect.skip + int(dialect.header)
+    head = b""
+    with open_input(path, "rb") as stream:
+        for size in _HEAD_BYTES:
+            head += stream.read(size - len(head))
+            whole = len(head) < size
+            counted = _quick_count(head if whole else head[: head.rfind(b"\n") + 1], dialect, expected)
+            if counted is None:
+                return True
+            if whole or counted >= needed:
+                return False
+    return True
+
+
+def _quick_count(source: str | bytes, dialect: Dialect, expected: int) -> int | None:
+    """Records pyarrow reads in ``source`` (blank ones not counted); ``None`` at a short row or a parse error."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -109,7 +144,7 @@ def has_short_rows(source: str | bytes, dialect: Dialect, expected: int) -> bool
 
     names = [f"f{i}" for i in range(expected)]
     try:
-        pacsv.read_csv(
+        table = pacsv.read_csv(
             io.BytesIO(source) if isinstance(source, bytes) else source,
             read_options=pacsv.ReadOptions(column_names=names, encoding=dialect.encoding),
             parse_options=pacsv.ParseOptions(
@@ -123,8 +158,8 @@ def has_short_rows(source: str | bytes, dialect: Dialect, expected: int) -> bool
             convert_options=pacsv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.string()}),
         )
     except Exception:
-        return True
-    return bool(found)
+        return None
+    return None if found else table.num_rows
 
 
 def find_short_rows(

@@ -57,6 +57,7 @@ from pypeline.modules.source.csv_checks import (
     find_short_rows,
     first_nul_line,
     has_short_rows,
+    head_has_short_rows,
     holds_nul,
     may_hold_short_rows,
     nul_message,
@@ -110,7 +111,7 @@ def _sample_short_rows(reader: CsvReader, path: str, rows: int, frame: pd.DataFr
     if not dialect.checkable or (frame is not None and not may_hold_short_rows(frame)):
         return frozenset()
     expected = len(frame.columns) if frame is not None else reader.header_width(path)
-    if expected < 2:
+    if expected < 2 or (frame is not None and not head_has_short_rows(path, dialect, expected, rows)):
         return frozenset()
     try:
         short = find_short_rows(path, dialect, expected, first_only=not reader.skip_bad_lines, limit=rows)
