@@ -174,6 +174,24 @@ class TestLogs:
         assert retry["level"] == "warning" and retry["event"] == "module_retry"
         assert seen == lines and len(echoed) == 3 and "s3cret-value" not in "".join(echoed)
 
+    def test_a_node_logger_is_bound_when_first_used(self, tmp_path: Path) -> None:
+        """A logger with fields (one per module attempt) binds on its first use and logs as a bound one would."""
+        log = RunLog("r1", tmp_path / "log.jsonl", echo=None)
+        try:
+            unused, used = log.logger(node_id="a", attempt=1), log.logger(node_id="b", attempt=2)
+            assert unused._logger is None  # never used: never bound
+            used.info("step", rows=2)
+            later = used.bind(extra="x")
+            later.warning("careful")
+            log.flush()
+            lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+        finally:
+            log.close()
+        assert unused._logger is None and used._logger is not None
+        assert [(line["event"], line["node_id"], line["attempt"], line["run_id"]) for line in lines] == [
+            ("step", "b", 2, "r1"), ("careful", "b", 2, "r1")]
+        assert lines[0]["rows"] == 2 and lines[1]["extra"] == "x" and lines[1]["level"] == "warning"
+
     def test_lines_after_close_are_dropped(self, tmp_path: Path) -> None:
         log = RunLog("r1", tmp_path / "log.jsonl", echo=None)
         logger = log.logger(node_id="a")

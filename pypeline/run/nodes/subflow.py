@@ -71,11 +71,14 @@ class SubflowRunner:
         """
         instance = _Instance(self, subflow_id, iter_path, iter_items)
         try:
-            async with asyncio.TaskGroup() as group:
-                instance.group = group
-                for module_id in instance.order:
-                    if not instance.pending[module_id]:
-                        group.create_task(instance.run(module_id), name=f"node:{module_id}")
+            # outside dask mode no module joins a compute: its tasks, made here, say so once (dask mode:
+            # each node says which joint compute it joins, in run_node)
+            with Joining(None):
+                async with asyncio.TaskGroup() as group:
+                    instance.group = group
+                    for module_id in instance.order:
+                        if not instance.pending[module_id]:
+                            group.create_task(instance.run(module_id), name=f"node:{module_id}")
         except BaseExceptionGroup as group_error:
             raise _first_module_error(group_error) from None
         finally:
@@ -154,8 +157,11 @@ class _Instance:
                 runner.nodes.warn(spec, self.iter_path, "stream_collected", **collected_reason(spec, want))
             value = runner.artifacts.at_hand(art, want)
             inputs[edge.dst_port] = await runner.artifacts.fetch(art, want) if value is NOT_AT_HAND else value
-        with Joining(self.joint.for_module(module_id) if self.joint is not None else None):
+        if self.joint is None:
             outputs = await runner.nodes.run(spec, inputs, self.iter_path, self.iter_items)
+        else:
+            with Joining(self.joint.for_module(module_id)):
+                outputs = await runner.nodes.run(spec, inputs, self.iter_path, self.iter_items)
         inputs.clear()
         node_id = node_id_for(module_id, self.iter_path)
         registered: dict[str, Any] = {}

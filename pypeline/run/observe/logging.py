@@ -67,6 +67,27 @@ class _Null:
     debug = info = warning = warn = error = critical = exception = fatal = failure = err = msg
 
 
+class _BoundOnUse:
+    """A logger bound to ``fields``, made when it is first used: ``ctx.logger.info(...)`` and the like.
+
+    Binding a structlog logger (a new logger, a copy of its context) is the costly
+    part of a logger handed to every module attempt, and most modules never log.
+    """
+
+    __slots__ = ("_fields", "_log", "_logger")
+
+    def __init__(self, log: RunLog, fields: dict[str, Any]) -> None:
+        self._log = log
+        self._fields = fields
+        self._logger: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        logger = self._logger
+        if logger is None:
+            logger = self._logger = self._log._bound(**self._fields)
+        return getattr(logger, name)
+
+
 class RunLog:
     """Owns the log file of a run and makes bound loggers that write to it."""
 
@@ -141,10 +162,18 @@ class RunLog:
         self._write(None, level, _timestamp(None, level, event_dict))
 
     def logger(self, **bound: Any) -> Any:
-        """A structlog logger bound to ``run_id`` and ``bound`` (e.g. ``node_id``)."""
+        """A structlog logger bound to ``run_id`` and ``bound`` (e.g. ``node_id``).
+
+        With ``bound`` fields it is bound on its first use (:class:`_BoundOnUse`): the
+        run gives every module attempt a logger, and most modules never log.
+        """
+        return _BoundOnUse(self, bound) if bound else self._bound()
+
+    def _bound(self, **bound: Any) -> Any:
+        """The run's structlog logger, bound to ``bound`` when given."""
         if self._base is None:
-            # Built once per run and bound per node: binding a finished logger is cheap,
-            # building one (processor chain, wrapper class) is not.
+            # Built once per run, bound per use: binding a finished logger costs a copy of its
+            # context, building one (processor chain, wrapper class) much more.
             self._base = structlog.wrap_logger(
                 _Null(),
                 processors=[
