@@ -269,7 +269,10 @@ def has_nonfinite(obj: Any) -> bool:
     elif not isinstance(obj, (list, tuple, set, frozenset)):
         return _nonfinite_scalar(obj)
     for value in obj:  # plain loops: a record's few values are checked for every module
-        if type(value) not in _FINITE_TYPES and has_nonfinite(value):
+        kind = type(value)
+        if kind in _FINITE_TYPES or ((kind is list or kind is dict) and not value):  # empty: no call
+            continue
+        if has_nonfinite(value):
             return True
     return False
 
