@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import pty
@@ -17,7 +18,7 @@ import pytest
 from pypeline.run.observe.logging import RunLog
 from pypeline.run.observe.manifest import manifest_text
 from pypeline.run.observe.progress import LiveProgress
-from pypeline.run.state.records import NodeRecord, SubflowRecord
+from pypeline.run.state.records import NodeRecord, SubflowRecord, utc_now
 from tests.conftest import FlowHarness
 from tests.run.flowtext import flow, mod
 
@@ -77,6 +78,19 @@ class TestManifest:
         assert read["globals"]["mean"] != read["globals"]["mean"]  # NaN
         plain = NodeRecord(node_id="p", module_id="p", subflow="s", iter_path=(1,), globals={"n": 1, "f": 0.1})
         assert json.loads(plain.to_json()) == plain.to_dict()
+
+    def test_record_times_are_utc_milliseconds_read_again_once_a_millisecond(self) -> None:
+        """``utc_now`` (a node record's ``started`` / ``ended``) formats a millisecond once, whatever asks it."""
+        before = time.time()
+        texts = [utc_now() for _ in range(200)]
+        after = time.time()
+        for text in texts:
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", text)
+            stamp = calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) + int(text[20:23]) / 1000
+            assert int(before * 1000) / 1000 <= stamp <= after
+        assert texts == sorted(texts) and len(set(texts)) < len(texts)  # 200 calls take less than 200 ms
+        same = [text for text in texts if text == texts[-1]]
+        assert all(text is same[0] for text in same)  # one string for a millisecond
 
     async def test_running_manifest_is_written_first(self, flows: FlowHarness) -> None:
         probe = {"id": "p", "name": "tests.run.probes.ContextProbe",

@@ -38,19 +38,27 @@ OVER = ("success", "failed", "timed_out", "cancelled", "restored")
 """Node statuses after which the record does not change any more."""
 
 
-_SECOND: list[Any] = [-1, ""]
-"""The last whole second formatted by :func:`utc_now` and its text (formatting is the slow part)."""
+_SECOND: tuple[int, str] = (-1, "")
+"""The last whole second :func:`utc_now` formatted and its text (``strftime`` is the slow part)."""
+_MILLI: tuple[int, str] = (-1, "")
+"""The last millisecond :func:`utc_now` returned and its text: a run of small modules asks several
+times a millisecond. Tuples, so that threads always read a pair that belongs together."""
 
 
 def utc_now() -> str:
     """ISO-8601 UTC timestamp with milliseconds (``2026-11-23T11:22:33.456Z``)."""
-    now = time.time()
-    second = int(now)
-    cached = _SECOND
-    if cached[0] != second:
-        cached[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        cached[0] = second
-    return f"{cached[1]}.{int((now - second) * 1000):03d}Z"
+    global _SECOND, _MILLI
+    milli = int(time.time() * 1000)
+    last = _MILLI
+    if last[0] == milli:
+        return last[1]
+    second, rest = divmod(milli, 1000)
+    whole = _SECOND
+    if whole[0] != second:
+        whole = _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    text = f"{whole[1]}.{rest:03d}Z"
+    _MILLI = (milli, text)
+    return text
 
 
 def subflow_key_str(key: SubflowKey) -> str:
