@@ -265,18 +265,21 @@ def backend_of(spec: ModuleSpec) -> str:
 
 def sum_rows(values: Mapping[str, Any]) -> int | None:
     """Rows of the eager frames and ended streams among ``values`` (dask frames and lists are not counted)."""
-    counts = []
+    total = None
     for value in values.values():
         if not is_frame(value):
             continue
         kind = kind_of(value)
         if kind is STREAM:
-            if value.ended:
-                counts.append(int(value.rows))
-        elif not kind.lazy:
-            # len() of a table is its rows too; hasattr(frame, "num_rows") would cost a pandas column lookup
-            counts.append(len(value))
-    return sum(counts) if counts else None
+            if not value.ended:
+                continue
+            rows = int(value.rows)
+        elif kind.lazy:
+            continue
+        else:  # len() of a table is its rows too; hasattr(frame, "num_rows") would cost a pandas column lookup
+            rows = len(value)
+        total = rows if total is None else total + rows
+    return total
 
 
 def _follow_streams(
