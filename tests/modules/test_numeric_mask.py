@@ -10,7 +10,7 @@ import pytest
 from pypeline.core.expr import parse_checked
 from pypeline.modules.common.frame_expressions import FrameExpressionError, compile_expression
 from pypeline.modules.common.frame_expressions.catalog import FRAME_DIALECT
-from pypeline.modules.common.frame_expressions.numeric_mask import numeric_mask_plan
+from pypeline.modules.common.frame_expressions.numeric_mask import arrow_mask, numeric_mask_plan
 
 FRAME = pd.DataFrame({
     "i": np.array([-3, 0, 1, 7, 2**40], dtype="int64"),
@@ -129,3 +129,11 @@ def test_on_arrow_a_table_of_several_chunks_is_filtered_as_one() -> None:
     condition = compile_expression("x > 2", "condition")
     assert condition.numeric_mask is not None and condition.numeric_mask(table) is not None
     assert condition.filter_table(table).column("x").to_pylist() == [5, 3, 7]
+
+
+@pytest.mark.parametrize("rows", [0, 1, 7, 8, 9, 64, 5_001])
+def test_a_numpy_mask_becomes_the_arrow_array_pyarrow_would_make(rows: int) -> None:
+    mask = np.random.default_rng(rows).random(rows * 2) > 0.5
+    for values in (mask[:rows], mask[::2]):  # contiguous, and a strided view
+        made = arrow_mask(values)
+        assert made.equals(pa.array(values, type=pa.bool_())) and made.null_count == 0 and len(made) == len(values)

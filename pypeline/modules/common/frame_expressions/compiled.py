@@ -42,7 +42,7 @@ from pypeline.modules.common.frame_expressions import kinds
 from pypeline.modules.common.frame_expressions.arrow_form import compile_arrow
 from pypeline.modules.common.frame_expressions.catalog import DTYPES, FRAME_DIALECT, FREQUENCIES, FUNCTIONS
 from pypeline.modules.common.frame_expressions.kernels import REGEX_ARGUMENT, check_regex
-from pypeline.modules.common.frame_expressions.numeric_mask import MaskPlan, numeric_mask_plan
+from pypeline.modules.common.frame_expressions.numeric_mask import MaskPlan, arrow_mask, numeric_mask_plan
 from pypeline.modules.common.frame_expressions.pandas_form import PandasForm, compile_pandas
 from pypeline.modules.common.frame_expressions.sizes import check_text_growth, grows_text
 
@@ -230,7 +230,7 @@ class FrameExpression:
         if self.numeric_mask is not None:
             numeric = self.numeric_mask(table)
             if numeric is not None:
-                return table.filter(pa.array(numeric, type=pa.bool_()))
+                return table.filter(arrow_mask(numeric))
         expression = self.arrow(table.schema)
         self.check_table(table)
         try:
