@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pypeline.modules.sdk.context import NodeStats
 from pypeline.run.observe.logging import RunLog
 from pypeline.run.observe.manifest import manifest_text
 from pypeline.run.observe.progress import LiveProgress
@@ -78,6 +79,17 @@ class TestManifest:
         assert read["globals"]["mean"] != read["globals"]["mean"]  # NaN
         plain = NodeRecord(node_id="p", module_id="p", subflow="s", iter_path=(1,), globals={"n": 1, "f": 0.1})
         assert json.loads(plain.to_json()) == plain.to_dict()
+
+    def test_a_record_keeps_only_the_facts_reported_and_its_entry_shows_them_all(self) -> None:
+        """``NodeStats.compact`` drops the empty parts; the manifest entry has every key, as ``to_dict`` gives."""
+        quiet, busy = NodeStats(), NodeStats(files_read=["a.csv"], extra={"rows_dropped": 2})
+        assert quiet.compact() == {} and busy.compact() == {"files_read": ["a.csv"], "stats": {"rows_dropped": 2}}
+        for stats in (quiet, busy):
+            record = NodeRecord(node_id="m", module_id="m", subflow="s", iter_path=(), status="success",
+                                ended="2026-01-01T00:00:00.000Z", facts=stats.compact())
+            entry = record.to_dict()
+            assert {k: entry[k] for k in ("files_read", "files_written", "events", "stats")} == stats.to_dict()
+            assert json.loads(record.to_json()) == entry
 
     def test_record_times_are_utc_milliseconds_read_again_once_a_millisecond(self) -> None:
         """``utc_now`` (a node record's ``started`` / ``ended``) formats a millisecond once, whatever asks it."""

@@ -96,6 +96,23 @@ class NodeStats:
             "stats": dict(self.extra),
         }
 
+    def compact(self) -> dict[str, Any]:
+        """:meth:`to_dict` without its empty parts: what a node record keeps (its manifest entry fills them in).
+
+        A run keeps a record per module; empty lists in each are thousands of objects
+        the garbage collector walks for nothing.
+        """
+        facts: dict[str, Any] = {}
+        if self.files_read:
+            facts["files_read"] = list(self.files_read)
+        if self.files_written:
+            facts["files_written"] = list(self.files_written)
+        if self.events:
+            facts["events"] = list(self.events)
+        if self.extra:
+            facts["stats"] = dict(self.extra)
+        return facts
+
     def merge(self, other: Mapping[str, Any]) -> None:
         """Add facts reported by a remote run (the :meth:`to_dict` form)."""
         self.files_read.extend(other.get("files_read", []))

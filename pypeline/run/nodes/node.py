@@ -214,7 +214,7 @@ class NodeRunner:
             self._log_failure(failure, spec, threads, attempt, logger)
             return failure
         finally:
-            record.facts = ctx.stats.to_dict()
+            record.facts = ctx.stats.compact()
             record.globals = dict(ctx.globals_set)
         _follow_streams(inputs, outputs, record, ctx)
         return dict(outputs)
@@ -303,7 +303,7 @@ def _follow_streams(
             if unread and record.rows_in is None:
                 record.rows_in = sum_rows(unread)
             record.globals = dict(ctx.globals_set)
-            record.facts = ctx.stats.to_dict()
+            record.facts = ctx.stats.compact()
 
     for stream in streams:
         stream.on_end(caught_up)

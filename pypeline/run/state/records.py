@@ -121,6 +121,10 @@ class NodeRecord:
             "duration_ms": self.duration_ms,
             "error": self.error,
             "globals": self.globals,
+            "files_read": [],  # what a module reported, when it did not: its facts keep only what it did
+            "files_written": [],
+            "events": [],
+            "stats": {},
             **self.facts,
         }
 
