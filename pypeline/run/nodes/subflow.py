@@ -71,8 +71,8 @@ class SubflowRunner:
         """
         instance = _Instance(self, subflow_id, iter_path, iter_items)
         try:
-            # outside dask mode no module joins a compute: its tasks, made here, say so once (dask mode:
-            # each node says which joint compute it joins, in run_node)
+            # the tasks made here inherit "no joint compute"; in dask mode run_node names each module's
+            # (a context variable set once per instance, not once per node: docs/performance.md)
             with Joining(None):
                 async with asyncio.TaskGroup() as group:
                     instance.group = group
