@@ -78,6 +78,11 @@ class ThreadRunner:
         return await loop.run_in_executor(self._pool, call)
 
 
+def full_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """``facts`` (:meth:`NodeStats.compact`) with the parts it left out, empty: the :meth:`NodeStats.to_dict` form."""
+    return {"files_read": [], "files_written": [], "events": [], "stats": {}, **facts}
+
+
 @dataclass(slots=True)
 class NodeStats:
     """Facts a module reports about itself, collected into the manifest."""
@@ -89,15 +94,10 @@ class NodeStats:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form."""
-        return {
-            "files_read": list(self.files_read),
-            "files_written": list(self.files_written),
-            "events": list(self.events),
-            "stats": dict(self.extra),
-        }
+        return full_facts(self.compact())
 
     def compact(self) -> dict[str, Any]:
-        """:meth:`to_dict` without its empty parts: what a node record keeps (its manifest entry fills them in).
+        """:meth:`to_dict` without its empty parts: what a node record keeps (:func:`full_facts` puts them back).
 
         A run keeps a record per module; empty lists in each are thousands of objects
         the garbage collector walks for nothing.

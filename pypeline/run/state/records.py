@@ -29,6 +29,7 @@ from json.encoder import encode_basestring as encode_string
 from typing import Any
 
 from pypeline.core.jsonio import compact_json, finite_compact_json, has_nonfinite
+from pypeline.modules.sdk.context import full_facts
 
 SubflowKey = tuple[str, tuple[int, ...]]
 
@@ -121,11 +122,7 @@ class NodeRecord:
             "duration_ms": self.duration_ms,
             "error": self.error,
             "globals": self.globals,
-            "files_read": [],  # what a module reported, when it did not: its facts keep only what it did
-            "files_written": [],
-            "events": [],
-            "stats": {},
-            **self.facts,
+            **full_facts(self.facts),  # a record keeps only what its module reported (NodeStats.compact)
         }
 
 
