@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from pypeline.core.expr import parse_checked
-from pypeline.modules.common.frame_expressions import FrameExpressionError, compile_expression
+from pypeline.modules.common.frame_expressions import FrameExpressionError, compile_expression, numeric_mask
 from pypeline.modules.common.frame_expressions.catalog import FRAME_DIALECT
 from pypeline.modules.common.frame_expressions.numeric_mask import arrow_mask, numeric_mask_plan
 
@@ -60,7 +62,10 @@ def test_other_conditions_have_no_plan(condition: str) -> None:
         pd.DataFrame({"x": [1, "a", 3]}, dtype=object),
         pd.DataFrame({"x": [True, False, True]}),
         pd.DataFrame([[1, 2, 3]] * 3, columns=["x", "x", "y"]),
+        pd.DataFrame([[1, 2, 3]] * 3, columns=["x", "y", "x"]),
+        pd.DataFrame([[1, 2]] * 3, columns=pd.MultiIndex.from_tuples([("x", "a"), ("y", "b")])),
         pd.DataFrame({"y": [1, 2, 3]}),
+        pd.DataFrame([[1, 2]] * 3),
         pa.table({"x": pa.array([1, None, 3], pa.int64())}),
         pa.table({"x": pa.array([1.5, None, 3.0])}),
         pa.table({"x": pa.array(["1", "2", "3"])}),
@@ -69,7 +74,8 @@ def test_other_conditions_have_no_plan(condition: str) -> None:
         pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=["x", "x"]),
         pa.table({"y": pa.array([1, 2, 3])}),
     ],
-    ids=["nullable", "arrow-backed", "object", "bool", "repeated", "absent",
+    ids=["nullable", "arrow-backed", "object", "bool", "repeated", "repeated-apart", "multi-level", "absent",
+         "number-labels",
          "table-int-nulls", "table-float-nulls", "table-text", "table-dictionary", "table-bool", "table-repeated",
          "table-absent"],
 )
@@ -77,6 +83,34 @@ def test_a_frame_or_table_it_does_not_cover_gets_no_mask_from_it(frame: pd.DataF
     plan = numeric_mask_plan(parse_checked("x > 1", FRAME_DIALECT))
     assert plan is not None
     assert plan(frame) is None
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_pandas_public_accessor_gives_the_same_mask(condition: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where pandas lacks the accessor the plan reads columns with, its public form gives the same masks."""
+    plan = numeric_mask_plan(parse_checked(condition, FRAME_DIALECT))
+    assert plan is not None
+    fast = plan(FRAME)
+    monkeypatch.setattr(numeric_mask, "stored_values", numeric_mask.public_stored_values)
+    public = plan(FRAME)
+    assert fast is not None and public is not None
+    assert public.tolist() == fast.tolist() == pandas_form_mask(condition)
+
+
+@pytest.mark.parametrize("columns", [["x", "y", "y"], pd.CategoricalIndex(["x", "y", "z"]), ["x", 1, 2.5]])
+def test_a_name_found_once_is_read_whatever_the_other_labels(columns: list[Any] | pd.Index) -> None:
+    frame = pd.DataFrame([[0, 1, 2], [5, 6, 7]], columns=columns)
+    plan = numeric_mask_plan(parse_checked("x > 1", FRAME_DIALECT))
+    assert plan is not None
+    mask = plan(frame)
+    assert mask is not None and mask.tolist() == [False, True]
+
+
+def test_the_plan_never_writes_to_the_frame() -> None:
+    frame = FRAME.copy()
+    condition = compile_expression("f != 1 and i > -5", "condition")
+    assert condition.filter(frame)["i"].tolist() == [0, 2**40]
+    pd.testing.assert_frame_equal(frame, FRAME)
 
 
 def test_the_filter_keeps_the_series_forms_answers_and_errors_where_the_plan_steps_aside() -> None:
