@@ -165,6 +165,17 @@ def test_on_arrow_a_table_of_several_chunks_is_filtered_as_one() -> None:
     assert condition.filter_table(table).column("x").to_pylist() == [5, 3, 7]
 
 
+def test_on_arrow_no_rows_come_back_as_they_are_and_errors_still_show() -> None:
+    """A stream stage asks its step for its types on no rows: the plan's table comes back, a bad column still fails."""
+    condition = compile_expression("x > 2 and y <= 1.5", "condition")
+    empty = pa.schema([("x", pa.int64()), ("y", pa.float64()), ("note", pa.string())]).empty_table()
+    assert condition.filter_table(empty) is empty
+    with pytest.raises(FrameExpressionError, match="'y'"):
+        condition.filter_table(empty.drop_columns(["y"]))
+    with pytest.raises(FrameExpressionError, match="cannot compare"):
+        condition.filter_table(empty.set_column(0, "x", pa.array([], pa.string())))
+
+
 @pytest.mark.parametrize("rows", [0, 1, 7, 8, 9, 64, 5_001])
 def test_a_numpy_mask_becomes_the_arrow_array_pyarrow_would_make(rows: int) -> None:
     mask = np.random.default_rng(rows).random(rows * 2) > 0.5

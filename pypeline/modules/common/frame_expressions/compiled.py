@@ -229,8 +229,8 @@ class FrameExpression:
         """The rows of ``table`` where the condition holds (null counts as false)."""
         if self.numeric_mask is not None:
             numeric = self.numeric_mask(table)
-            if numeric is not None:
-                return table.filter(arrow_mask(numeric))
+            if numeric is not None:  # no rows: nothing to filter (a stream's stage asks once, for its types)
+                return table.filter(arrow_mask(numeric)) if table.num_rows else table
         expression = self.arrow(table.schema)
         self.check_table(table)
         try:
