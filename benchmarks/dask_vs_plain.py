@@ -23,6 +23,9 @@ child's user + system time (every thread), the figure least moved by other
 processes on the machine. The table shows medians (and the spread, min-max),
 the ratios of the medians, and the machine's load average before and after.
 The outputs of the two variants are compared (same rows, same totals).
+PYpeline's bytecode is written before the first child starts
+(:mod:`benchmarks.bytecode`): the children import it from this tree, and an
+installed ``pype`` has its bytecode, as dask has.
 
 Usage (from the repository root)::
 
@@ -217,6 +220,10 @@ def main() -> None:
     if args.child:
         print(json.dumps({"seconds": child(args.child, args.data, args.out, args.job, args.blocksize)}))
         return
+    sys.path.insert(0, str(REPO))
+    from benchmarks.bytecode import compile_sources
+
+    compile_sources()  # the children import this tree: give them the bytecode an install has
     work = args.work or Path(tempfile.mkdtemp(prefix="pype_dask_bench_"))
     try:
         run(work, args.rows, args.files, args.blocksize, args.repeat)

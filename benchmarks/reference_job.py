@@ -11,6 +11,8 @@ pyarrow, the goals of issue 13 beside them, and how noisy the rounds were
 (the largest max/min wall time over the variants). Generating the data and
 comparing the outputs run in helper processes, so the parent stays small
 (Linux counts a parent's peak memory at fork time in a child's figure).
+The children import PYpeline from this tree; its bytecode is written first
+(:mod:`benchmarks.bytecode`), as an install would have it.
 
 The memory figures run PYpeline's default mode (stream for this flow) at 10M
 and 50M rows (``--memory-rows``): with bounded memory its peak stays the same
@@ -40,6 +42,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.bytecode import compile_sources  # noqa: E402
 from benchmarks.reference_data import csv_bytes, generate  # noqa: E402
 from benchmarks.reference_variants import (  # noqa: E402
     HAND_WRITTEN,
@@ -234,6 +237,7 @@ def main() -> None:
     if args.task:
         print(json.dumps(task(*args.task)))
         return
+    compile_sources()  # the children import this tree: give them the bytecode an install has
     work = args.work or Path(tempfile.mkdtemp(prefix="pype_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     variants = ["pyarrow", *(v for v in args.variants if v != "pyarrow")]
